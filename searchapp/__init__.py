@@ -1,0 +1,1 @@
+"""Search press releases across many organisations: web UI, JSON API and CLI."""
