@@ -1,0 +1,1 @@
+"""Turn saved or fetched press-release pages into clean documents and index them."""
