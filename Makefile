@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/searchapp clean corpus/ > var/cleaned.jsonl --json || true
+	mkdir -p var
+	$(BIN)/searchapp clean --json corpus/ > var/cleaned.jsonl
 	@echo "Cleaned the bundled corpus into var/cleaned.jsonl ($$(wc -l < var/cleaned.jsonl) documents)."
 	@echo "The index and the search page are not built yet: this stops after cleaning."
 

@@ -420,3 +420,27 @@ def combine(extracted: PartialDate | None, signal: PartialDate | None) -> Partia
         return extracted  # 29 February cannot take a non-leap year.
     return PartialDate(signal.year, extracted.month, extracted.day,
                        f"{extracted.source}+{signal.source}")
+
+
+# A dateline or "On February 1 ..." opens a paragraph; a date further in, or quoted, is an event.
+DATELINE_MAX_OFFSET = 60
+LEAD_PARAGRAPHS = 3
+_QUOTES = set("\"“”„«»")
+
+
+def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
+    """Return a date that opens one of the first paragraphs (a dateline), not one the text mentions."""
+    this_year = _current_year()
+    for para in paragraphs[:LEAD_PARAGRAPHS]:
+        head = para[:DATELINE_MAX_OFFSET + 40]
+        resume = 0
+        for number in _TEXT_NUMBER_RE.finditer(head):
+            if number.start() < resume:
+                continue
+            found, start, resume = _text_candidate(head, number.start(),
+                                                   number["after_word"] is not None, this_year)
+            if start > DATELINE_MAX_OFFSET:
+                break
+            if found is not None and not _QUOTES & set(head[:start]):
+                return found
+    return None

@@ -1,0 +1,188 @@
+"""Clean one saved page into a Document, choosing each field from the best signal."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from indexer.dates import PartialDate, combine, date_from_lead, date_from_url, parse_date
+from indexer.decode import decode, read_bytes
+from indexer.document import Document, document_id
+from indexer.errors import CleanError
+from indexer.html_extract import extract_html
+from indexer.language import detect_language
+from indexer.metadata_files import MetadataFiles, is_metadata_file
+from indexer.sources import source_for_url
+from indexer.text_extract import extract_text
+
+HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt", ".text"}
+PAGE_SUFFIXES = HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
+# Files that describe a collection rather than being one of its pages.
+NOT_PAGES = {"readme", "provenance", "license", "licence", "changelog", "notice", "copying", "authors"}
+HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+                        re.IGNORECASE | re.DOTALL)
+FIRST_SENTENCE = re.compile(r"^(.{20,160}?[.!?])(?:\s|$)")
+TITLE_FALLBACK_CHARS = 120
+
+
+def page_kind(path: Path, data: bytes) -> str:
+    """Return "html", "markdown" or "text" from the file's name, sniffing HTML saved as text."""
+    suffix = path.suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in MARKDOWN_SUFFIXES:
+        return "markdown"
+    return "html" if HTML_SNIFF.match(data[:2048]) else "text"
+
+
+def fallback_title(paragraphs: list[str]) -> str:
+    """Return a title made from the first sentence, for pages that carry none."""
+    first = paragraphs[0]
+    match = FIRST_SENTENCE.match(first)
+    if match:
+        return match.group(1)
+    if len(first) <= TITLE_FALLBACK_CHARS:
+        return first
+    return first[:TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def document_key(path: Path, given: dict[str, str], url: str | None, collection: str, relpath: str) -> str:
+    """Return what identifies a page across runs: its collection id, its URL, or its collection path."""
+    if "id" in given:
+        return f"{collection}#{given['id']}"
+    if url:
+        return url
+    return f"{collection}/{relpath}"
+
+
+def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
+               use_metadata_files: bool = True, max_bytes: int | None = None) -> Document:
+    """Clean one page file into a Document; raise CleanError when it cannot be."""
+    path = Path(path)
+    metadata = metadata or MetadataFiles()
+    given, origins, manifest = ({}, {}, None)
+    if use_metadata_files:
+        try:
+            given, origins, manifest = metadata.metadata_for(path)
+        except ValueError as exc:
+            raise CleanError(str(exc)) from exc
+    data = read_bytes(path) if max_bytes is None else read_bytes(path, max_bytes=max_bytes)
+    kind = page_kind(path, data)
+    text = decode(data, declared=given.get("charset"), is_html=kind == "html")
+    provenance: dict[str, str] = {}
+
+    if kind == "html":
+        page = extract_html(text, url=given.get("final_url") or given.get("url"))
+        paragraphs, title, page_url, page_source = page.paragraphs, page.title, page.url, page.source
+        page_date, lang_hint, source_line = page.date, page.lang, page.source_line
+        title_from, source_from = "html", "html"
+    else:
+        tpage = extract_text(text, markdown=kind == "markdown")
+        paragraphs, title, source_line = tpage.paragraphs, tpage.title, tpage.source_line
+        page_url = tpage.fields.get("url")
+        page_source = tpage.fields.get("source") or tpage.fields.get("publisher")
+        fm_date = tpage.fields.get("date")
+        page_date = parse_date(fm_date, "front-matter") if fm_date else None
+        lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
+        title_from = "front-matter" if "title" in tpage.fields else "text"
+        source_from = "front-matter"
+    if not paragraphs:
+        raise CleanError("no release text found: the page is empty or all chrome")
+
+    url = given.get("url") or page_url
+    provenance["url"] = origins.get("url", "page") if url else "none"
+
+    if "title" in given:
+        title, provenance["title"] = given["title"], origins["title"]
+    elif title:
+        provenance["title"] = title_from
+    else:
+        title, provenance["title"] = fallback_title(paragraphs), "first-sentence"
+
+    source = given.get("source")
+    provenance["source"] = origins.get("source", "")
+    if not source and page_source:
+        source, provenance["source"] = page_source, source_from
+    if not source and source_line:
+        source, provenance["source"] = source_line, "source-line"
+    if not source:
+        source = source_for_url(given.get("final_url") or url)
+        provenance["source"] = "domain-map" if source else "none"
+
+    date = _choose_date(given, origins, page_date, url, paragraphs)
+    provenance["date"] = date.source if date else "none"
+
+    if "language" in given:
+        language, provenance["language"] = given["language"].split("-")[0].lower(), origins["language"]
+    else:
+        language = detect_language(title + "\n" + "\n".join(paragraphs), hint=lang_hint)
+        provenance["language"] = "detected" if language else "none"
+
+    collection, relpath = _collection_path(path, manifest, metadata)
+    return Document(
+        id=document_id(document_key(path, given, url, collection, relpath)),
+        path=str(path), url=url, source=source, title=title, date=date, language=language,
+        paragraphs=paragraphs, provenance=provenance, final_url=given.get("final_url"),
+    )
+
+
+def _choose_date(given, origins, page_date, url, paragraphs) -> PartialDate | None:
+    """Pick the date: given metadata, then the page's own, then the text, its year fixed only by real signals."""
+    if "date" in given:
+        date = parse_date(given["date"], origins["date"])
+        if date:
+            return date
+    url_date = date_from_url(url) if url else None
+    if page_date and page_date.year is not None:
+        return page_date
+    text_date = date_from_lead(paragraphs)
+    candidate = page_date or text_date
+    if candidate and candidate.year is not None:
+        return candidate
+    if url_date and (candidate is None or url_date.month in (None, candidate.month)):
+        return combine(candidate, url_date)
+    return candidate
+
+
+def _collection_path(path: Path, manifest, metadata: MetadataFiles) -> tuple[str, str]:
+    """Return the page's collection name and its path inside it, stable wherever the corpus lives."""
+    if manifest is not None:
+        return manifest.name, metadata.relpath(manifest, path)
+    return path.parent.name, path.name
+
+
+def iter_pages(root: Path, metadata: MetadataFiles) -> Iterator[Path]:
+    """Yield the page files under a folder, sorted; a manifest's folder yields only what it lists."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if (name.startswith(".") or path.suffix.lower() not in PAGE_SUFFIXES or is_metadata_file(path)
+                    or path.stem.lower() in NOT_PAGES):
+                continue
+            collection = metadata.collection_of(path)
+            if collection is not None and metadata.relpath(collection, path) not in collection.rows:
+                continue
+            yield path
+
+
+def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True
+                ) -> Iterator[tuple[Path, Document | None, str | None]]:
+    """Clean files and folders in input order, yielding (path, document, error) for each page."""
+    metadata = MetadataFiles()
+    for given_path in paths:
+        root = Path(given_path)
+        files = iter_pages(root, metadata) if root.is_dir() else [root]
+        for path in files:
+            try:
+                yield path, clean_file(path, metadata, use_metadata_files=use_metadata_files), None
+            except CleanError as exc:
+                yield path, None, str(exc)
+            except RecursionError:
+                yield path, None, "markup nested too deeply to parse"
+            except Exception as exc:  # hostile input must cost one line, not the run
+                yield path, None, f"could not be cleaned ({type(exc).__name__}: {exc})"

@@ -1,0 +1,307 @@
+"""HTML pages: the release's text without site chrome, and the metadata the page carries."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from indexer.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
+                            strip_trailer)
+from indexer.dates import PartialDate, parse_date
+from indexer.text_extract import pop_source_line
+
+# Separators between a headline and the site name in <title> ("Headline | Site", "Site - Headline").
+# A colon is not one: "Evolve: Shared Mutable History" is a headline with a subtitle.
+TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·•»«/]+\s+|\s*[|·•»«]\s*")
+# JSON-LD types whose fields describe the release itself.
+ARTICLE_TYPES = {"article", "newsarticle", "pressrelease", "blogposting", "report", "reportagenewsarticle",
+                 "analysisnewsarticle", "webpage", "creativework", "socialmediaposting", "liveblogposting"}
+# Meta tags that carry the publication date, most trusted first.
+DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+             "publish-date", "publish_date", "publication_date", "date", "dc.date.issued", "dc.date",
+             "dcterms.issued", "dcterms.created", "dcterms.date", "citation_publication_date",
+             "citation_date", "sailthru.date", "parsely-pub-date", "article.published", "created",
+             "originalpublicationdate", "og:updated_time")
+SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
+# Nesting deeper than this is pathological (or hostile) and would make the parsers recurse forever.
+MAX_DEPTH = 400
+
+
+# Tags that never hold release text, and ARIA roles of page furniture.
+CHROME_XPATH = etree.XPath(
+    "|".join(f"//{tag}" for tag in CHROME_TAGS)
+    + "|//*[@role='navigation' or @role='search' or @role='contentinfo' or @aria-hidden='true']"
+)
+CLASS_WORD = re.compile(r"[a-z]+")
+CHROME_ID_FILLERS = frozenset({"banner", "bar", "box", "block", "buttons", "links", "widget", "container",
+                               "wrapper", "area", "list", "nav", "top", "bottom", "main", "site", "page"})
+# A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
+MAX_CHROME_SHARE = 0.4
+# RDFa and microdata dates on visible elements (Drupal's property="dc:date", itemprop="datePublished").
+DATED_ELEMENTS = etree.XPath(
+    "//*[contains(translate(@property, 'DATE', 'date'), 'date') or @itemprop='datePublished' "
+    "or @itemprop='dateCreated']"
+)
+BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "br",
+              "section", "article", "header", "footer", "table", "ul", "ol", "dd", "dt")
+# Elements whose removal would take the release with them.
+NEVER_REMOVED = {"html", "body", "main", "article"}
+
+
+@dataclass
+class HtmlPage:
+    """What an HTML page says of itself, and its cleaned body paragraphs."""
+
+    title: str | None
+    paragraphs: list[str]
+    url: str | None = None
+    date: PartialDate | None = None
+    source: str | None = None
+    source_line: str | None = None
+    lang: str | None = None
+
+
+def _text(node) -> str:
+    """Return an element's visible text on one line."""
+    return " ".join(" ".join(node.itertext()).split()) if node is not None else ""
+
+
+def _jsonld_items(tree) -> list[dict]:
+    """Return every JSON-LD object on the page, @graph members included; bad JSON is skipped."""
+    items = []
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, list):
+                stack.extend(obj)
+            elif isinstance(obj, dict):
+                items.append(obj)
+                if "@graph" in obj:
+                    stack.append(obj["@graph"])
+    return items
+
+
+def _jsonld_type(item: dict) -> set[str]:
+    """Return an item's @type values, lower-cased."""
+    kind = item.get("@type", [])
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).lower() for k in kinds}
+
+
+def _name(value) -> str | None:
+    """Return the name of a JSON-LD organisation or a plain string."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("name")
+    return " ".join(str(value).split()) if isinstance(value, str) and value.strip() else None
+
+
+def _meta(tree) -> dict[str, str]:
+    """Return the page's meta tags by lower-cased name/property/itemprop; the first wins."""
+    metas = {}
+    for tag in tree.iter("meta"):
+        key = tag.get("property") or tag.get("name") or tag.get("itemprop")
+        content = tag.get("content")
+        if key and content and content.strip():
+            metas.setdefault(key.strip().lower(), content.strip())
+    return metas
+
+
+def _title_parts(title: str) -> list[str]:
+    """Split a <title> into its parts around site-name separators."""
+    return [p.strip() for p in TITLE_SEPARATORS.split(title) if p.strip()]
+
+
+def _norm(s: str) -> str:
+    """Return a comparison key for titles: letters and digits only, lower-case."""
+    return re.sub(r"\W+", "", s).lower()
+
+
+def pick_title(h1s: list[str], named: list[str], doc_title: str | None, site: str | None) -> str | None:
+    """Choose the headline: an <h1> that the page's metadata confirms, else the metadata's title."""
+    references = [t for t in named if t]
+    if doc_title:
+        references.append(doc_title)
+        references.extend(_title_parts(doc_title))
+    keys = {_norm(r) for r in references if len(_norm(r)) > 3}
+    for h1 in h1s:
+        key = _norm(h1)
+        if len(key) > 3 and any(key == k or (len(key) > 15 and (key in k or k in key)) for k in keys):
+            return h1
+    for title in named:
+        if title:
+            # og:title and JSON-LD headlines rarely carry the site name: cut only a part that names the site.
+            return _strip_site(title, site, known_only=True)
+    if doc_title:
+        return _strip_site(doc_title, site)
+    return h1s[0] if h1s else None
+
+
+def _strip_site(title: str, site: str | None, *, known_only: bool = False) -> str:
+    """Remove the site name from a title ("Headline | Site" -> "Headline")."""
+    parts = _title_parts(title)
+    site_key = _norm(site or "")
+    if len(parts) <= 1 or (known_only and not site_key):
+        return title.strip()
+    kept = [p for p in parts if not site_key or (_norm(p) not in site_key and site_key not in _norm(p))]
+    if known_only and len(kept) == len(parts):
+        return title.strip()
+    # The headline is the longest part; site names and sections are short.
+    return max(kept or parts, key=len)
+
+
+def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | None:
+    """Return the publication date the page's structured data, meta tags or <time> give."""
+    for item in items:
+        if _jsonld_type(item) & ARTICLE_TYPES:
+            for key in ("datePublished", "dateCreated", "uploadDate"):
+                if isinstance(item.get(key), str):
+                    date = parse_date(item[key], "json-ld")
+                    if date:
+                        return date
+    for key in DATE_META:
+        if key in metas:
+            date = parse_date(metas[key], "meta")
+            if date:
+                return date
+    for node in DATED_ELEMENTS(tree):
+        value = node.get("content") or node.get("datetime") or _text(node)
+        date = parse_date(value, "meta") if value else None
+        if date:
+            return date
+    for node in tree.iter("time"):
+        value = node.get("datetime") or _text(node)
+        date = parse_date(value, "time") if value else None
+        if date:
+            return date
+    return None
+
+
+def _page_source(items: list[dict], metas: dict[str, str]) -> str | None:
+    """Return the publishing organisation named by JSON-LD or meta tags."""
+    for item in items:
+        if _jsonld_type(item) & ARTICLE_TYPES:
+            name = _name(item.get("publisher")) or _name(item.get("sourceOrganization"))
+            if name:
+                return name
+    for item in items:
+        if _jsonld_type(item) & {"organization", "governmentorganization", "ngo", "newsmediaorganization"}:
+            name = _name(item)
+            if name:
+                return name
+    for key in SOURCE_META:
+        if key in metas and not metas[key].startswith("@"):
+            return metas[key]
+    return None
+
+
+def _page_url(tree, metas: dict[str, str]) -> str | None:
+    """Return the page's canonical URL, if it declares one."""
+    links = [link.get("href", "").strip() for link in tree.iter("link") if link.get("rel", "").lower() == "canonical"]
+    url = next((u for u in links if u), None) or metas.get("og:url")
+    return url if url and url.startswith(("http://", "https://")) else None
+
+
+def _depth_ok(html: str) -> bool:
+    """Return False for markup nested so deep that parsing it would exhaust the stack."""
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)(div|span|table|td|tr|ul|li|p|section|b|i|font|blockquote)\b", html, re.I):
+        depth += -1 if match.group(1) else 1
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return False
+    return True
+
+
+def _is_chrome_class(node) -> bool:
+    """Return True when an element's class words, or an id made only of chrome words, mark it as chrome."""
+    words = set(CLASS_WORD.findall((node.get("class") or "").lower()))
+    if words & CHROME_CLASS_WORDS or {"recent", "posts"} <= words:
+        return True
+    # Ids are often made from headings ("sharing-with-a-developer"), so only all-chrome ids count.
+    id_words = set(CLASS_WORD.findall((node.get("id") or "").lower()))
+    return bool(id_words & CHROME_CLASS_WORDS) and id_words <= CHROME_CLASS_WORDS | CHROME_ID_FILLERS
+
+
+def _remove_chrome(tree, keep: list) -> None:
+    """Remove navigation, footers, share widgets and the like, never an ancestor of the headline."""
+    protected = {node for k in keep for node in [k, *k.iterancestors()]}
+    body = tree.find("body")
+    total = len(_text(body if body is not None else tree)) or 1
+    candidates = CHROME_XPATH(tree) + [n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n)]
+    for node in candidates:
+        if node in protected or node.tag in NEVER_REMOVED or node.getparent() is None:
+            continue
+        if node.tag not in CHROME_TAGS and len(_text(node)) > MAX_CHROME_SHARE * total:
+            continue
+        node.drop_tree()
+
+
+def _block_lines(tree) -> list[str]:
+    """Return the visible text of the (already pruned) page, one line per block element."""
+    body = tree.find("body")
+    root = body if body is not None else tree
+    # Page-level headers, footers and asides are site furniture; inside an article they may be the release's.
+    for node in list(root.iter("header", "footer", "aside")):
+        if not any(a.tag in ("article", "main") for a in node.iterancestors()) and not node.xpath(".//h1"):
+            node.drop_tree()
+    for node in root.iter(*BLOCK_TAGS):
+        node.tail = "\n" + (node.tail or "")
+        node.text = "\n" + (node.text or "")
+    return root.text_content().split("\n")
+
+
+def extract_html(html: str, url: str | None = None) -> HtmlPage:
+    """Extract the headline, body paragraphs and metadata from an HTML page."""
+    if not _depth_ok(html):
+        html = re.sub(r"</?(div|span|section|font|b|i|blockquote)\b[^>]*>", " ", html, flags=re.I)
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise ValueError(f"not parseable as HTML ({exc})") from exc
+    items = _jsonld_items(tree)
+    metas = _meta(tree)
+    page_url = _page_url(tree, metas) or url
+    site = metas.get("og:site_name")
+
+    named = []
+    for item in items:
+        if _jsonld_type(item) & ARTICLE_TYPES - {"webpage"} and isinstance(item.get("headline"), str):
+            named.append(" ".join(item["headline"].split()))
+    named += [metas.get("og:title"), metas.get("twitter:title"), metas.get("dc.title")]
+    title_tag = next(tree.iter("title"), None)
+    doc_title = _text(title_tag) or None
+    h1_tags = [h for h in tree.iter("h1") if _text(h)]
+    h1s = [_text(h) for h in h1_tags]
+    title = pick_title(h1s, [n for n in named if n], doc_title, site)
+    headline_tags = [h for h in h1_tags if _text(h) == title]
+
+    date = _page_date(tree, items, metas)
+    source = _page_source(items, metas)
+    lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+
+    _remove_chrome(tree, headline_tags)
+    text = trafilatura.extract(tree, url=page_url, include_comments=False, include_tables=True,
+                               include_links=False, include_images=False, deduplicate=False,
+                               with_metadata=False, favor_recall=True) or ""
+    # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
+    lines = text.split("\n") if text.strip() else _block_lines(tree)
+    paragraphs = [" ".join(line.split()) for line in lines]
+    paragraphs = strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
+    source_line, paragraphs = pop_source_line(paragraphs)
+    return HtmlPage(title=title, paragraphs=paragraphs, url=page_url, date=date, source=source,
+                    source_line=source_line,
+                    lang=lang if isinstance(lang, str) else None)

@@ -1,0 +1,145 @@
+"""Metadata given beside the pages: a collection's manifest (CSV or JSON) and per-page sidecars."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST_NAMES = ("manifest.csv", "manifest.json")
+SIDECAR_SUFFIX = ".meta.json"
+# Columns that name the page file, most specific first: the first one a row fills is the document.
+FILE_COLUMNS = ("path", "file", "html_file", "source_file", "md_file", "text_file")
+# Our field -> the column names collections use for it.
+FIELD_COLUMNS = {
+    "id": ("doc_id", "id"),
+    "url": ("url", "canonical_url", "link"),
+    "final_url": ("final_url",),
+    "source": ("source", "source_org", "organisation", "organization", "publisher", "site_name"),
+    "title": ("title", "headline"),
+    "date": ("date", "published", "published_time", "datetime"),
+    "language": ("language", "lang"),
+    "charset": ("charset",),
+}
+# Values that spreadsheets and R exports write for "nothing".
+EMPTY_VALUES = {"", "na", "n/a", "none", "null", "nan"}
+# How far up from a page to look for its collection's manifest.
+MAX_MANIFEST_DEPTH = 3
+
+
+@dataclass
+class Manifest:
+    """A collection: its folder and the metadata row of each listed file."""
+
+    root: Path
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Return the collection's name: its folder's name."""
+        return self.root.name
+
+
+def _value(row: dict, names: tuple[str, ...]) -> str | None:
+    """Return the first non-empty value among a row's columns `names`."""
+    for name in names:
+        value = row.get(name)
+        # Spreadsheet cells carry stray line breaks and padding ("Hosts \r\nMortgage Fraud").
+        value = " ".join(str(value).split()) if value is not None else ""
+        if value.lower() not in EMPTY_VALUES:
+            return value
+    return None
+
+
+def normalise_row(row: dict) -> dict[str, str]:
+    """Map a manifest row or sidecar to our field names, dropping empty values."""
+    out = {}
+    for ours, names in FIELD_COLUMNS.items():
+        value = _value(row, names)
+        if value is not None:
+            out[ours] = value
+    return out
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """Read a manifest's rows from CSV or JSON (a list, or {"documents": [...]})."""
+    if path.suffix == ".csv":
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return list(csv.DictReader(f))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        data = data.get("documents", [])
+    return [row for row in data if isinstance(row, dict)]
+
+
+def load_manifest(folder: Path) -> Manifest | None:
+    """Load the manifest in `folder`, or return None when it has none."""
+    for name in MANIFEST_NAMES:
+        path = folder / name
+        if path.is_file():
+            manifest = Manifest(root=folder)
+            for row in _read_rows(path):
+                relpath = _value(row, FILE_COLUMNS)
+                if relpath:
+                    manifest.rows[Path(relpath).as_posix()] = normalise_row(row)
+            return manifest
+    return None
+
+
+class MetadataFiles:
+    """Finds the manifest and sidecar for each page, reading each manifest once."""
+
+    def __init__(self):
+        self._manifests: dict[Path, Manifest | None] = {}
+
+    def collection_of(self, page: Path) -> Manifest | None:
+        """Return the nearest manifest above `page`, whether or not it lists the page."""
+        folder = page.parent
+        for _ in range(MAX_MANIFEST_DEPTH + 1):
+            if folder not in self._manifests:
+                self._manifests[folder] = load_manifest(folder)
+            if self._manifests[folder] is not None:
+                return self._manifests[folder]
+            if folder.parent == folder:
+                break
+            folder = folder.parent
+        return None
+
+    def manifest_for(self, page: Path) -> Manifest | None:
+        """Return the nearest manifest above `page` if it lists the page."""
+        manifest = self.collection_of(page)
+        return manifest if manifest and self.relpath(manifest, page) in manifest.rows else None
+
+    @staticmethod
+    def relpath(manifest: Manifest, page: Path) -> str:
+        """Return the page's path inside its collection, as the manifest writes it."""
+        return Path(os.path.relpath(page, manifest.root)).as_posix()
+
+    def metadata_for(self, page: Path) -> tuple[dict[str, str], dict[str, str], Manifest | None]:
+        """Return a page's given metadata (sidecar over manifest), where each field came from, and its manifest."""
+        manifest = self.manifest_for(page)
+        meta = dict(manifest.rows[self.relpath(manifest, page)]) if manifest else {}
+        origins = {key: "manifest" for key in meta}
+        sidecar = sidecar_path(page)
+        if sidecar.is_file():
+            try:
+                data = json.loads(sidecar.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"unreadable sidecar {sidecar.name}: {exc}") from exc
+            if isinstance(data, dict):
+                given = normalise_row(data)
+                meta.update(given)
+                origins.update({key: "sidecar" for key in given})
+        return meta, origins, manifest
+
+
+def sidecar_path(page: Path) -> Path:
+    """Return where the sidecar of `page` lives: NAME.meta.json beside NAME.html."""
+    return page.with_name(page.stem + SIDECAR_SUFFIX)
+
+
+def is_metadata_file(path: Path) -> bool:
+    """Return True for files that describe pages rather than being pages."""
+    return path.name in MANIFEST_NAMES or path.name.endswith(SIDECAR_SUFFIX)

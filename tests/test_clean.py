@@ -1,0 +1,182 @@
+"""The cleaner on real pages: the brief's sample, site chrome, manifests, sidecars and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer.clean import clean_file, clean_paths, iter_pages
+from indexer.metadata_files import MetadataFiles
+
+from conftest import CORPUS, FIXTURES, SEED
+
+SEED_PARAGRAPHS = [p.strip() for p in SEED.read_text(encoding="utf-8").split("\n\n") if p.strip()][3:-1]
+
+
+def test_seed_comes_out_clean():
+    doc = clean_file(SEED)
+    assert doc.title == "U.S. to extend sanctions against Lukashenko regime"
+    assert doc.source == "NAM-media"
+    assert (doc.date.year, doc.date.month, doc.date.day) == (None, 2, 1)
+    assert doc.date_iso == "--02-01"
+    assert doc.date.precision == "no-year"
+    assert doc.date.source == "text"
+    assert doc.language == "en"
+    assert "top of page" not in doc.body and "bottom of page" not in doc.body
+    assert "Source: NAM-media" not in doc.body
+    assert doc.paragraphs[0].startswith("U.S. lawyers, the Cabinet and the NAM")
+    assert len(SEED_PARAGRAPHS) == 9
+    assert all(p in doc.paragraphs for p in SEED_PARAGRAPHS)
+    assert doc.provenance == {"url": "none", "title": "text", "source": "source-line", "date": "text",
+                              "language": "detected"}
+
+
+def test_wix_page_loses_its_chrome_and_keeps_the_release():
+    doc = clean_file(FIXTURES / "wix_release.html")
+    assert doc.title == "U.S. to extend sanctions against Lukashenko regime"
+    assert doc.source == "NAM-media"
+    assert doc.date_iso == "--02-01"
+    assert doc.url == "https://www.example.org/post/u-s-to-extend-sanctions-against-lukashenko-regime"
+    for chrome in ("Skip to Main Content", "top of page", "bottom of page", "About NAM", "Share on",
+                   "Copy link", "Recent Posts", "Cabinet meets EU envoys", "Subscribe", "Wix.com",
+                   "injected", "wixBiSession", "font-family", "Source: NAM-media"):
+        assert chrome not in doc.body, chrome
+    assert doc.paragraphs[0].startswith("U.S. lawyers, the Cabinet and the NAM")
+    assert doc.paragraphs[1].startswith("On February 1 at the Museum of Free Belarus")
+    assert doc.paragraphs[-1].endswith("forced landing of Ryanair regime is ongoing.")
+    assert len(doc.paragraphs) == 5
+
+
+def test_url_date_fixes_the_year_of_a_no_year_date(tmp_path):
+    page = tmp_path / "release.txt"
+    shutil.copyfile(SEED, page)
+    (tmp_path / "release.meta.json").write_text(json.dumps(
+        {"url": "https://nam.example.org/news/2023/02/us-to-extend-sanctions"}))
+    doc = clean_file(page)
+    assert doc.date_iso == "2023-02-01"
+    assert doc.date.source == "text+url"
+    assert doc.url == "https://nam.example.org/news/2023/02/us-to-extend-sanctions"
+
+
+def test_a_url_date_in_another_month_does_not_give_its_year(tmp_path):
+    page = tmp_path / "release.txt"
+    shutil.copyfile(SEED, page)
+    (tmp_path / "release.meta.json").write_text(json.dumps({"url": "https://nam.example.org/2024/07/x"}))
+    assert clean_file(page).date_iso == "--02-01"
+
+
+DOJ = CORPUS / "doj_opa_press_releases"
+DOJ_ROWS = list(csv.DictReader(open(DOJ / "manifest.csv", encoding="utf-8")))
+
+
+@pytest.mark.parametrize("row", DOJ_ROWS[::7], ids=lambda r: r["doc_id"])
+def test_doj_page_without_manifest(row):
+    doc = clean_file(DOJ / row["html_file"], use_metadata_files=False)
+    assert doc.date_iso == row["date"]
+    assert doc.source == "U.S. Department of Justice"
+    assert doc.url == row["url"]
+    assert doc.provenance["source"] == "domain-map"
+    for chrome in ("Justice News", "Share", "Email", "Print", "Updated", "Component(s):",
+                   "Press Release Number:", "Office of Public Affairs", "FOR IMMEDIATE RELEASE"):
+        assert not any(p.startswith(chrome) for p in doc.paragraphs), chrome
+
+
+def test_doj_bundled_pages_meet_the_quality_bar(evaluation):
+    result = evaluation.evaluate_doj(DOJ)
+    n = result["pages"]
+    assert n == 40
+    assert result["title_ok"] / n >= 0.98, result["misses"]
+    assert result["date_ok"] / n >= 0.98, result["misses"]
+    assert sum(result["f1"]) / len(result["f1"]) >= 0.95
+    assert sum(result["recall"]) / len(result["recall"]) >= 0.99
+
+
+def test_readability_fixtures_body_f1(evaluation):
+    result = evaluation.evaluate_readability(FIXTURES / "readability")
+    assert len(result["f1"]) == 4
+    assert sum(result["f1"].values()) / 4 >= 0.90, result["f1"]
+
+
+def test_manifest_wins_over_the_page(tmp_path):
+    row = DOJ_ROWS[0]
+    (tmp_path / "html").mkdir()
+    shutil.copyfile(DOJ / row["html_file"], tmp_path / row["html_file"])
+    (tmp_path / "manifest.csv").write_text(
+        "doc_id,html_file,source_org,title,date,url,lang\n"
+        f"x1,{row['html_file']},Justice Watchers,A manifest title,2001-02-03,https://example.org/x1,en\n")
+    doc = clean_file(tmp_path / row["html_file"])
+    assert (doc.source, doc.title, doc.date_iso, doc.url) == (
+        "Justice Watchers", "A manifest title", "2001-02-03", "https://example.org/x1")
+    assert doc.provenance["title"] == doc.provenance["date"] == "manifest"
+    assert doc.date.source == "manifest"
+
+
+def test_sidecar_wins_over_manifest(tmp_path):
+    shutil.copyfile(SEED, tmp_path / "a.txt")
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"documents": [{"path": "a.txt", "source": "From manifest", "date": "2023-02-01"}]}))
+    (tmp_path / "a.meta.json").write_text(json.dumps({"source": "From sidecar"}))
+    doc = clean_file(tmp_path / "a.txt")
+    assert (doc.source, doc.date_iso) == ("From sidecar", "2023-02-01")
+    assert doc.provenance["source"] == "sidecar" and doc.provenance["date"] == "manifest"
+
+
+def test_markdown_with_front_matter():
+    doc = clean_file(CORPUS / "belarusians_nl_news_2022_2023" / "md" / "be_25-03-2023.md",
+                     use_metadata_files=False)
+    assert doc.title == "Дзень волі"
+    assert doc.date_iso == "2023-03-25"
+    assert doc.date.source == "front-matter"
+    assert doc.language == "be"
+    assert doc.paragraphs[0] == "Сёння 25 сакавіка, а значыць беларусы ўсяго свету адзначаюць Дзень Волі."
+    assert "канцэрт гурта РСП" in doc.body and "](" not in doc.body and "---" not in doc.body
+
+
+@pytest.mark.parametrize("folder", ["kremlin_and_president_ua_en_2021_2022", "ua_president_office_statements_2022",
+                                    "belarusians_nl_news_2022_2023", "doj_opa_press_releases"])
+def test_every_bundled_document_gets_manifest_source_and_date(folder):
+    rows = {next(r[k] for k in ("html_file", "md_file", "text_file") if r.get(k)): r
+            for r in csv.DictReader(open(CORPUS / folder / "manifest.csv", encoding="utf-8"))}
+    results = list(clean_paths([CORPUS / folder]))
+    assert len(results) == len(rows)
+    for path, doc, error in results:
+        assert error is None, (path, error)
+        row = rows[path.relative_to(CORPUS / folder).as_posix()]
+        assert (doc.source, doc.date_iso, doc.title) == (row["source_org"], row["date"], " ".join(row["title"].split()))
+        assert doc.language == row["lang"]
+
+
+def test_ids_are_stable_wherever_the_corpus_lives(tmp_path):
+    first = {doc.path.split("corpus/")[1]: doc.id for _, doc, _ in clean_paths([CORPUS / "seed", CORPUS / "belarusians_nl_news_2022_2023"])}
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(CORPUS / "seed", moved / "seed")
+    shutil.copytree(CORPUS / "belarusians_nl_news_2022_2023", moved / "belarusians_nl_news_2022_2023")
+    again = {str(Path(doc.path).relative_to(moved)): doc.id for _, doc, _ in clean_paths([moved])}
+    assert again == first
+    assert len(set(first.values())) == len(first)
+
+
+def test_walking_a_collection_yields_only_its_listed_pages():
+    pages = list(iter_pages(DOJ, MetadataFiles()))
+    assert len(pages) == 40
+    assert all(p.suffix == ".html" for p in pages)  # the upstream text/ files are gold, not pages
+    assert not any(p.name in ("PROVENANCE.md", "README.md") for p in iter_pages(CORPUS, MetadataFiles()))
+
+
+def test_content_hash_changes_with_the_text(tmp_path):
+    shutil.copyfile(SEED, tmp_path / "a.txt")
+    before = clean_file(tmp_path / "a.txt")
+    (tmp_path / "a.txt").write_text(SEED.read_text(encoding="utf-8").replace("Ryanair", "a Ryanair plane"))
+    after = clean_file(tmp_path / "a.txt")
+    assert before.id == after.id and before.content_hash != after.content_hash
+
+
+def test_to_dict_has_the_documented_fields():
+    d = clean_file(SEED).to_dict()
+    assert list(d)[:8] == ["path", "id", "url", "final_url", "source", "title", "date", "year"]
+    assert d["date"] == "--02-01" and d["year"] is None and d["month"] == 2 and d["day"] == 1
+    assert d["body"].startswith("U.S. lawyers")

@@ -1,0 +1,56 @@
+"""`searchapp clean` through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from searchapp.cli import cli
+
+from conftest import CORPUS, FIXTURES, ROOT, SEED
+
+
+def test_clean_json_one_object_per_line_in_input_order():
+    md = CORPUS / "belarusians_nl_news_2022_2023" / "md" / "ru_25-03-2023.md"
+    result = CliRunner().invoke(cli, ["clean", "--json", str(SEED), str(FIXTURES / "wix_release.html"), str(md)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(SEED), str(FIXTURES / "wix_release.html"), str(md)]
+    seed = lines[0]
+    for key in ("path", "id", "url", "source", "title", "date", "language", "body"):
+        assert key in seed
+    assert seed["date"] == "--02-01" and seed["title"] == "U.S. to extend sanctions against Lukashenko regime"
+    assert lines[2]["language"] == "ru" and lines[2]["date"] == "2023-03-25"
+
+
+def test_clean_reports_bad_files_and_keeps_going(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["clean", "--json", str(empty), str(SEED)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"error: {empty}: file is empty", "1 file(s) could not be cleaned."]
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_clean_readable_output():
+    result = CliRunner().invoke(cli, ["clean", str(SEED)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("== U.S. to extend sanctions against Lukashenko regime\n")
+    assert "date:     --02-01 (year unknown)  [from text]" in result.stdout
+    assert "source:   NAM-media" in result.stdout
+
+
+def test_clean_help_reads_well():
+    result = CliRunner().invoke(cli, ["clean", "--help"])
+    assert "Clean saved pages (HTML, text, Markdown) into documents" in result.stdout
+
+
+def test_clean_as_a_subprocess_on_a_folder():
+    proc = subprocess.run([sys.executable, "-m", "searchapp", "clean", "--json", str(CORPUS / "seed")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = proc.stdout.splitlines()
+    assert json.loads(line)["source"] == "NAM-media"
