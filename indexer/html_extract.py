@@ -12,9 +12,10 @@ from lxml import etree
 
 from indexer.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
                             strip_trailer)
-from indexer.dates import PartialDate, parse_date
+from indexer.dates import PartialDate, combine, date_from_text, parse_date
 from indexer.text_extract import pop_source_line
 
+JSONLD_WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$")
 # Separators between a headline and the site name in <title> ("Headline | Site", "Site - Headline").
 # A colon is not one: "Evolve: Shared Mutable History" is a headline with a subtitle.
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·•»«/]+\s+|\s*[|·•»«]\s*")
@@ -27,6 +28,15 @@ DATE_META = ("article:published_time", "og:published_time", "datepublished", "pu
              "dcterms.issued", "dcterms.created", "dcterms.date", "citation_publication_date",
              "citation_date", "sailthru.date", "parsely-pub-date", "article.published", "created",
              "originalpublicationdate", "og:updated_time")
+# Other meta names that say "published date" in their own words ("article:publicationdate").
+DATE_META_NAME = re.compile(r"(publi|issued|release|created).*(date|time)|(date|time).*(publi|issued|release)")
+# Elements whose class or id words mark a date line, and those that mark other dates.
+DATED_CLASS_WORDS = frozenset({"date", "time", "published", "posted", "pubdate", "dateline", "timestamp",
+                               "byline", "publish", "datetime", "postdate", "entrydate"})
+UNDATED_CLASS_WORDS = frozenset({"comment", "comments", "updated", "modified", "reply", "event", "events",
+                                 "calendar", "archive", "footer", "copyright"})
+MAX_DATED_TEXT = 200
+YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
 # Nesting deeper than this is pathological (or hostile) and would make the parsers recurse forever.
 MAX_DEPTH = 400
@@ -78,7 +88,8 @@ def _jsonld_items(tree) -> list[dict]:
         if "ld+json" not in (script.get("type") or "").lower():
             continue
         try:
-            data = json.loads(script.text or "")
+            # CMSs wrap JSON-LD in CDATA or comments and leave raw newlines in strings.
+            data = json.loads(JSONLD_WRAPPER.sub("", script.text or ""), strict=False)
         except ValueError:
             continue
         stack = [data]
@@ -163,30 +174,53 @@ def _strip_site(title: str, site: str | None, *, known_only: bool = False) -> st
     return max(kept or parts, key=len)
 
 
+def _date_in(value: str | None, source: str) -> PartialDate | None:
+    """Return a dated value's date: the whole value as a date, else a full date written inside it."""
+    if not value:
+        return None
+    date = parse_date(value, source)
+    if date is None:
+        # "Monday, February 29, 2016 @ 11:10 PM UTC", "Fri Mar 13 21:30:09 EST 2015": a date with trimmings.
+        found = date_from_text(value[:MAX_DATED_TEXT], limit=MAX_DATED_TEXT)
+        years = set(YEAR.findall(value[:MAX_DATED_TEXT]))
+        if found and found.year is None and len(years) == 1:
+            # asctime puts the year after the clock ("Fri Mar 13 21:30:09 EST 2015"); a dated field has one year.
+            found = combine(found, PartialDate(int(years.pop()), None, None, source))
+        date = PartialDate(found.year, found.month, found.day, source) if found and found.year else None
+    return date
+
+
 def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | None:
-    """Return the publication date the page's structured data, meta tags or <time> give."""
+    """Return the publication date the page's structured data, meta tags, <time> or dated elements give."""
     for item in items:
         if _jsonld_type(item) & ARTICLE_TYPES:
             for key in ("datePublished", "dateCreated", "uploadDate"):
                 if isinstance(item.get(key), str):
-                    date = parse_date(item[key], "json-ld")
+                    date = _date_in(item[key], "json-ld")
                     if date:
                         return date
-    for key in DATE_META:
-        if key in metas:
-            date = parse_date(metas[key], "meta")
-            if date:
-                return date
+    keys = [k for k in DATE_META if k in metas] + [k for k in metas if k not in DATE_META and DATE_META_NAME.search(k)]
+    for key in keys:
+        date = _date_in(metas[key], "meta")
+        if date:
+            return date
     for node in DATED_ELEMENTS(tree):
-        value = node.get("content") or node.get("datetime") or _text(node)
-        date = parse_date(value, "meta") if value else None
+        date = _date_in(node.get("content") or node.get("datetime") or _text(node), "meta")
         if date:
             return date
     for node in tree.iter("time"):
-        value = node.get("datetime") or _text(node)
-        date = parse_date(value, "time") if value else None
+        date = _date_in(node.get("datetime") or _text(node), "time")
         if date:
             return date
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or not (node.get("class") or node.get("id")):
+            continue
+        words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+        # A byline or "posted on" element; a comment's date or an "updated" stamp is not the release's.
+        if words & DATED_CLASS_WORDS and not words & UNDATED_CLASS_WORDS:
+            date = _date_in(node.get("datetime") or node.get("title") or node.get("content") or _text(node), "byline")
+            if date:
+                return date
     return None
 
 

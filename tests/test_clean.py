@@ -180,3 +180,37 @@ def test_to_dict_has_the_documented_fields():
     assert list(d)[:8] == ["path", "id", "url", "final_url", "source", "title", "date", "year"]
     assert d["date"] == "--02-01" and d["year"] is None and d["month"] == 2 and d["day"] == 1
     assert d["body"].startswith("U.S. lawyers")
+
+
+PARAGRAPHS = ("<p>The committee published its findings on the detention of journalists, with testimony from "
+              "families and lawyers gathered over many months.</p><p>It calls for the release of all those held "
+              "and for an independent inquiry into the conditions of their detention.</p>")
+
+
+@pytest.mark.parametrize("head, body, expected, source", [
+    ('<script type="application/ld+json"><![CDATA[{"@type": "NewsArticle", "datePublished": '
+     '"2020-07-10T14:15:42+00:00", "dateModified": "2025-01-07"}]]></script>', "", "2020-07-10", "json-ld"),
+    ('<meta name="article:publicationdate" content="Fri Mar 13 21:30:09 EST 2015">', "", "2015-03-13", "meta"),
+    ("", '<div class="updated">Last updated: January 7, 2025</div>'
+         '<span class="post-date">Monday, February 29, 2016 @ 11:10 PM UTC</span>', "2016-02-29", "byline"),
+    ("", '<div class="comment-date">March 1, 2019</div>', None, None),
+])
+def test_dates_from_page_markup(tmp_path, head, body, expected, source):
+    html = (f"<html><head><title>Findings</title>{head}</head><body><h1>Findings</h1>{body}"
+            f"<article>{PARAGRAPHS}</article></body></html>")
+    doc = clean_file(write_page(tmp_path, html))
+    assert doc.date_iso == expected
+    assert (doc.date.source if doc.date else None) == source
+
+
+def test_url_date_when_the_page_has_none(tmp_path):
+    page = write_page(tmp_path, f"<html><body><h1>Findings</h1>{PARAGRAPHS}</body></html>")
+    (tmp_path / "page.meta.json").write_text(json.dumps({"url": "https://ngo.example.org/2021/03/15/findings"}))
+    doc = clean_file(page)
+    assert (doc.date_iso, doc.date.source) == ("2021-03-15", "url")
+
+
+def write_page(tmp_path, html: str) -> Path:
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    return path
