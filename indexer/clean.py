@@ -131,21 +131,21 @@ def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
 
 
 def _choose_date(given, origins, page_date, url, paragraphs) -> PartialDate | None:
-    """Pick the date: given metadata, then the page's own, then the text, its year fixed only by real signals."""
+    """Pick the date: given metadata, the page's markup, the URL, a dateline; a year only from real signals."""
     if "date" in given:
         date = parse_date(given["date"], origins["date"])
         if date:
             return date
-    url_date = date_from_url(url) if url else None
     if page_date and page_date.year is not None:
         return page_date
-    text_date = date_from_lead(paragraphs)
-    candidate = page_date or text_date
-    if candidate and candidate.year is not None:
-        return candidate
-    if url_date and (candidate is None or url_date.month in (None, candidate.month)):
-        return combine(candidate, url_date)
-    return candidate
+    url_date = date_from_url(url) if url else None
+    if url_date and url_date.precision == "day":
+        return url_date
+    lead_date = date_from_lead(paragraphs)
+    if lead_date and lead_date.year is not None:
+        return lead_date
+    # A month-and-day date takes its year from the URL only when the URL names the same month.
+    return combine(page_date or lead_date, url_date)
 
 
 def _collection_path(path: Path, manifest, metadata: MetadataFiles) -> tuple[str, str]:
