@@ -170,7 +170,7 @@ def iter_pages(root: Path, metadata: MetadataFiles) -> Iterator[Path]:
             yield path
 
 
-def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True
+def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True, max_bytes: int | None = None
                 ) -> Iterator[tuple[Path, Document | None, str | None]]:
     """Clean files and folders in input order, yielding (path, document, error) for each page."""
     metadata = MetadataFiles()
@@ -179,7 +179,8 @@ def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True
         files = iter_pages(root, metadata) if root.is_dir() else [root]
         for path in files:
             try:
-                yield path, clean_file(path, metadata, use_metadata_files=use_metadata_files), None
+                yield path, clean_file(path, metadata, use_metadata_files=use_metadata_files,
+                                       max_bytes=max_bytes), None
             except CleanError as exc:
                 yield path, None, str(exc)
             except RecursionError:

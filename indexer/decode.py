@@ -29,6 +29,7 @@ GUESS_THRESHOLD = 0.5
 # to the earlier one, because English pages with one "ñ" score the same in cp1250 and cp1252.
 # UTF-16 is absent: without a BOM it always has NULs, handled by _utf16_without_bom.
 GUESS_CANDIDATES = ("cp1251", "koi8_r", "koi8_u", "cp1252", "cp1250", "iso8859_2", "latin_1")
+# charset_normalizer scores closer than this are a tie.
 TIE = 1e-3
 # Enough text to meet the rare accented letter; the regexes cost about 50 ms per million.
 CHECK_CHARS = 256 * 1024
@@ -107,14 +108,15 @@ def _decode_unmarked(data: bytes, declared: str | None, is_html: bool) -> str:
     if utf8 is not None and not utf8.isascii():
         # Valid multi-byte UTF-8 is almost never an accident, whatever the page declares.
         return utf8
+    if data.isascii():
+        # Reads the same in every charset worth declaring (UTF-7 and ISO-2022 are not).
+        return data.decode("ascii")
     for codec in _declared_codecs(data, declared, is_html):
         if codec.startswith("utf-8"):
             continue
         text = _strict(data, codec)
         if text is not None and _looks_right(text):
             return text
-    if data.isascii():
-        return data.decode("ascii")
     guess = _guess(data)
     if guess is not None:
         return guess
@@ -150,9 +152,7 @@ def _declared_codecs(data: bytes, declared: str | None, is_html: bool) -> list[s
         found.append(_codec(match.group(1) if match else declared))
     match = META_CHARSET.search(data[:META_BYTES]) if is_html else None
     if match:
-        meta = _codec(match.group(1).decode("ascii"))
-        # A <meta> readable as ASCII cannot be UTF-16 or UTF-32; browsers then read UTF-8.
-        found.append("utf-8" if meta and meta.startswith(("utf-16", "utf-32")) else meta)
+        found.append(_codec(match.group(1).decode("ascii")))
     return [codec for codec in found if codec is not None]
 
 
@@ -174,7 +174,7 @@ def _strict(data: bytes, codec: str) -> str | None:
     """Decode strictly, dropping only a character cut off at the end; None on any other error."""
     try:
         return codecs.getincrementaldecoder(codec)(errors="strict").decode(data, final=False)
-    except (UnicodeDecodeError, LookupError):
+    except (ValueError, LookupError):  # ValueError covers UnicodeError: "utf-16" without a BOM
         return None
 
 
