@@ -81,7 +81,7 @@ def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
         page_date, lang_hint, source_line = page.date, page.lang, page.source_line
         title_from, source_from = "html", "html"
     else:
-        tpage = extract_text(text, markdown=kind == "markdown")
+        tpage = extract_text(text, markdown=kind == "markdown", given_title=given.get("title"))
         paragraphs, title, source_line = tpage.paragraphs, tpage.title, tpage.source_line
         page_url = tpage.fields.get("url")
         page_source = tpage.fields.get("source") or tpage.fields.get("publisher")

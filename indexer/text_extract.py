@@ -103,8 +103,12 @@ def looks_like_title(line: str) -> bool:
     return 0 < len(line) <= MAX_TITLE_CHARS and not line.rstrip().endswith((".", ",", ";", ":"))
 
 
-def extract_text(text: str, *, markdown: bool) -> TextPage:
-    """Read a text or Markdown page into title, paragraphs and the fields it declares."""
+def extract_text(text: str, *, markdown: bool, given_title: str | None = None) -> TextPage:
+    """Read a text or Markdown page into title, paragraphs and the fields it declares.
+
+    A title known from a manifest or front matter is only dropped from the body where the body repeats
+    it; without one, a short first line set apart by a blank line is the headline.
+    """
     fields, body = split_front_matter(text) if markdown else ({}, text)
     if markdown:
         pairs = markdown_to_lines(body)
@@ -113,21 +117,23 @@ def extract_text(text: str, *, markdown: bool) -> TextPage:
     else:
         lines, headings = body.split("\n"), set()
     paragraphs = strip_chrome_lines(paragraphs_from_lines(lines))
-
     source_line, paragraphs = pop_source_line(paragraphs)
 
     title = fields.get("title")
-    if paragraphs and (paragraphs[0] in headings or (not markdown and _stands_alone(body, paragraphs))):
-        first = paragraphs[0]
-        if looks_like_title(first):
-            # The headline is the title, not body text; a front-matter title still wins.
+    known = given_title or title
+    if known:
+        # A page that is only its title (a caption for a video) keeps it as its text.
+        while len(paragraphs) > 1 and _key(paragraphs[0]) == _key(known):
             paragraphs = paragraphs[1:]
-            title = title or first
-            if paragraphs and paragraphs[0].strip(" !.").lower() == (title or "").strip(" !.").lower():
-                paragraphs = paragraphs[1:]
-    elif markdown and paragraphs and title and paragraphs[0].strip(" !.").lower() == title.strip(" !.").lower():
-        paragraphs = paragraphs[1:]
+    elif paragraphs and (paragraphs[0] in headings or (not markdown and _stands_alone(body, paragraphs))) \
+            and looks_like_title(paragraphs[0]):
+        title, paragraphs = paragraphs[0], paragraphs[1:]
     return TextPage(title=title, paragraphs=paragraphs, fields=fields, source_line=source_line)
+
+
+def _key(text: str) -> str:
+    """Return a comparison key for titles: letters and digits only, lower-case."""
+    return re.sub(r"\W+", "", text).lower()
 
 
 def _stands_alone(body: str, paragraphs: list[str]) -> bool:

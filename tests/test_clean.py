@@ -214,3 +214,12 @@ def write_page(tmp_path, html: str) -> Path:
     path = tmp_path / "page.html"
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def test_a_given_title_only_drops_its_own_repetition(tmp_path):
+    (tmp_path / "a.txt").write_text("The committee condemned the raid\n\nWitnesses saw it.\n")
+    (tmp_path / "b.txt").write_text("Raid condemned\n\nThe committee condemned the raid\n\nWitnesses saw it.\n")
+    (tmp_path / "manifest.csv").write_text("path,title\na.txt,Raid condemned\nb.txt,Raid condemned\n")
+    a, b = clean_file(tmp_path / "a.txt"), clean_file(tmp_path / "b.txt")
+    assert a.title == b.title == "Raid condemned"
+    assert a.paragraphs == b.paragraphs == ["The committee condemned the raid", "Witnesses saw it."]
