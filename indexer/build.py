@@ -1,0 +1,301 @@
+"""Bring the index up to date with a corpus: incrementally, or as a fresh generation swapped in.
+
+Pages are cleaned in worker processes (see page_pipeline); this process is the one Whoosh writer.
+An incremental reindex commits once, at the end, so a search sees the index before or
+after it, never in between; a full one builds beside the live index and swaps it in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh.index import LockError
+
+from indexer.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
+from indexer.config import cache_path
+from indexer.corpus_scan import scan_corpus
+from indexer.lock import reindex_lock
+from indexer.page_check import Outcome, Task
+from indexer.page_pipeline import outcomes
+from indexer.schema import SCHEMA, SCHEMA_VERSION, file_fields, is_current
+from indexer.state import FileState, IndexState, load_state, remove_other_states, save_state
+from indexer.store import (create_index, current_generation, new_generation, open_generation, publish,
+                           remove_stale_generations)
+
+# Whoosh's posting pool; more memory means fewer temporary runs to merge.
+WRITER_LIMIT_MB = 256
+# Why a first build is a full one: nothing to say to the user.
+FIRST_BUILD = ""
+
+
+class CorpusMissingError(Exception):
+    """The corpus folder does not exist; the message says how to name another."""
+
+
+@dataclass
+class ReindexSummary:
+    """What a reindex did, file by file."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        """Return "added 1, updated 2, deleted 0, unchanged 200, failed 1 in 3.2 s"."""
+        return (f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
+                f"unchanged {self.unchanged}, failed {self.failed} in {self.seconds:.1f} s")
+
+
+class Reporter:
+    """Hears about a reindex as it runs. This one ignores everything; the CLI shows it."""
+
+    def waiting(self, holder) -> None:
+        """Another reindex holds the index; this one waits for it."""
+
+    def breaking_lock(self, holder) -> None:
+        """A dead reindex's lock is being broken."""
+
+    def note(self, message: str) -> None:
+        """Something the user should know, such as why the index is rebuilt in full."""
+
+    def start(self, total: int) -> None:
+        """`total` pages are about to be read."""
+
+    def advance(self) -> None:
+        """One more page was read."""
+
+    def failed(self, relpath: str, reason: str) -> None:
+        """A page could not be indexed."""
+
+
+def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: bool = True,
+            workers: int | None = None, reporter: Reporter | None = None) -> ReindexSummary:
+    """Update the index at `index` from the pages under `corpus` and return what changed.
+
+    Raises CorpusMissingError, and lock.IndexBusyError when another reindex holds the index
+    and wait is False.
+    """
+    corpus, index = Path(corpus), Path(index)
+    reporter = reporter or Reporter()
+    if not corpus.is_dir():
+        raise CorpusMissingError(f"No corpus at {corpus}: pass --corpus DIR or set SEARCHAPP_CORPUS")
+    started = time.monotonic()
+    with reindex_lock(index, wait=wait, on_wait=reporter.waiting, on_break=reporter.breaking_lock):
+        remove_stale_generations(index)
+        previous, why_full = _previous_state(index)
+        if why_full and not full:
+            reporter.note(why_full)
+        run = _Run(corpus, index, previous, full=full or why_full is not None,
+                   workers=workers or _cpu_count(), reporter=reporter)
+        summary = run.execute()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _previous_state(index: Path) -> tuple[IndexState, str | None]:
+    """Return the live index's file state, and why it must be built in full (None when it need not)."""
+    live = current_generation(index)
+    if live is None:
+        return IndexState(), FIRST_BUILD
+    try:
+        ix = open_generation(live)
+        state = load_state(live, ix.latest_generation())
+        schema_ok = is_current(ix.schema)
+    except Exception as exc:  # whatever a damaged index raises, a rebuild replaces it
+        return IndexState(), f"The index cannot be read ({type(exc).__name__}: {exc}): rebuilding it in full."
+    if state is None:
+        return IndexState(), "The index has no record of its files: rebuilding it in full."
+    if state.schema_version != SCHEMA_VERSION or not schema_ok:
+        return state, "The index was built with another schema: rebuilding it in full."
+    return state, None
+
+
+def _cpu_count() -> int:
+    """Return how many CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _now() -> str:
+    """Return the local time, ISO 8601 with its offset."""
+    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+class _Run:
+    """One reindex, holding the lock: plan from the file state, read pages, write, commit."""
+
+    def __init__(self, corpus: Path, index: Path, previous: IndexState, *, full: bool, workers: int,
+                 reporter: Reporter):
+        self.corpus, self.index, self.previous = corpus, index, previous
+        self.full, self.workers, self.reporter = full, workers, reporter
+        self.summary = ReindexSummary(full=full)
+        self.fingerprint = cleaner_fingerprint()
+        self.cache = CleanCache(cache_path(index) / CACHE_FILE_NAME)
+        self.stamp = time.time_ns()
+        self.files: dict[str, FileState] = {}
+        self.owners: dict[str, str] = {}  # document id -> the page file that provides it
+        self.ix = None
+        self.writer = None
+        self.generation: Path | None = None
+
+    def execute(self) -> ReindexSummary:
+        """Run the reindex and return its summary."""
+        try:
+            tasks, deleted = self._plan()
+            if self.full:
+                self.generation = new_generation(self.index)
+                self.ix = create_index(self.generation, SCHEMA)
+                self._open_writer()
+            else:
+                self.generation = current_generation(self.index)
+                self.ix = open_generation(self.generation)
+            for relpath, old in deleted.items():
+                self.summary.deleted += 1
+                self._delete(old.doc_id)
+            for done, outcome in enumerate(outcomes(tasks, self.cache, self.fingerprint, workers=self.workers,
+                                                    note=self.reporter.note)):
+                if done == 0:
+                    # Only now: hashing every page and starting workers come first, and would
+                    # skew the progress bar's estimate of the time left.
+                    self.reporter.start(len(tasks))
+                self._apply(outcome)
+                self.reporter.advance()
+            self.cache.flush(self.stamp)
+            self._commit()
+        except BaseException:
+            if self.writer is not None:
+                try:
+                    self.writer.cancel()
+                except Exception:  # a writer that failed mid-commit may refuse; the lock goes with us anyway
+                    pass
+            if self.full and self.generation is not None:
+                remove_stale_generations(self.index)
+            raise
+        finally:
+            self.cache.close()
+        return self.summary
+
+    def _plan(self) -> tuple[list[Task], dict[str, FileState]]:
+        """Return the pages to read and the indexed files that are gone; count the rest unchanged."""
+        pages = scan_corpus(self.corpus)
+        present = {page.relpath for page in pages}
+        deleted = {path: old for path, old in self.previous.files.items() if path not in present}
+        # A page keeps its document id against newcomers while it is still there.
+        self.owners = {old.doc_id: path for path, old in self.previous.files.items() if path in present}
+        tasks = []
+        for page in pages:
+            old = self.previous.files.get(page.relpath)
+            if not self.full and old and page.signature and page.signature == old.signature:
+                self.files[page.relpath] = old
+                self.summary.unchanged += 1
+            else:
+                expected = old.source_hash if old and not self.full else None
+                tasks.append(Task(page.relpath, page.path, page.metadata_digest, expected))
+        return tasks, deleted
+
+    def _apply(self, outcome: Outcome) -> None:
+        """Record one page's outcome: in the index, the file state, the cache and the counts."""
+        relpath, old = outcome.relpath, self.previous.files.get(outcome.relpath)
+        self._cache(outcome)
+        if outcome.unchanged:
+            self.files[relpath] = FileState(outcome.signature, old.source_hash, old.doc_id)
+            self.summary.unchanged += 1
+            return
+        error = outcome.error
+        doc_id = outcome.fields["id"] if outcome.fields else None
+        owner = self.owners.get(doc_id)
+        if error is None and owner not in (None, relpath):
+            error = f"has the same document id as {owner} (the same URL or manifest id): skipped"
+        new_id = doc_id if error is None else None
+        if old and old.doc_id != new_id and self.owners.get(old.doc_id) == relpath:
+            # Its old document is stale: the page now fails, or gives a document with another id.
+            del self.owners[old.doc_id]
+            self._delete(old.doc_id)
+        if error is not None:
+            self.summary.failed += 1
+            self.summary.failures.append((relpath, error))
+            self.reporter.failed(relpath, error)
+            return
+        fields = {**outcome.fields, **file_fields(relpath, outcome.size, outcome.mtime_ns, outcome.source_hash)}
+        self._write(fields)
+        self.owners[doc_id] = relpath
+        self.files[relpath] = FileState(outcome.signature, outcome.source_hash, doc_id)
+        if old is None:
+            self.summary.added += 1
+        elif old.source_hash == outcome.source_hash:
+            self.summary.unchanged += 1
+        else:
+            self.summary.updated += 1
+
+    def _cache(self, outcome: Outcome) -> None:
+        """Keep a freshly cleaned page's result; mark a cached one as still in use."""
+        if outcome.cache_key is None:
+            return
+        if outcome.from_cache:
+            self.cache.touch(outcome.cache_key)
+        elif outcome.error is not None:
+            self.cache.put(outcome.cache_key, {"error": outcome.error}, self.stamp)
+        else:
+            self.cache.put(outcome.cache_key, {"fields": outcome.fields}, self.stamp)
+
+    def _open_writer(self) -> None:
+        """Open the one Whoosh writer of this run."""
+        try:
+            self.writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
+        except LockError:
+            # We hold the reindex lock, so no live reindex holds Whoosh's: it was left locked
+            # by a killed one's children. A new lock file is a new, free lock.
+            (self.generation / f"{self.ix.indexname}_WRITELOCK").unlink(missing_ok=True)
+            self.writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
+
+    def _write(self, fields: dict) -> None:
+        """Add a document (fresh generation) or replace the one with its id (live index)."""
+        if self.writer is None:
+            self._open_writer()
+        if self.full:
+            self.writer.add_document(**fields)
+        else:
+            self.writer.update_document(**fields)
+
+    def _delete(self, doc_id: str) -> None:
+        """Remove a document from the live index; a fresh generation never had it."""
+        if self.full:
+            return
+        if self.writer is None:
+            self._open_writer()
+        self.writer.delete_by_term("id", doc_id)
+
+    def _commit(self) -> None:
+        """Commit once, with the file state written first under the generation it describes."""
+        now = _now()
+        state = IndexState(files=self.files, schema_version=SCHEMA_VERSION, corpus=str(self.corpus.resolve()),
+                           built_at=self.previous.built_at, full_built_at=self.previous.full_built_at,
+                           checked_at=now)
+        if self.writer is None:
+            # Nothing to write; the state still learns new signatures of files found unchanged.
+            save_state(self.generation, self.ix.latest_generation(), state)
+            return
+        state.built_at = now
+        if self.full:
+            state.full_built_at = now
+        toc_generation = self.writer.generation
+        save_state(self.generation, toc_generation, state)
+        self.writer.commit()
+        self.writer = None
+        remove_other_states(self.generation, toc_generation)
+        if self.full:
+            publish(self.index, self.generation)
+            remove_stale_generations(self.index)
+            self.cache.prune(self.stamp)
+

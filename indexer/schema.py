@@ -1,0 +1,83 @@
+"""The index schema, defined once, and how a cleaned document fills it."""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from indexer.analysis import search_analyzer
+from indexer.document import Document
+
+# Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
+SCHEMA_VERSION = 1
+
+# Sentinels, so documents without a date, a year or a language can still be found and counted:
+# `year:0` finds every document whose year is unknown, `date_precision:none` those with no date.
+UNKNOWN_YEAR = 0
+UNKNOWN_MONTH = 0
+NO_DATE = "none"
+UNKNOWN_LANGUAGE = "und"  # BCP 47 for "undetermined"
+DATE_PRECISIONS = ("day", "month", "year", "no-year", NO_DATE)
+
+_TEXT = search_analyzer()
+
+SCHEMA = Schema(
+    id=ID(stored=True, unique=True),
+    url=ID(stored=True),
+    # Stored because highlighting reads the text back.
+    title=TEXT(analyzer=_TEXT, stored=True),
+    body=TEXT(analyzer=_TEXT, stored=True),
+    source=ID(stored=True, sortable=True),
+    # YYYYMMDD with 00 for an unknown month or day and 0000 for an unknown year: sorts by date.
+    # Fewer precision tiers than the default 8 terms a value: each term costs index time.
+    date=NUMERIC(int, stored=True, sortable=True, shift_step=8),
+    date_iso=STORED(),
+    # Precomputed for date facets: a column read is far cheaper than a date-range facet. A few
+    # hundred distinct values need no precision tiers at all for range queries.
+    year=NUMERIC(int, bits=16, stored=True, sortable=True, shift_step=0),
+    month=NUMERIC(int, bits=16, stored=True, sortable=True, shift_step=0),
+    date_precision=ID(stored=True, sortable=True),
+    language=ID(stored=True, sortable=True),
+    content_hash=ID(stored=True),
+    # The page file this document came from (relative to the corpus) and what a reindex checks.
+    path=ID(stored=True),
+    file_size=STORED(),
+    file_mtime_ns=STORED(),
+    source_hash=STORED(),
+)
+
+
+def document_fields(doc: Document) -> dict:
+    """Return the index fields of a cleaned document, without the ones that describe its file."""
+    date = doc.date
+    year = date.year if date and date.year is not None else UNKNOWN_YEAR
+    month = date.month if date and date.month is not None else UNKNOWN_MONTH
+    day = date.day if date and date.day is not None else 0
+    fields = {
+        "id": doc.id,
+        "title": doc.title,
+        "body": doc.body,
+        "date": year * 10_000 + month * 100 + day,
+        "year": year,
+        "month": month,
+        "date_precision": date.precision if date else NO_DATE,
+        "language": doc.language or UNKNOWN_LANGUAGE,
+        "content_hash": doc.content_hash,
+    }
+    # Whoosh indexes an empty string as a term: leave unknown values out instead.
+    if doc.url:
+        fields["url"] = doc.url
+    if doc.source:
+        fields["source"] = doc.source
+    if doc.date_iso:
+        fields["date_iso"] = doc.date_iso
+    return fields
+
+
+def file_fields(relpath: str, size: int, mtime_ns: int, source_hash: str) -> dict:
+    """Return the index fields that tie a document to its page file."""
+    return {"path": relpath, "file_size": size, "file_mtime_ns": mtime_ns, "source_hash": source_hash}
+
+
+def is_current(schema: Schema) -> bool:
+    """Return True when an index's schema has the fields this version writes."""
+    return sorted(schema.names()) == sorted(SCHEMA.names())

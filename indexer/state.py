@@ -1,0 +1,94 @@
+"""What the index knew about each page file at its last commit, so a reindex skips unchanged files cheaply.
+
+The state of a commit is written to state-<N>.json in the generation folder just before
+the Whoosh commit that creates generation N. A reader takes the state whose N matches the
+index's latest generation, so a reindex killed between the two writes leaves a state that
+still describes the index. When none matches, the next reindex rebuilds the index in full.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.store import write_atomically
+
+STATE_FORMAT = 1
+STATE_PATTERN = re.compile(r"^state-(\d+)\.json$")
+# What store.write_atomically leaves behind when killed mid-write.
+STATE_TEMP_PATTERN = re.compile(r"^\.state-\d+\.json\.\d+\.tmp$")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """One indexed page file: its cheap signature, its content hash and its document's id."""
+
+    signature: str
+    source_hash: str
+    doc_id: str
+
+
+@dataclass
+class IndexState:
+    """Every indexed page file by corpus-relative path, and when the index was built."""
+
+    files: dict[str, FileState] = field(default_factory=dict)
+    schema_version: int | None = None
+    corpus: str | None = None
+    built_at: str | None = None
+    full_built_at: str | None = None
+    checked_at: str | None = None
+
+    def to_json(self) -> str:
+        """Return the state as compact JSON."""
+        return json.dumps({
+            "format": STATE_FORMAT,
+            "schema_version": self.schema_version,
+            "corpus": self.corpus,
+            "built_at": self.built_at,
+            "full_built_at": self.full_built_at,
+            "checked_at": self.checked_at,
+            "files": {path: [f.signature, f.source_hash, f.doc_id] for path, f in sorted(self.files.items())},
+        }, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexState:
+        """Read a state written by to_json."""
+        data = json.loads(text)
+        if data.get("format") != STATE_FORMAT:
+            raise ValueError(f"unknown state format {data.get('format')!r}")
+        return cls(
+            files={path: FileState(*entry) for path, entry in data["files"].items()},
+            schema_version=data.get("schema_version"), corpus=data.get("corpus"),
+            built_at=data.get("built_at"), full_built_at=data.get("full_built_at"),
+            checked_at=data.get("checked_at"),
+        )
+
+
+def state_path(generation: Path, toc_generation: int) -> Path:
+    """Return where the state of one Whoosh commit lives."""
+    return generation / f"state-{toc_generation}.json"
+
+
+def save_state(generation: Path, toc_generation: int, state: IndexState) -> None:
+    """Write the state of a commit atomically."""
+    write_atomically(state_path(generation, toc_generation), state.to_json())
+
+
+def load_state(generation: Path, toc_generation: int) -> IndexState | None:
+    """Return the state of a commit, or None when it is missing or unreadable."""
+    try:
+        return IndexState.from_json(state_path(generation, toc_generation).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_other_states(generation: Path, keep: int) -> None:
+    """Delete the states of commits other than `keep`, and half-written ones of killed runs."""
+    for path in generation.iterdir():
+        match = STATE_PATTERN.match(path.name)
+        if (match and int(match.group(1)) != keep) or STATE_TEMP_PATTERN.match(path.name):
+            path.unlink(missing_ok=True)
+

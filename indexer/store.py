@@ -1,0 +1,180 @@
+"""The index on disk: generation folders behind a CURRENT pointer, opened safely while a reindex runs.
+
+Layout of an index folder such as var/index:
+
+    CURRENT          names the live generation ("gen-000002"); replaced atomically
+    gen-000002/      a Whoosh index, plus the per-file state of its last commit
+    reindex.lock     present while a reindex runs; names its holder
+
+A full rebuild writes a new generation beside the live one and swaps CURRENT, so a
+reader sees either the old index or the new one, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh.fields import Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+from whoosh.searching import Searcher
+
+POINTER_NAME = "CURRENT"
+GENERATION_PREFIX = "gen-"
+# A reader that loses a race with a swap (the generation it read vanished) tries again.
+OPEN_ATTEMPTS = 5
+
+
+class IndexMissingError(Exception):
+    """There is no usable index at a path; the message names the command that builds one."""
+
+
+def missing_message(index: Path) -> str:
+    """Return what to tell a user who has no index yet."""
+    return f"No index at {index}: run `searchapp reindex`"
+
+
+def current_generation(index: Path) -> Path | None:
+    """Return the live generation folder of an index, or None when there is none."""
+    try:
+        name = (Path(index) / POINTER_NAME).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    # The pointer only ever names a sibling folder; anything else is not ours to open.
+    if not name.startswith(GENERATION_PREFIX) or "/" in name or "\\" in name:
+        return None
+    generation = Path(index) / name
+    return generation if generation.is_dir() else None
+
+
+def generations(index: Path) -> list[Path]:
+    """Return every generation folder of an index, live or not, oldest first."""
+    if not Path(index).is_dir():
+        return []
+    return sorted(p for p in Path(index).iterdir() if p.is_dir() and p.name.startswith(GENERATION_PREFIX))
+
+
+def new_generation(index: Path) -> Path:
+    """Create and return an empty generation folder numbered after every existing one."""
+    numbers = [int(p.name[len(GENERATION_PREFIX):]) for p in generations(index)
+               if p.name[len(GENERATION_PREFIX):].isdigit()]
+    folder = Path(index) / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(index: Path, generation: Path) -> None:
+    """Make `generation` the live one, atomically: readers see the old pointer or the new."""
+    write_atomically(Path(index) / POINTER_NAME, generation.name + "\n")
+
+
+def remove_stale_generations(index: Path) -> None:
+    """Delete generations that are not live: replaced ones and half-built ones of a killed rebuild."""
+    live = current_generation(index)
+    for folder in generations(index):
+        if folder != live:
+            # Files a reader still has open stay readable on POSIX; elsewhere, a later run retries.
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a text file so that readers see its old content or its new content, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def create_index(generation: Path, schema: Schema) -> FileIndex:
+    """Create an empty Whoosh index in a new generation folder."""
+    return FileStorage(str(generation)).create_index(schema)
+
+
+def open_generation(generation: Path, *, mmap: bool = True) -> FileIndex:
+    """Open the Whoosh index in one generation folder."""
+    return FileStorage(str(generation), supports_mmap=mmap).open_index()
+
+
+def open_index(index: Path | str, *, mmap: bool = True) -> FileIndex:
+    """Open the live index for reading; raise IndexMissingError naming the command to run.
+
+    mmap=False keeps each process's memory small (files are read on demand) for a little
+    more latency: the choice for servers with many worker processes.
+    """
+    return _with_live_generation(Path(index), lambda generation: open_generation(generation, mmap=mmap))[1]
+
+
+def open_searcher(index: Path | str, *, mmap: bool = True) -> tuple[Path, Searcher]:
+    """Open a searcher on the live index; return it with the generation it reads."""
+    return _with_live_generation(Path(index), lambda generation: open_generation(generation, mmap=mmap).searcher())
+
+
+def _with_live_generation(index: Path, opener):
+    """Call opener(generation) on the live generation, retrying when a swap removes it meanwhile."""
+    for _ in range(OPEN_ATTEMPTS):
+        generation = current_generation(index)
+        if generation is None:
+            raise IndexMissingError(missing_message(index))
+        try:
+            return generation, opener(generation)
+        except Exception as exc:  # an unreadable or vanished index, whatever Whoosh raises for it
+            if current_generation(index) != generation:
+                continue
+            raise IndexMissingError(
+                f"The index at {index} cannot be read ({type(exc).__name__}: {exc}): "
+                "run `searchapp reindex --full`") from exc
+    raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
+
+
+@contextmanager
+def searcher(index: Path | str, *, mmap: bool = True):
+    """Open a searcher on the live index for one piece of work, and close it after."""
+    _, opened = open_searcher(index, mmap=mmap)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+class SearcherSource:
+    """Keep one searcher open and replace it when a reindex has changed the index.
+
+    Opening a searcher is the largest fixed cost of a query, so a process keeps one. A new
+    one is opened when a commit or a swap made it stale; `Searcher.refresh()` is avoided
+    because it can return deleted and duplicated documents. Use one source per thread:
+    get() closes the searcher it replaces.
+    """
+
+    def __init__(self, index: Path | str, *, mmap: bool = True):
+        self.index = Path(index)
+        self.mmap = mmap
+        self._generation: Path | None = None
+        self._searcher: Searcher | None = None
+
+    def get(self) -> Searcher:
+        """Return an up-to-date searcher on the live index."""
+        if self._searcher is None or self._is_stale():
+            generation, opened = open_searcher(self.index, mmap=self.mmap)
+            self.close()
+            self._generation, self._searcher = generation, opened
+        return self._searcher
+
+    def _is_stale(self) -> bool:
+        """Return True when a swap or a commit happened since the searcher was opened."""
+        if current_generation(self.index) != self._generation:
+            return True
+        try:
+            return not self._searcher.up_to_date()
+        except OSError:
+            return True
+
+    def close(self) -> None:
+        """Close the searcher this source holds, if any."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None

@@ -1,0 +1,344 @@
+"""The Whoosh index and `searchapp reindex` / `stats`, on real index folders in tmp_path."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from whoosh.qparser import QueryParser
+
+from indexer import clean_worker
+from indexer.analysis import search_analyzer
+from indexer.build import reindex
+from indexer.clean import iter_pages
+from indexer.metadata_files import MetadataFiles
+from indexer.schema import SCHEMA, UNKNOWN_YEAR
+from indexer.state import load_state
+from indexer.store import (IndexMissingError, SearcherSource, current_generation, generations, open_index,
+                           open_searcher, searcher)
+from searchapp.cli import cli
+
+from conftest import CORPUS, ROOT
+
+KREMLIN = "kremlin_and_president_ua_en_2021_2022"
+BELARUSIANS = "belarusians_nl_news_2022_2023"
+NOTES = {
+    "notes/decree.txt": "Statement on the decree of Lukašenka\n\nThe exiled opposition condemned the decree "
+                        "signed by Lukašenka on Monday, a step towards further repression.\n",
+    "notes/envoys.txt": "Lukasenka meets envoys\n\nOfficials said Lukasenka received the envoys in Minsk to "
+                        "discuss the negotiations on border crossings.\n",
+    "notes/emergency.txt": "Parliament extends the state of emergency\n\nThe state of emergency in the border "
+                           "regions was extended by thirty days.\n",
+    "notes/other.txt": "Weather statement\n\nThe state weather service and emergency crews warned of storms "
+                       "along the coast.\n",
+}
+
+
+def copy_collection(folder: str, names: list[str], dest: Path) -> None:
+    """Copy some pages of a bundled collection with their manifest rows."""
+    src = CORPUS / folder
+    with open(src / "manifest.csv", newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = [row for row in reader if Path(row.get("text_file") or row["md_file"]).name in names]
+        fieldnames = reader.fieldnames
+    for row in rows:
+        relpath = row.get("text_file") or row["md_file"]
+        (dest / folder / relpath).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / relpath, dest / folder / relpath)
+    with open(dest / folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A small corpus: real English, Russian and Belarusian releases, the seed page and short notes."""
+    root = tmp_path / "corpus"
+    copy_collection(KREMLIN, ["kremlin_0241.txt", "president_ua_0145.txt"], root)
+    copy_collection(BELARUSIANS, ["ru_generators-for-ukraine.md", "be_generators-for-ukraine.md"], root)
+    (root / "seed").mkdir()
+    shutil.copy2(next((CORPUS / "seed").glob("*.txt")), root / "seed")
+    for relpath, text in NOTES.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def index(tmp_path) -> Path:
+    """Where the test index lives."""
+    return tmp_path / "var" / "index"
+
+
+def page_count(corpus: Path) -> int:
+    """Return how many pages the cleaner finds in a corpus."""
+    return sum(1 for _ in iter_pages(corpus, MetadataFiles()))
+
+
+def titles_matching(index: Path, query: str, field: str = "body") -> set[str]:
+    """Return the titles of the documents a query finds."""
+    with searcher(index) as s:
+        parsed = QueryParser(field, SCHEMA).parse(query)
+        return {hit["title"] for hit in s.search(parsed, limit=None)}
+
+
+def run_cli(*args: str):
+    """Invoke the CLI in-process and return click's result."""
+    return CliRunner().invoke(cli, list(args))
+
+
+# --- the schema and analysis -------------------------------------------------------------------
+
+def test_analyzer_splits_dotted_runs_folds_and_stems_by_script():
+    terms = [t.text for t in search_analyzer()("Obama.The negotiations of Lukašenka; Лукашенко встретился, Ёлка")]
+    assert terms == ["obama", "the", "negoti", "of", "lukasenka", "лукашенк", "встрет", "елк"]
+
+
+def test_search_finds_stemmed_accent_folded_and_cyrillic_words(corpus, index):
+    summary = reindex(corpus, index, workers=1)
+    assert (summary.added, summary.failed) == (page_count(corpus), 0)
+    both = {"Statement on the decree of Lukašenka", "Lukasenka meets envoys"}
+    assert titles_matching(index, "Lukašenka") == both
+    assert titles_matching(index, "lukasenka") == both
+    assert titles_matching(index, "negotiating") >= {"Lukasenka meets envoys"}
+    assert titles_matching(index, "sanction") == {"U.S. to extend sanctions against Lukashenko regime"}
+    # "генератор" finds "генераторов"; "волотнеров" finds the page's "волотнёров" through ё -> е.
+    assert titles_matching(index, "генератор") == {"Тепло и свет для Украины"}
+    assert titles_matching(index, "волотнеров") == {"Тепло и свет для Украины"}
+    assert "Informal meeting of the CIS heads of state" in titles_matching(index, "informal", field="title")
+
+
+def test_phrases_keep_their_stop_words(corpus, index):
+    reindex(corpus, index, workers=1)
+    assert titles_matching(index, '"state of emergency"') == {"Parliament extends the state of emergency"}
+    assert titles_matching(index, "state emergency") >= {"Weather statement"}
+
+
+def test_documents_without_a_year_or_date_are_countable(corpus, index):
+    reindex(corpus, index, workers=1)
+    with searcher(index) as s:
+        no_year = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("year:0"), limit=None)}
+        undated = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("date_precision:none"),
+                                                    limit=None)}
+        hit = s.document(path=f"{BELARUSIANS}/md/ru_generators-for-ukraine.md")
+    assert "U.S. to extend sanctions against Lukashenko regime" in no_year
+    assert undated <= no_year and "Weather statement" in undated
+    assert (hit["year"], hit["month"], hit["date"], hit["date_iso"]) == (2022, 12, 20221216, "2022-12-16")
+    assert hit["language"] == "ru" and hit["title"] == "Тепло и свет для Украины"
+    assert UNKNOWN_YEAR == 0
+
+
+# --- incremental reindex --------------------------------------------------------------------
+
+def test_unchanged_reindex_reports_everything_unchanged(corpus, index):
+    first = reindex(corpus, index, workers=1)
+    again = reindex(corpus, index, workers=1)
+    assert (again.added, again.updated, again.deleted, again.unchanged, again.failed) == (0, 0, 0, first.added, 0)
+
+
+def test_added_changed_and_deleted_files_give_exact_counts(corpus, index):
+    total = reindex(corpus, index, workers=1).added
+    (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
+    with open(corpus / "notes/envoys.txt", "a", encoding="utf-8") as f:
+        f.write("\nThe talks resume next week.\n")
+    (corpus / "notes/other.txt").unlink()
+    # Touched but not changed: the content hash shows it is the same.
+    os.utime(corpus / "notes/decree.txt", ns=(1, 1))
+    summary = reindex(corpus, index, workers=1)
+    assert (summary.added, summary.updated, summary.deleted, summary.unchanged, summary.failed) == (
+        1, 1, 1, total - 2, 0)
+    assert titles_matching(index, "resolution") == {"A new statement"}
+    assert titles_matching(index, "resume") == {"Lukasenka meets envoys"}
+    assert titles_matching(index, "weather") == set()
+    with searcher(index) as s:
+        assert s.doc_count() == total
+    assert reindex(corpus, index, workers=1).unchanged == total
+
+
+def test_a_changed_manifest_row_updates_its_document(corpus, index):
+    reindex(corpus, index, workers=1)
+    manifest = corpus / KREMLIN / "manifest.csv"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        "Informal meeting of the CIS heads of state", "Informal CIS summit"), encoding="utf-8")
+    summary = reindex(corpus, index, workers=1)
+    assert (summary.updated, summary.unchanged) == (1, page_count(corpus) - 1)
+    assert titles_matching(index, "summit", field="title") == {"Informal CIS summit"}
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(corpus, index):
+    (corpus / "notes/binary.txt").write_bytes(bytes(range(256)) * 8)
+    (corpus / "notes/empty.txt").write_bytes(b"")
+    result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()
+    assert len(errors) == 2
+    assert errors[0].startswith(f"error: {corpus / 'notes/binary.txt'}: ")
+    assert errors[1] == f"error: {corpus / 'notes/empty.txt'}: file is empty"
+    good = page_count(corpus) - 2
+    assert result.stdout.startswith(f"added {good}, updated 0, deleted 0, unchanged 0, failed 2 in ")
+    with searcher(index) as s:
+        assert s.doc_count() == good
+    # Still bad on the next run: reported again, never indexed.
+    again = reindex(corpus, index, workers=1)
+    assert (again.unchanged, again.failed) == (good, 2)
+
+
+def test_a_file_that_turns_bad_loses_its_document(corpus, index):
+    total = reindex(corpus, index, workers=1).added
+    (corpus / "notes/other.txt").write_bytes(b"")
+    summary = reindex(corpus, index, workers=1)
+    assert (summary.updated, summary.deleted, summary.failed, summary.unchanged) == (0, 0, 1, total - 1)
+    assert titles_matching(index, "weather") == set()
+
+
+def test_a_file_name_that_is_not_utf8_is_reported(corpus, index):
+    (corpus / os.fsdecode(b"notes/bad\xff.txt")).write_text("Odd name\n\nA page saved under a broken name.\n")
+    summary = reindex(corpus, index, workers=1)
+    assert summary.failures == [(os.fsdecode(b"notes/bad\xff.txt"),
+                                 "its file name is not printable UTF-8: rename it")]
+    assert summary.added == page_count(corpus) - 1
+
+
+def test_an_empty_corpus_gives_an_empty_index(tmp_path, index):
+    (tmp_path / "empty").mkdir()
+    assert reindex(tmp_path / "empty", index).line().startswith("added 0, updated 0, deleted 0, unchanged 0, ")
+    result = run_cli("stats", "--index", str(index), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["documents"] == 0
+
+
+def test_two_pages_with_one_url_index_once_and_report_the_second(corpus, index):
+    for name in ("a.txt", "b.txt"):
+        page = corpus / "dups" / name
+        page.parent.mkdir(exist_ok=True)
+        page.write_text(f"Copy {name}\n\nThe same release saved twice.\n")
+        (corpus / "dups" / f"{Path(name).stem}.meta.json").write_text('{"url": "https://example.org/r/1"}')
+    summary = reindex(corpus, index, workers=1)
+    assert summary.failures == [("dups/b.txt", "has the same document id as dups/a.txt "
+                                                 "(the same URL or manifest id): skipped")]
+    (corpus / "dups" / "a.txt").unlink()
+    summary = reindex(corpus, index, workers=1)
+    assert (summary.added, summary.deleted, summary.failed) == (1, 1, 0)
+    assert titles_matching(index, "twice") == {"Copy b.txt"}
+
+
+def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypatch):
+    reindex(corpus, index, workers=1)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("cleaned again")
+
+    monkeypatch.setattr(clean_worker, "clean_file", refuse)
+    summary = reindex(corpus, index, full=True, workers=1)
+    assert (summary.unchanged, summary.failed) == (page_count(corpus), 0)
+
+
+def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
+    reindex(corpus, index, workers=1)
+    old = current_generation(index)
+    source = SearcherSource(index)
+    before = source.get()
+    (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
+    result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"added 1, updated 0, deleted 0, unchanged {page_count(corpus) - 1}, ")
+    new = current_generation(index)
+    assert new != old and generations(index) == [new] and not old.exists()
+    # A searcher opened before the swap keeps working; the source moves to the new generation.
+    assert before.doc_count() == page_count(corpus) - 1
+    assert len(before.search(QueryParser("body", SCHEMA).parse("Lukasenka"))) == 2
+    after = source.get()
+    assert after is not before and after.doc_count() == page_count(corpus)
+    source.close()
+
+
+def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
+    reindex(corpus, index, workers=1)
+    generation = current_generation(index)
+    state_file = next(generation.glob("state-*.json"))
+    state_file.write_text(state_file.read_text().replace('"schema_version":1', '"schema_version":0'))
+    result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    assert result.exit_code == 0
+    assert "The index was built with another schema: rebuilding it in full." in result.stderr
+    assert current_generation(index) != generation
+
+
+def test_a_search_between_commits_sees_one_state(corpus, index):
+    reindex(corpus, index, workers=1)
+    ix = open_index(index)
+    state = load_state(current_generation(index), ix.latest_generation())
+    assert state is not None and len(state.files) == page_count(corpus)
+
+
+# --- stats, configuration and the command line ------------------------------------------------
+
+def test_stats_text_and_json(corpus, index):
+    reindex(corpus, index, workers=1)
+    result = run_cli("stats", "--index", str(index), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["documents"] == page_count(corpus)
+    assert data["sources"]["Belarusians in the Netherlands / MARA (belarusians.nl)"] == 2
+    assert data["languages"]["ru"] == 1 and data["languages"]["be"] == 1
+    assert (data["first_date"], data["last_date"]) == ("2021-12-15", "2022-12-16")
+    assert data["no_year"] == 1 and data["no_date"] == len(NOTES)
+    assert data["size_bytes"] > 0 and data["built_at"] and data["full_built_at"] == data["built_at"]
+    text = run_cli("stats", "--index", str(index)).stdout
+    assert f"documents:  {page_count(corpus)}" in text
+    assert "dates:      2021-12-15 to 2022-12-16; 1 without a year, 4 without a date" in text
+    assert "  2  Belarusians in the Netherlands / MARA (belarusians.nl)\n" in text
+    assert text.endswith(f"  {len(NOTES)}  (no source)\n")
+    assert data["no_source"] == len(NOTES) and "" not in data["sources"]
+
+
+def test_a_missing_index_names_the_command_to_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCHAPP_INDEX", raising=False)
+    result = run_cli("stats")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: No index at var/index: run `searchapp reindex`\n"
+    with pytest.raises(IndexMissingError, match=r"^No index at nowhere: run `searchapp reindex`$"):
+        open_index("nowhere")
+    with pytest.raises(IndexMissingError):
+        open_searcher(tmp_path)
+
+
+def test_a_missing_corpus_names_the_option(tmp_path):
+    result = run_cli("reindex", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "ix"))
+    assert result.exit_code == 1
+    assert f"No corpus at {tmp_path / 'none'}: pass --corpus DIR or set SEARCHAPP_CORPUS" in result.stderr
+
+
+def test_defaults_are_relative_to_the_current_folder_and_env_overrides_them(corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEARCHAPP_INDEX", raising=False)
+    monkeypatch.delenv("SEARCHAPP_CORPUS", raising=False)
+    assert run_cli("reindex", "--workers", "1").exit_code == 0
+    assert current_generation(tmp_path / "var" / "index") is not None
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("SEARCHAPP_CORPUS", str(corpus / "notes"))
+    result = run_cli("reindex", "--workers", "1")
+    assert result.stdout.startswith(f"added {len(NOTES)}, ")
+    assert json.loads(run_cli("stats", "--json").stdout)["documents"] == len(NOTES)
+
+
+def test_reindex_as_a_subprocess_prints_only_the_summary(corpus, index):
+    done = subprocess.run([sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus),
+                           "--index", str(index)], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith(f"added {page_count(corpus)}, updated 0, deleted 0, unchanged 0, failed 0 in ")
+
+
+def test_the_bundled_corpus_indexes_cleanly(tmp_path):
+    summary = reindex(CORPUS, tmp_path / "index")
+    assert summary.failures == []
+    assert summary.added == page_count(CORPUS)
