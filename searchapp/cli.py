@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 
 from indexer.clean import clean_paths
+from indexer.decode import MAX_BYTES
 from indexer.scrape import Scraper, ScrapeError
+from indexer import config
+from indexer.build import CorpusMissingError, Reporter, reindex as reindex_corpus
+from indexer.lock import IndexBusyError
+from indexer.stats import index_stats
+from indexer.store import IndexMissingError
+from indexer.store import searcher as open_index_searcher
+from searchapp.index_access import index_version as searcher_version
+from searchapp.results import result_dict
+from searchapp.search import MAX_PER_PAGE, SORTS, BadParameter, SearchRequest
+from searchapp.search import search as run_search
 
 
 @click.group()
@@ -21,7 +33,9 @@ def cli():
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document, one per line.")
 @click.option("--no-manifest", is_flag=True, help="Ignore manifests and sidecars; use only what the page says.")
-def clean(paths, as_json, no_manifest):
+@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
+              help="Refuse files larger than this.")
+def clean(paths, as_json, no_manifest, max_bytes):
     """Clean saved pages (HTML, text, Markdown) into documents and print them.
 
     PATHS are files or folders (folders are walked). Metadata from a
@@ -31,7 +45,7 @@ def clean(paths, as_json, no_manifest):
     when any file failed.
     """
     failed = 0
-    for path, doc, error in clean_paths(paths, use_metadata_files=not no_manifest):
+    for path, doc, error in clean_paths(paths, use_metadata_files=not no_manifest, max_bytes=max_bytes):
         if error is not None:
             failed += 1
             click.echo(f"error: {path}: {error}", err=True)
@@ -130,3 +144,214 @@ def _format_result(result) -> str:
     if result.outcome == "unchanged":
         return f"unchanged {result.url}"
     return f"{result.outcome} {result.url}: {result.reason}"
+
+
+# Exit status of `reindex --no-wait` when another reindex holds the index: "try again later".
+EXIT_INDEX_BUSY = 75
+PROGRESS_REDRAW_SECONDS = 0.2
+INDEX_HELP = f"Index folder. [default: ${config.INDEX_ENV} or {config.DEFAULT_INDEX}]"
+CORPUS_HELP = f"Folder of pages to index. [default: ${config.CORPUS_ENV} or {config.DEFAULT_CORPUS}]"
+
+
+@cli.command()
+@click.option("--corpus", metavar="DIR", help=CORPUS_HELP)
+@click.option("--index", metavar="DIR", help=INDEX_HELP)
+@click.option("--full", is_flag=True, help="Rebuild from scratch beside the live index, then swap it in.")
+@click.option("--no-wait", is_flag=True, help=f"Exit at once (status {EXIT_INDEX_BUSY}) if another reindex holds the index.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Processes that clean pages. [default: one per CPU]")
+def reindex(corpus, index, full, no_wait, workers):
+    """Bring the search index up to date with the corpus.
+
+    Only new, changed and deleted pages are read: a page whose size and
+    modification time are unchanged is skipped, and one whose content hash is
+    unchanged is not cleaned again. Searches running meanwhile see the index
+    before or after the reindex, never in between. With --full the index is
+    rebuilt beside the live one and swapped in when complete; cleaned pages are
+    cached beside the index (var/cache), so only changed pages are cleaned again.
+
+    A page that cannot be indexed costs one line on stderr; the rest are
+    indexed and the exit status is 1. A second reindex of the same index waits
+    for the first, saying who holds it.
+    """
+    corpus_dir, index_dir = config.corpus_path(corpus), config.index_path(index)
+    reporter = _ReindexReporter(corpus_dir)
+    try:
+        summary = reindex_corpus(corpus_dir, index_dir, full=full, wait=not no_wait, workers=workers,
+                                 reporter=reporter)
+    except CorpusMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except IndexBusyError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_INDEX_BUSY)
+    finally:
+        reporter.finish()
+    click.echo(summary.line())
+    if summary.failed:
+        sys.exit(1)
+
+
+class _ReindexReporter(Reporter):
+    """Show a reindex: a progress bar when stderr is a terminal, one line per failed page."""
+
+    def __init__(self, corpus_dir):
+        self.corpus_dir = corpus_dir
+        self.bar = None
+        self.unshown = 0
+        self.shown_at = 0.0
+
+    def waiting(self, holder) -> None:
+        click.echo(f"Waiting for the reindex of {holder.describe()} to finish...", err=True)
+
+    def breaking_lock(self, holder) -> None:
+        click.echo(f"Breaking the lock left by {holder.describe()}, which no longer runs.", err=True)
+
+    def note(self, message: str) -> None:
+        click.echo(message, err=True)
+
+    def start(self, total: int) -> None:
+        if total and sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label="Reading pages", file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self) -> None:
+        if self.bar is None:
+            return
+        self.unshown += 1
+        # Redrawing for each of 100,000 pages would cost more than it shows.
+        if time.monotonic() - self.shown_at >= PROGRESS_REDRAW_SECONDS:
+            self.bar.update(self.unshown)
+            self.unshown, self.shown_at = 0, time.monotonic()
+
+    def failed(self, relpath: str, reason: str) -> None:
+        # On a terminal, clear the bar's line first; the bar redraws below the message.
+        prefix = "\r\033[K" if self.bar is not None else ""
+        click.echo(f"{prefix}error: {self.corpus_dir / relpath}: {reason}", err=True)
+
+    def finish(self) -> None:
+        """Close the progress bar, if one is shown."""
+        if self.bar is not None:
+            self.bar.update(self.unshown)
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command()
+@click.option("--index", metavar="DIR", help=INDEX_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as one JSON object.")
+def stats(index, as_json):
+    """Show what the index holds: documents per source and language, dates, size and age."""
+    try:
+        data = index_stats(config.index_path(index))
+    except IndexMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else _format_stats(data))
+
+
+def _format_stats(data: dict) -> str:
+    """Return the text `searchapp stats` prints."""
+    dates = (f"{data['first_date']} to {data['last_date']}" if data["first_date"] else "none with a year")
+    built = data["built_at"] or "unknown"
+    if data["full_built_at"] and data["full_built_at"] != data["built_at"]:
+        built += f" (last full build {data['full_built_at']})"
+    lines = [
+        f"index:      {data['index']} ({data['generation']})",
+        f"corpus:     {data['corpus'] or '-'}",
+        f"documents:  {data['documents']}",
+        f"size:       {data['size_bytes'] / 1_000_000:.1f} MB",
+        f"built:      {built}",
+        f"checked:    {data['checked_at'] or 'unknown'}",
+        f"dates:      {dates}; {data['no_year']} without a year, {data['no_date']} without a date",
+        "languages:  " + (", ".join(f"{lang} {n}" for lang, n in data["languages"].items()) or "-"),
+        f"sources:    {len(data['sources'])}",
+    ]
+    width = len(str(max([*data["sources"].values(), data["no_source"]])))
+    lines += [f"  {n:>{width}}  {source}" for source, n in data["sources"].items()]
+    if data["no_source"]:
+        lines.append(f"  {data['no_source']:>{width}}  (no source)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("query", required=False, default="")
+@click.option("--source", "sources", multiple=True, metavar="S", help="Only this source (repeat for several).")
+@click.option("--from", "date_from", metavar="DATE", help="Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
+@click.option("--to", "date_to", metavar="DATE", help="Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
+@click.option("--year", metavar="YEAR", help='Only this year, or "unknown" for undated releases.')
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True,
+              help="How many results to show.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--index", metavar="DIR", help=INDEX_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON for the same search.")
+def search(query, sources, date_from, date_to, year, sort, limit, page, index, as_json):
+    """Search the index: words, "phrases", OR, -exclude, title:, source:, word*.
+
+    Prints the matching releases (title, source, date, url, snippet) and the
+    counts per source and per year. With --json, prints exactly what
+    /api/search returns for the same parameters.
+    """
+    params = {"q": query, "source": list(sources), "from": date_from or "", "to": date_to or "",
+              "year": year or "", "sort": sort, "per_page": str(limit), "page": str(page)}
+    try:
+        request = SearchRequest.from_args({k: v if isinstance(v, list) else [v] for k, v in params.items()})
+        with open_index_searcher(config.index_path(index)) as searcher:
+            result = run_search(searcher, request, index_version=searcher_version(searcher))
+    except BadParameter as exc:
+        option = {"q": "QUERY", "source": "--source", "from": "--from", "to": "--to"}.get(exc.name, f"--{exc.name}")
+        raise click.BadParameter(exc.message, param_hint=option) from exc
+    except IndexMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result_dict(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_format_results(result))
+
+
+def _format_results(result) -> str:
+    """Return readable search results with the facet counts."""
+    shown = f"{(result.request.page - 1) * result.request.per_page + 1}-" \
+            f"{(result.request.page - 1) * result.request.per_page + len(result.hits)}" if result.hits else "none"
+    noun = "press release" if result.total == 1 else "press releases"
+    lines = [f"{result.total:,} {noun} (showing {shown})"]
+    if result.notice:
+        lines.append(result.notice)
+    if result.suggestion:
+        lines.append(f"Did you mean: {result.suggestion}")
+    for hit in result.hits:
+        lines += ["", f"{hit['title']}",
+                  f"  {hit['source'] or 'unknown source'} | {_date_text(hit)}" + (f" | {hit['language']}" if hit["language"] not in (None, "en") else ""),
+                  f"  {hit['url'] or '(no url)'}",
+                  f"  {hit['snippet']}"]
+    lines += ["", "Sources: " + "; ".join(f"{v['value']} {v['count']}" for v in result.facets["source"][:15])]
+    years = "; ".join(f"{v['value']} {v['count']}" for v in result.facets["year"])
+    lines.append(f"Years: {years or '-'}; date unknown {result.undated}")
+    return "\n".join(lines)
+
+
+def _date_text(hit: dict) -> str:
+    """Return a hit's date for people: the ISO date, or that it is unknown."""
+    if not hit["date"]:
+        return "date unknown"
+    if hit["date"].startswith("--"):
+        return f"{hit['date'][2:]} (year unknown)"
+    return hit["date"]
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--index", metavar="DIR", help=INDEX_HELP)
+def serve(host, port, index):
+    """Serve the search page, the JSON API and /embed.js over HTTP.
+
+    Uses a threaded server that is fine for a team or a newsroom; behind a
+    public site, run the app (`searchapp:create_app()`) under a WSGI server.
+    """
+    from werkzeug.serving import run_simple
+
+    from searchapp import create_app
+
+    app = create_app({"INDEX": str(config.index_path(index))})
+    click.echo(f"Searching {app.config['INDEX']} on http://{host}:{port}/ (Ctrl+C stops)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)

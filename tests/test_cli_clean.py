@@ -54,3 +54,11 @@ def test_clean_as_a_subprocess_on_a_folder():
     assert proc.returncode == 0, proc.stderr
     (line,) = proc.stdout.splitlines()
     assert json.loads(line)["source"] == "NAM-media"
+
+
+def test_max_bytes_option(tmp_path):
+    page = tmp_path / "big.txt"
+    page.write_text("Title\n\n" + "word " * 400)
+    refused = CliRunner().invoke(cli, ["clean", "--max-bytes", "1000", str(page)])
+    assert refused.exit_code == 1 and "over the" in refused.stderr and "--max-bytes" in refused.stderr
+    assert CliRunner().invoke(cli, ["clean", "--max-bytes", "5000", str(page)]).exit_code == 0
