@@ -12,13 +12,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Builds the index from corpus/ when there is none (later runs bring it up to date), then serves it.
 run: $(STAMP)
-	mkdir -p var
-	$(BIN)/searchapp clean --json corpus/ > var/cleaned.jsonl
-	@echo "Cleaned the bundled corpus into var/cleaned.jsonl ($$(wc -l < var/cleaned.jsonl) documents)."
-	@echo "The index and the search page are not built yet: this stops after cleaning."
+	@# A page that cannot be indexed is reported; the rest is still served.
+	-$(BIN)/searchapp reindex --corpus corpus --index var/index
+	$(BIN)/searchapp serve --index var/index --port 5000
 
-test: $(STAMP)
+# axe-core, the browser tests' accessibility checker, from npm as tests/package.json pins it; installed inside the
+# virtualenv so the work tree stays clean. Without npm the accessibility tests skip (and fail in CI, which has it).
+NPM_DIR := $(VENV)/npm
+AXE := $(NPM_DIR)/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/package.json
+	@command -v npm >/dev/null || { echo "npm is missing: the accessibility tests will skip (apt-get install npm)"; exit 0; }; \
+	mkdir -p $(NPM_DIR) && cp tests/package.json $(NPM_DIR)/package.json && \
+	npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error && touch $(AXE)
+
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest -q
 
 evaluate: $(STAMP)

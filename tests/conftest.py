@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,78 @@ def load_evaluation():
 def evaluation():
     """The evaluation module."""
     return load_evaluation()
+
+
+@pytest.fixture(scope="session")
+def search_index(tmp_path_factory):
+    """A real index of the hand-counted fixture corpus (tests/search_fixtures.py)."""
+    from search_fixtures import build_index
+    return build_index(tmp_path_factory.mktemp("search"))
+
+
+@pytest.fixture
+def app(search_index):
+    """The web app on the fixture index."""
+    from searchapp import create_app
+    return create_app({"TESTING": True, "INDEX": str(search_index)})
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def site_index(tmp_path_factory):
+    """A real index of the bundled corpus plus hostile, undated and extra-source documents (tests/site_fixtures.py)."""
+    from site_fixtures import build_site_index
+    return build_site_index(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def site_app(site_index):
+    """The web app on the bundled-corpus index."""
+    from searchapp import create_app
+    return create_app({"TESTING": True, "INDEX": str(site_index)})
+
+
+@pytest.fixture
+def site_client(site_app):
+    """A test client of the bundled-corpus app."""
+    return site_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(site_app):
+    """The bundled-corpus app served over real HTTP on 127.0.0.1; its base URL."""
+    from site_fixtures import serve_app
+    with serve_app(site_app) as url:
+        yield url
+
+
+def unavailable(reason: str):
+    """Fail in CI, where the browser must be there (.ci/run installs it); skip on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the whole session, driven by Playwright."""
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright is missing: `pip install -e '.[test]'`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,56 @@
+"""Error responses: the JSON envelope under /api/, a page in the site's layout everywhere else."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from indexer.store import IndexMissingError
+from searchapp.results import error_dict
+from searchapp.search import BadParameter
+
+API_PREFIX = "/api/"
+TITLES = {400: "That search cannot be run", 404: "Page not found", 405: "Method not allowed",
+          500: "Something went wrong", 503: "The search is not ready yet"}
+
+
+def respond(status: int, message: str, parameter: str | None = None):
+    """Return an error as JSON for API paths and as an HTML page otherwise."""
+    if request.path.startswith(API_PREFIX):
+        return jsonify(error_dict(status, message, parameter)), status
+    without = None
+    if parameter:
+        # The way out of a bad parameter: the same search without it.
+        dropped = {parameter, "page"} | ({"month"} if parameter == "year" else set())
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k not in dropped]
+        without = request.path + ("?" + urlencode(kept) if kept else "")
+    return render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message,
+                           parameter=parameter, without=without), status
+
+
+def bad_parameter(error: BadParameter):
+    """A parameter that cannot be used: 400, naming it."""
+    return respond(400, str(error), error.name)
+
+
+def no_index(error: IndexMissingError):
+    """No index yet: 503 with the command that builds one."""
+    return respond(503, str(error))
+
+
+def http_error(error: HTTPException):
+    """404, 405 and other HTTP errors, and unhandled exceptions (500)."""
+    if error.code == 500:
+        message = "Internal error: the search failed; try again or report it"
+    else:
+        message = error.description
+    return respond(error.code or 500, message)
+
+
+def init_app(app) -> None:
+    """Register the handlers with the app."""
+    app.register_error_handler(BadParameter, bad_parameter)
+    app.register_error_handler(IndexMissingError, no_index)
+    app.register_error_handler(HTTPException, http_error)
