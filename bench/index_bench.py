@@ -158,6 +158,7 @@ class WorkerMemory:
         self._thread.join()
 
     def _run(self) -> None:
+        """Sample until stopped."""
         while not self._stop.wait(SAMPLE_SECONDS):
             sizes = [rss_mb(pid) for pid in descendants(os.getpid())]
             if sizes:

@@ -13,10 +13,13 @@ import heapq
 import re
 from array import array
 from collections import Counter, OrderedDict
+from functools import lru_cache
+from itertools import compress
 from dataclasses import dataclass, field
 from datetime import date as Date
 
 from whoosh import query as Q
+from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 from whoosh.scoring import BM25FScorer, WeightScorer
@@ -237,9 +240,39 @@ def close_terms(searcher, fieldname: str, text: str) -> list[str]:
     key = (fieldname, text)
     if key not in cache:
         maxdist = 1 if len(text) < 7 else 2
-        found = [t for t in searcher.reader().terms_within(fieldname, text, maxdist, prefix=1) if t != text]
+        found = [t for t in _terms_within(searcher, fieldname, text, maxdist) if t != text]
         cache[key] = found[:MAX_PATTERN_TERMS]
     return cache[key]
+
+
+def _terms_within(searcher, fieldname: str, text: str, maxdist: int):
+    """Yield the words of a field within maxdist edits of text (same first letter), as `terms_within` finds them.
+
+    Whoosh walks a Levenshtein automaton along the field's term cursor, and each seek in the
+    cursor reads the index: over a sorted list of the field's words, kept per searcher, the
+    same walk is about five times faster.
+    """
+    reader = searcher.reader()
+    fieldobj = searcher.schema[fieldname]
+    if not reader.is_atomic():
+        yield from reader.terms_within(fieldname, text, maxdist, prefix=1)
+        return
+    lexicons = searcher.__dict__.setdefault("_lexicons", {})
+    spellfield = fieldobj.spelling_fieldname(fieldname)
+    if spellfield not in lexicons:
+        lexicons[spellfield] = [fieldobj.from_bytes(t) for t in reader.lexicon(spellfield)]
+    words = lexicons[spellfield]
+    dfa = levenshtein_automaton(text, maxdist, 1).to_dfa()
+    # Whoosh's find_matches, with a bisect for the cursor's seek.
+    i = 0
+    while i < len(words):
+        match = dfa.next_valid_string(words[i])
+        if not match:
+            return
+        i = bisect.bisect_left(words, match, i)
+        if i < len(words) and words[i] == match:
+            yield match
+            i += 1
 
 
 def suggest(text: str, searcher) -> str | None:
@@ -339,9 +372,9 @@ def _page_of_hits(searcher, postings: "CachedPostings", query, selected: int, re
 # the best-scoring postings first. Whoosh still scores the few documents that can reach the top,
 # with its own matchers, so the order is exactly the one `searcher.search` gives.
 
-# Postings held per searcher (about 16 bytes each, plus a bitmap per term); least recently used
-# terms are dropped beyond it.
-MAX_CACHED_POSTINGS = 3_000_000
+# Postings held per searcher (about 12 bytes each, plus a bitmap of documents / 8 bytes per term):
+# 6 million is about 75 MB. Least recently used terms are dropped beyond it.
+MAX_CACHED_POSTINGS = 6_000_000
 MAX_CACHED_PHRASES = 256
 # Floating-point slack between a sum of cached scores and Whoosh's sum of the same scores.
 SCORE_SLACK = 1e-9
@@ -359,10 +392,25 @@ class _TermPostings:
         self.bits = to_bits(docs)
         self._by_score = None
 
-    def by_score(self) -> array:
-        """Return the positions of the postings, best score first (sorted once, when first ranked)."""
-        if self._by_score is None:
-            self._by_score = array("i", sorted(range(len(self.docs)), key=self.scores.__getitem__, reverse=True))
+    def best_first(self, count: int) -> array:
+        """Return positions of postings, best score first, in order at least as far as the first `count`."""
+        n = len(self.docs)
+        if self._by_score is None or len(self._by_score) < min(count, n):
+            order = None
+            # Asked for more than sorted so far: sort well beyond it, not one step at a time.
+            if self._by_score is not None:
+                count = max(count, 4 * len(self._by_score))
+            if count * 16 < n:
+                # Sorting a common word's postings costs more than ranking: sort only those above
+                # a cutoff estimated from every 16th score, when that gives enough.
+                sample = sorted(self.scores[::16], reverse=True)
+                cutoff = sample[min(len(sample) - 1, count // 16 + 1)]
+                order = list(compress(range(n), map(cutoff.__le__, self.scores)))
+                if len(order) < count:
+                    order = None
+            if order is None:
+                order = range(n)
+            self._by_score = array("i", sorted(order, key=self.scores.__getitem__, reverse=True))
         return self._by_score
 
     def score(self, docnum: int) -> float:
@@ -381,7 +429,7 @@ class CachedPostings:
         self.searcher = searcher
         self.columns = columns
         self._terms: OrderedDict[tuple, _TermPostings] = OrderedDict()
-        self._phrases: OrderedDict[tuple, int] = OrderedDict()
+        self._phrases: OrderedDict[tuple, _TermPostings] = OrderedDict()
         self._field_lengths: dict[tuple, list] = {}
         self._held = 0
 
@@ -419,6 +467,8 @@ class CachedPostings:
             # posting, and a score from (weight, length) is what `scorer.score(matcher)` computes.
             # (This reads the matcher's decoded blocks: whoosh3 3.54 names them _ids, _weights.)
             lengths = self._lengths(sub, offset, fieldname) if type(scorer) is BM25FScorer else None
+            # Few (weight, length) pairs recur: score each once.
+            score = lru_cache(maxsize=None)(scorer._score) if lengths is not None else None
             while m.is_active():
                 if m._ids is None:
                     m._read_ids()
@@ -429,7 +479,7 @@ class CachedPostings:
                 if lengths is None:
                     scores.extend(map(float, m._weights))
                 else:
-                    scores.extend(map(scorer._score, m._weights, map(lengths.__getitem__, ids)))
+                    scores.extend(map(score, m._weights, map(lengths.__getitem__, ids)))
                 m._next_block()
             return
         while m.is_active():
@@ -477,24 +527,29 @@ class CachedPostings:
         if q is Q.NullQuery:
             return 0
         if kind is Q.Phrase:
-            return self._phrase(q)
+            return self.phrase(q).bits
         # Anything else (prefixes, ranges, fielded numbers): Whoosh finds its documents.
         return to_bits(self.searcher.docs_for_query(q))
 
-    def _phrase(self, q: Q.Phrase) -> int:
-        """Return the documents of a phrase (kept per searcher), checking positions only where every word is."""
+    def phrase(self, q: Q.Phrase) -> _TermPostings:
+        """Return a phrase's documents and scores (the sum of its words' scores), kept per searcher.
+
+        Positions are checked only in documents that contain every word.
+        """
         key = (q.fieldname, tuple(q.words), q.slop)
         if key not in self._phrases:
+            words = [self.term(q.fieldname, word) for word in q.words]
             every_word = self.columns.all_docs
-            for word in q.words:
-                every_word &= self.term(q.fieldname, word).bits
+            for word in words:
+                every_word &= word.bits
             if not every_word:
                 found = 0
             elif q.slop == 1 and self.searcher.schema[q.fieldname].format.supports("positions"):
                 found = self._adjacent(q.fieldname, q.words, every_word)
             else:
                 found = to_bits(self.searcher.docs_for_query(q))
-            self._phrases[key] = found
+            docs = array("i", from_bits(found))
+            self._phrases[key] = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
             if len(self._phrases) > MAX_CACHED_PHRASES:
                 self._phrases.popitem(last=False)
         self._phrases.move_to_end(key)
@@ -503,27 +558,56 @@ class CachedPostings:
     def _adjacent(self, fieldname: str, words: list, candidates: int) -> int:
         """Return the candidates in which the words occur one after the other, as Whoosh's phrase matches them."""
         field = self.searcher.schema[fieldname]
-        btexts = [field.to_bytes(word) for word in words]
-        docnums = from_bits(candidates)
         found = []
         for sub, offset in self.searcher.leaf_searchers():
-            end = offset + sub.doc_count_all()
-            local = [d - offset for d in docnums if offset <= d < end]
+            local = (candidates >> offset) & ((1 << sub.doc_count_all()) - 1)
             if not local:
                 continue
-            matchers = [sub.reader().postings(fieldname, btext) for btext in btexts]
-            for d in local:
-                # Positions where the phrase could start: word i must be at start + i.
-                starts = None
-                for i, m in enumerate(matchers):
-                    m.skip_to(d)
-                    shifted = {p - i for p in m.value_as("positions")} if m.is_active() and m.id() == d else set()
-                    starts = shifted if starts is None else starts & shifted
+            docnums = from_bits(local)
+            positions = [self._positions(sub, fieldname, field.to_bytes(word), docnums) for word in words]
+            for d in docnums:
+                # Where the phrase could start: word i must be at start + i.
+                starts = set(positions[0].get(d, ()))
+                for i, word_positions in enumerate(positions[1:], 1):
+                    starts &= {p - i for p in word_positions.get(d, ())}
                     if not starts:
                         break
                 if starts:
                     found.append(d + offset)
         return to_bits(found)
+
+    @staticmethod
+    def _positions(sub, fieldname: str, btext: bytes, docnums: list[int]) -> dict[int, list[int]]:
+        """Return the positions of a term in some documents (ascending) of a segment."""
+        m = sub.reader().postings(fieldname, btext)
+        decode = m.format.decoder("positions")
+        wanted = membership(to_bits(docnums), sub.doc_count_all())
+        found = {}
+        if isinstance(m, W3LeafMatcher):
+            # Block by block (see _read_postings), skipping blocks that hold none of the documents.
+            first = 0
+            while m.is_active():
+                last = m.block_max_id()
+                i = bisect.bisect_left(docnums, first)
+                if i < len(docnums) and docnums[i] <= last:
+                    if m._ids is None:
+                        m._read_ids()
+                    ids = m._ids
+                    hits = [j for j, d in enumerate(ids) if wanted[d >> 3] >> (d & 7) & 1]
+                    if hits:
+                        if m._values is None:
+                            m._read_values()
+                        for j in hits:
+                            found[ids[j]] = decode(m._values[j])
+                first = last + 1
+                m._next_block()
+            return found
+        while m.is_active():
+            d = m.id()
+            if wanted[d >> 3] >> (d & 7) & 1:
+                found[d] = decode(m.value())
+            m.next()
+        return found
 
     # -- the top hits --
 
@@ -569,10 +653,12 @@ class CachedPostings:
         return [docnum for _, docnum in ranked]
 
     def _score_parts(self, q: Q.Query, factor: float, parts: list, required: bool) -> tuple[float, bool] | None:
-        """Add the (term postings, factor) whose sum makes a query's score; return (constant part, exact).
+        """Add the (postings, factor) whose sum makes a query's score; return (constant part, exact).
 
-        `required` tells whether every matched document matches this part. Returns None for
-        query types whose score is not such a sum.
+        `required`: every selected document matches this part; otherwise the part is under an Or
+        and counts where it matches. A term or phrase counts exactly where it occurs; a part
+        such as an And under an Or may not count where some of its terms occur, which makes the
+        sum only a bound (exact False). Returns None for queries whose score is not such a sum.
         """
         kind = type(q)
         if kind is Q.Term:
@@ -581,33 +667,35 @@ class CachedPostings:
             return 0.0, True
         if kind is Q.Phrase:
             # A phrase scores as the sum of its words' scores, times its boost.
-            for word in q.words:
-                parts.append((self.term(q.fieldname, word), factor * q.boost))
+            parts.append((self.phrase(q), factor * q.boost))
             return 0.0, True
         if kind is Q.Not:
-            # Whoosh scores 1 for a document a Not matches; one that may not match makes the sum a bound.
+            # Whoosh scores 1 for a document a Not matches.
             return factor, required
         if q is Q.NullQuery:
             return 0.0, True
-        if kind is Q.And or (kind is Q.Or and not q.minmatch and q.scale is None):
-            children = [(child, required and kind is Q.And) for child in q.children()]
-            # A compound query of one part is that part's matcher: its own boost is not applied.
-            if len(children) > 1:
-                factor *= q.boost
+        if kind is Q.Or and not q.minmatch and q.scale is None:
+            children = [(child, False) for child in q.children()]
+        elif kind is Q.And:
+            children = [(child, True) for child in q.children()]
         elif kind is Q.AndMaybe:
-            children = [(q.a, required), (q.b, False)]
+            children = [(q.a, True), (q.b, False)]
         elif kind is Q.AndNot or kind is Q.Require:
             # Only the first part scores.
-            children = [(q.a, required)]
+            children = [(q.a, True)]
         else:
             return None
+        if kind in (Q.And, Q.Or) and len(children) > 1:
+            # A compound query of one part is that part's matcher: its own boost applies only to more.
+            factor *= q.boost
         total, exact = 0.0, True
         for child, child_required in children:
-            summed = self._score_parts(child, factor, parts, child_required)
+            summed = self._score_parts(child, factor, parts, required and child_required)
             if summed is None:
                 return None
             total += summed[0]
-            exact = exact and summed[1]
+            # A part that must match where its parent matches, under a parent that may not.
+            exact = exact and summed[1] and (required or not child_required)
         return total, exact
 
     def _by_bound(self, parts, constant: float, selected: int):
@@ -626,17 +714,17 @@ class CachedPostings:
                 yield -negative, d
             return
         wanted = membership(selected, columns.size)
-        orders = [(p.docs, p.scores, p.by_score(), f) for p, f in parts]
         seen: set[int] = set()
         heap: list[tuple[float, int]] = []
         depth = 0
         while True:
+            orders = [(p.docs, p.scores, p.best_first(depth + RANKING_STEP + 1), f) for p, f in parts]
             # No document first met deeper in every list can score more than this.
-            ceiling = constant + sum(f * scores[order[depth]] for _, scores, order, f in orders if depth < len(order))
+            ceiling = constant + sum(f * scores[order[depth]] for docs, scores, order, f in orders if depth < len(docs))
             while heap and -heap[0][0] >= ceiling:
                 negative, d = heapq.heappop(heap)
                 yield -negative, d
-            if all(depth >= len(order) for _, _, order, _ in orders):
+            if all(depth >= len(docs) for docs, _, _, _ in orders):
                 while heap:
                     negative, d = heapq.heappop(heap)
                     yield -negative, d

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import html
 import re
-from bisect import bisect_left
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
 
 from indexer.analysis import FOLDING, index_term
 
 WORD = re.compile(r"\w+")
-# Gaps and words alternately (gap, word, gap, ..., gap): word boundaries from one C-level split.
+# Gaps and words alternately (gap, word, gap, ..., gap).
 GAPS_AND_WORDS = re.compile(r"(\w+)")
+# The letters folding changes.
+_FOLDED = re.compile("[%s]" % "".join(re.escape(chr(c)) for c, to in sorted(FOLDING.items()) if to != chr(c)))
 SPACE = re.compile(r"\s+")
 WINDOW_WORDS = 36
 PREFIX = 2
@@ -23,64 +24,140 @@ def snippet(text: str, terms: set[str], *, whole: bool = False) -> tuple[str, st
     """Return (html, plain) for the part of `text` richest in `terms`; html is escaped, matches marked."""
     if not text:
         return "", ""
-    # Offsets from the lengths of the split pieces: a Python object per word would cost more
-    # than the rest of the snippet.
-    ends = list(accumulate(map(len, GAPS_AND_WORDS.split(text))))
-    starts, word_ends = ends[0:-1:2], ends[1::2]
-    n_words = len(word_ends)
-    hits = _matches(text, starts, terms) if terms else []
-    if whole or n_words <= WINDOW_WORDS:
+    spans = _found(text, terms) if terms else []
+    if spans is None:
+        return _snippet_word_by_word(text, terms, whole)
+    # Only the words around the window are counted: tokenising a whole release costs more than
+    # the rest of the snippet.
+    if whole or not _words_at(text, 0, WINDOW_WORDS + 1):
         start, end = 0, len(text)
     else:
-        first = _densest_window(hits, n_words)
-        last = min(n_words, first + WINDOW_WORDS) - 1
+        start = _window_start(text, spans)
+        end = _words_at(text, start, WINDOW_WORDS).end()
+        if not WORD.search(text, end):
+            end = len(text)
+    return _render(text, start, end, [(s, e) for s, e in spans if start <= s < end])
+
+
+def _found(text: str, terms: set[str]) -> list[tuple[int, int]] | None:
+    """Return the spans of the words whose index term is wanted, or None when the text needs folding.
+
+    A word is stemmed only when its first letters (lowercased) are those of a wanted term: they
+    are found with str.find. Letters that folding changes ("é", "ё") could make other words
+    candidates, so such texts are left to _snippet_word_by_word.
+    """
+    lowered = text.lower()
+    # Final sigma is the one letter lowercased by its context, not letter by letter.
+    if len(lowered) != len(text) or "Σ" in text or _FOLDED.search(lowered):
+        return None
+    spans = []
+    for head in {t[:PREFIX] for t in terms if t}:
+        at = lowered.find(head)
+        while at >= 0:
+            if at == 0 or not _is_word_char(text[at - 1]):
+                match = WORD.match(text, at)
+                if match and match.group()[:PREFIX].lower() == head and index_term(match.group()) in terms:
+                    spans.append(match.span())
+            at = lowered.find(head, at + 1)
+    return sorted(spans)
+
+
+def _window_start(text: str, spans: list[tuple[int, int]]) -> int:
+    """Return where the window of the densest hits starts, as _snippet_word_by_word places it."""
+    if not spans:
+        return 0
+    # Word numbers relative to the first hit; a gap of a window or more is as good as any longer.
+    numbers = [0]
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        numbers.append(numbers[-1] + _count_words(text, end, start, WINDOW_WORDS) + 1)
+    best = spans[_densest(numbers)][0]
+    # The window starts a few words before the first hit, so that it is read in context.
+    if _count_words(text, best, len(text), WINDOW_WORDS - 4) < WINDOW_WORDS - 4:
+        # Near the end: the window is the last words.
+        return _word_start_before(text, len(text), WINDOW_WORDS)
+    if _count_words(text, 0, best, 5) <= 4:
+        return 0
+    return _word_start_before(text, best, 4)
+
+
+def _snippet_word_by_word(text: str, terms: set[str], whole: bool) -> tuple[str, str]:
+    """Return the snippet of a text whose words are folded: judge every word."""
+    # One split gives the words and, from the lengths of the pieces, their offsets.
+    pieces = GAPS_AND_WORDS.split(text)
+    words = pieces[1::2]
+    ends = list(accumulate(map(len, pieces)))
+    starts, word_ends = ends[0:-1:2], ends[1::2]
+    hits = _matches(words, terms)
+    if whole or len(words) <= WINDOW_WORDS:
+        start, end = 0, len(text)
+    else:
+        first = max(0, min(hits[_densest(hits)] - 4, len(words) - WINDOW_WORDS)) if hits else 0
+        last = min(len(words), first + WINDOW_WORDS) - 1
         start = starts[first] if first else 0
-        end = word_ends[last] if last < n_words - 1 else len(text)
+        end = word_ends[last] if last < len(words) - 1 else len(text)
     hit_spans = [(starts[i], word_ends[i]) for i in hits if start <= starts[i] < end]
     return _render(text, start, end, hit_spans)
 
 
-def _matches(text: str, starts: list[int], terms: set[str]) -> list[int]:
+def _matches(words: list[str], terms: set[str]) -> list[int]:
     """Return the positions of words whose index term is wanted, stemming only plausible candidates."""
-    # Stemming every word of a long release costs more than the rest of a query: a word is stemmed
-    # only when its first letters, folded, are those of a wanted term. A regex finds those words.
-    heads = frozenset(t[:PREFIX] for t in terms if t)
-    if not heads:
-        return []
-    found = []
-    for match in _candidates(heads).finditer(text):
-        word = match.group()
+    # Each distinct word is judged once, and stemmed only when its first letters, folded, are
+    # those of a wanted term.
+    heads = {t[:PREFIX] for t in terms}
+    wanted = set()
+    for word in set(words):
         head = word[:PREFIX].lower()
         if not head.isascii():
             head = head.translate(FOLDING)[:PREFIX]
         if head in heads and index_term(word) in terms:
-            found.append(bisect_left(starts, match.start()))
-    return found
+            wanted.add(word)
+    return list(compress(range(len(words)), map(wanted.__contains__, words))) if wanted else []
 
 
-@lru_cache(maxsize=256)
-def _candidates(heads: frozenset) -> re.Pattern:
-    """Return a regex for whole words that may start with one of heads once lowercased and folded.
-
-    ASCII words must start with a head, in any case; words with a non-ASCII letter among their
-    first letters are all candidates, since folding may turn them into a head.
-    """
-    alternatives = "|".join(re.escape(h) for h in sorted(heads, key=len, reverse=True))
-    return re.compile(rf"\b(?:(?i:{alternatives})|[^\W\x00-\x7f]|\w[^\W\x00-\x7f])\w*")
-
-
-def _densest_window(hits: list[int], n_words: int) -> int:
-    """Return the first word of the window of WINDOW_WORDS words holding the most hits."""
-    if not hits:
-        return 0
-    best_start, best_count, j = hits[0], 0, 0
+def _densest(hits: list[int]) -> int:
+    """Return which hit (word number) starts the window of WINDOW_WORDS words holding the most hits."""
+    best, best_count, j = 0, 0, 0
     for i, first in enumerate(hits):
         while j < len(hits) and hits[j] < first + WINDOW_WORDS:
             j += 1
         if j - i > best_count:
-            best_start, best_count = first, j - i
-    # Start a few words before the first match, so it is read in context.
-    return max(0, min(best_start - 4, n_words - WINDOW_WORDS))
+            best, best_count = i, j - i
+    return best
+
+
+def _words_at(text: str, start: int, count: int) -> re.Match | None:
+    """Return the match of the first `count` words from `start` (not cut inside a word), or None."""
+    return _word_runs(count).match(text, start)
+
+
+def _count_words(text: str, start: int, end: int, cap: int) -> int:
+    """Return how many words text[start:end] holds, counting no further than cap."""
+    if _word_runs(cap).match(text, start, end):
+        return cap
+    return len(WORD.findall(text, start, end))
+
+
+def _word_start_before(text: str, end: int, count: int) -> int:
+    """Return where the count-th word before `end` starts (there are at least that many)."""
+    reach = 64 * count
+    while True:
+        low = max(0, end - reach)
+        # From inside a word the first match is a piece of it, so one more word than asked is read.
+        starts = [m.start() for m in WORD.finditer(text, low, end)]
+        if len(starts) > count or low == 0:
+            return starts[-count]
+        reach *= 4
+
+
+@lru_cache(maxsize=8)
+def _word_runs(count: int) -> re.Pattern:
+    """Return a pattern matching `count` whole words and what precedes each."""
+    return re.compile(r"(?:\W*\b\w+\b){%d}" % count)
+
+
+def _is_word_char(char: str) -> bool:
+    """Return True for a character of \\w (what WORD matches)."""
+    return char.isalnum() or char == "_"
 
 
 def _render(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> tuple[str, str]:
