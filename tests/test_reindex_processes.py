@@ -78,7 +78,22 @@ def start_reindex(corpus: Path, index: Path, *args: str) -> subprocess.Popen:
     """Start `python -m searchapp reindex` as a process."""
     return subprocess.Popen([sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus),
                              "--index", str(index), *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def sigkill(process: subprocess.Popen) -> None:
+    """SIGKILL a reindex, as a crash or an OOM killer would, and reap it.
+
+    Its cleaning workers may outlive it a moment, holding its output pipes open: if they do,
+    they are killed too, so that the test never waits on them.
+    """
+    process.send_signal(signal.SIGKILL)
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
 
 
 def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str, str]:
@@ -180,8 +195,7 @@ def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finis
     for delay in (0.2, 0.8, 1.6):
         killed = start_reindex(corpus, index, *(["--full"] if full else []))
         time.sleep(delay)
-        killed.send_signal(signal.SIGKILL)
-        killed.communicate(timeout=30)
+        sigkill(killed)
         # Before its single commit (or its swap) the old index is whole; after it, the new one.
         assert index_state(index) in {(BASE, 0), (AFTER, REVISED)}
     committed = index_state(index) == (AFTER, REVISED)
@@ -200,8 +214,7 @@ def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finis
 def test_a_first_build_killed_leaves_no_index_and_the_next_one_builds_it(corpus, index):
     killed = start_reindex(corpus, index)
     time.sleep(1.0)
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate(timeout=30)
+    sigkill(killed)
     if current_generation(index) is None:
         with pytest.raises(IndexMissingError, match="run `searchapp reindex`"):
             index_state(index)
