@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.clean import iter_pages
-from indexer.metadata_files import MetadataFiles, sidecar_path
+from indexer.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFiles
 
 HASH_CHUNK_BYTES = 1 << 20
 
@@ -27,24 +27,49 @@ class Page:
 def scan_corpus(corpus: Path) -> list[Page]:
     """Return the corpus's page files in path order, each with its cheap signature."""
     metadata = MetadataFiles()
+    rows = ManifestRows(metadata)
+    prefix = str(corpus).rstrip(os.sep) + os.sep
     pages = []
     for path in iter_pages(corpus, metadata):
-        digest = metadata_digest(metadata, path)
-        relpath = Path(os.path.relpath(path, corpus)).as_posix()
-        pages.append(Page(relpath, str(path), digest, page_signature(path, digest)))
+        digest = rows.digest(path)
+        page = str(path)
+        relpath = page[len(prefix):] if page.startswith(prefix) else os.path.relpath(page, corpus)
+        pages.append(Page(relpath.replace(os.sep, "/"), page, digest, page_signature(page, digest)))
     return pages
 
 
-def metadata_digest(metadata: MetadataFiles, path: Path) -> str:
-    """Return a hash of the manifest row that describes a page ("" when none does)."""
-    manifest = metadata.manifest_for(path)
-    if manifest is None:
-        return ""
-    row = manifest.rows[metadata.relpath(manifest, path)]
-    return hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+class ManifestRows:
+    """Hash the manifest row of each page, finding each folder's manifest once.
+
+    A no-op reindex of a large corpus spends its time here: paths are compared as strings,
+    not pathlib objects, and rows are hashed on first use.
+    """
+
+    def __init__(self, metadata: MetadataFiles):
+        self.metadata = metadata
+        self._by_folder: dict[Path, tuple[Manifest | None, str]] = {}
+        self._digests: dict[int, str] = {}
+
+    def digest(self, path: Path) -> str:
+        """Return a hash of the manifest row that describes a page ("" when none does)."""
+        folder = path.parent
+        if folder not in self._by_folder:
+            manifest = self.metadata.collection_of(path)
+            self._by_folder[folder] = (manifest, str(manifest.root).rstrip(os.sep) + os.sep if manifest else "")
+        manifest, prefix = self._by_folder[folder]
+        if manifest is None:
+            return ""
+        page = str(path)
+        relpath = page[len(prefix):] if page.startswith(prefix) else self.metadata.relpath(manifest, path)
+        row = manifest.rows.get(relpath.replace(os.sep, "/"))
+        if row is None:
+            return ""
+        if id(row) not in self._digests:
+            self._digests[id(row)] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+        return self._digests[id(row)]
 
 
-def page_signature(path: Path | str, digest: str) -> str:
+def page_signature(path: str, digest: str) -> str:
     """Return what a reindex compares first: size and mtime of the page and its sidecar, and its row.
 
     An unreadable page gets an empty signature, which never matches, so it is looked at again.
@@ -54,11 +79,16 @@ def page_signature(path: Path | str, digest: str) -> str:
     except OSError:
         return ""
     try:
-        side = os.stat(sidecar_path(Path(path)))
+        side = os.stat(sidecar_of(path))
         sidecar = f"{side.st_size}:{side.st_mtime_ns}"
     except OSError:
         sidecar = "-"
     return f"{page.st_size}:{page.st_mtime_ns}:{sidecar}:{digest}"
+
+
+def sidecar_of(path: str) -> str:
+    """Return metadata_files.sidecar_path(path) as a string, without pathlib's cost per page."""
+    return os.path.splitext(path)[0] + SIDECAR_SUFFIX
 
 
 def source_hash(path: Path | str, digest: str) -> str:
@@ -69,7 +99,8 @@ def source_hash(path: Path | str, digest: str) -> str:
             h.update(chunk)
     h.update(b"\0" + digest.encode() + b"\0")
     try:
-        h.update(sidecar_path(Path(path)).read_bytes())
+        with open(sidecar_of(str(path)), "rb") as f:
+            h.update(f.read())
     except OSError:
         pass
     return h.hexdigest()
