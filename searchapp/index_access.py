@@ -1,26 +1,34 @@
-"""The index for a request: one searcher kept per worker thread, reopened after a reindex."""
+"""The index for a request: searchers kept in a pool and reused, each reopened after a reindex.
+
+A threaded server starts a thread per request, so searchers kept per thread would be opened (and
+their caches rebuilt) on every request; a pool keeps them, one request at a time on each.
+"""
 
 from __future__ import annotations
 
+import queue
 import threading
 
 from flask import current_app, g
 
 from indexer.store import SearcherSource
 
-_local = threading.local()
+_pools: dict[str, queue.LifoQueue] = {}
+_pools_lock = threading.Lock()
 
 
 def get_searcher():
     """Return an up-to-date searcher for this request; raise IndexMissingError without an index."""
     if "searcher" not in g:
-        sources = getattr(_local, "sources", None)
-        if sources is None:
-            sources = _local.sources = {}
         path = current_app.config["INDEX"]
-        if path not in sources:
-            sources[path] = SearcherSource(path)
-        g.searcher = sources[path].get()
+        with _pools_lock:
+            pool = _pools.setdefault(path, queue.LifoQueue())
+        try:
+            source = pool.get_nowait()
+        except queue.Empty:
+            source = SearcherSource(path)
+        g.searcher_source = source
+        g.searcher = source.get()
     return g.searcher
 
 
@@ -32,8 +40,11 @@ def index_version(searcher) -> str:
 
 
 def release_searcher(exc=None) -> None:
-    """Forget the request's searcher; the thread keeps it open for the next request."""
+    """Give the request's searcher back to the pool, open, for the next request."""
     g.pop("searcher", None)
+    source = g.pop("searcher_source", None)
+    if source is not None:
+        _pools[current_app.config["INDEX"]].put(source)
 
 
 def init_app(app) -> None:
