@@ -1,6 +1,7 @@
 """Measure /api/search latency through HTTP, beside SQLite FTS5 doing the same work on the same documents.
 
-Usage: python bench/search_bench.py [--sizes 10000,100000] [--queries 300] [--workdir DIR] [--threaded]
+Usage: python bench/search_bench.py [--sizes 10000,100000] [--queries 300] [--workdir DIR]
+                                    [--warmup 20] [--threaded]
 
 For each size, builds (or, with --workdir, reuses) the deterministic corpus of bench/index_bench.py,
 its Whoosh index, and an SQLite FTS5 database of the same stored documents. Each engine is served
@@ -13,6 +14,13 @@ Each request does the whole work of a result page: the top 10 by relevance (titl
 twice as much) or by date, a snippet per hit, the total, counts per source and per year with
 every other filter applied (and per month when a year is selected), and the undated count.
 FTS5 uses bm25 with weights 2:1, snippet(), and one GROUP BY over the matches for all counts.
+FTS5 has no spelling variants: for a misspelt word ("typo") it searches the word as typed, so
+that row is not like for like. "totals differ" counts the queries whose totals differ by more
+than 5 %: the stemmers differ (Porter against Snowball) and our typo queries add close words.
+
+The queries, about 300 by default, are drawn with a fixed seed from the words, word pairs and
+sources of the corpus: single common and rare words, AND of 2 and 3 words found together, quoted
+phrases, OR, exclusion, a source, a year, a date range, browsing newest first, and misspellings.
 
 The server is single-threaded by default, like a sync worker: the app keeps one searcher per
 thread, and a thread-per-request server (--threaded) would open a new one for every request.
@@ -54,6 +62,8 @@ STOP_WORDS = set("""a about after all also an and any are as at be been but by c
 had has have he her his i if in into is it its more most my no not of on one or our out over said she so than
 that the their them then there these they this those to under up was we were what when which while who will
 with would you your""".split())
+# Per size: p50 and p95 ms through HTTP that the search should meet, and whether it should beat FTS5.
+TARGETS = {10_000: (8, 40, False), 100_000: (20, 150, True)}
 KINDS = ("common", "rare", "and2", "and3", "phrase", "or", "exclude", "source", "year", "range", "browse", "typo")
 
 
@@ -458,6 +468,12 @@ def print_table(size: int, times, app_times, disagree) -> None:
         differ = sum(disagree.values()) if kind == "all" else disagree[kind]
         print(f"{kind:<8} {len(ours):>4} {o50:>9.1f} {o95:>7.1f} {f50:>9.1f} {f95:>7.1f} "
               f"{o50 / f50:>9.2f} {o95 / f95:>6.2f}  {differ}")
+    ours, fts = times["ours"]["all"], times["fts5"]["all"]
+    target = TARGETS.get(size)
+    if target:
+        print(f"target: p50 <= {target[0]} ms and p95 <= {target[1]} ms"
+              + (" and ahead of FTS5" if target[2] else "") + f": ours {percentile(ours, 0.5):.1f} / "
+              f"{percentile(ours, 0.95):.1f} ms, FTS5 {percentile(fts, 0.5):.1f} / {percentile(fts, 0.95):.1f} ms")
     for engine in ("ours", "fts5"):
         app, http = app_times[engine], times[engine]["all"]
         print(f"{engine}: in the app p50 {percentile(app, 0.5):.1f} / p95 {percentile(app, 0.95):.1f} ms; "

@@ -1,28 +1,32 @@
 """The one search function behind the web page, the JSON API and `searchapp search`.
 
 Speed comes from doing in Python only what a query needs (see PERFORMANCE notes in the README):
-the matched set comes unscored from `docs_for_query`; facets are counted from columns read once
-per searcher; filters are cached document-number sets; only the hits shown are scored in order
-and get snippets.
+each term's postings are read once per searcher and kept, so the matched set is arithmetic on
+bitmaps of document numbers; facets are counted from columns read once per searcher; filters are
+cached bitmaps; Whoosh scores only the few documents that can reach the page, and only the hits
+shown get snippets.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import pickle
 import re
 from array import array
 from collections import Counter, OrderedDict
-from functools import lru_cache
-from itertools import compress
 from dataclasses import dataclass, field
 from datetime import date as Date
+from functools import lru_cache
+from itertools import accumulate, compress
 
 from whoosh import query as Q
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.system import _INT_SIZE
 
 from indexer.analysis import index_term
 from indexer.schema import UNKNOWN_YEAR
@@ -433,8 +437,12 @@ class CachedPostings:
         self._field_lengths: dict[tuple, list] = {}
         self._held = 0
 
-    def term(self, fieldname: str, text) -> _TermPostings:
-        """Return the postings of a term as `Term(fieldname, text)` matches them (none when absent)."""
+    def term(self, fieldname: str, text, values: list | None = None) -> _TermPostings:
+        """Return the postings of a term as `Term(fieldname, text)` matches them (none when absent).
+
+        When the postings are read now (not kept from before) and `values` is a list, it receives
+        the raw posting values (positions), one per document.
+        """
         schema = self.searcher.schema
         if fieldname not in schema:
             return EMPTY_POSTINGS
@@ -451,15 +459,16 @@ class CachedPostings:
         # Per segment, as a search scores them: each segment's scorer reads the index-wide statistics.
         for sub, offset in self.searcher.leaf_searchers():
             if (fieldname, btext) in sub.reader():
-                self._read_postings(sub, offset, fieldname, btext, docs, scores)
+                self._read_postings(sub, offset, fieldname, btext, docs, scores, values)
         found = self._terms[key] = _TermPostings(docs, scores)
         self._held += len(docs)
         while self._held > MAX_CACHED_POSTINGS and len(self._terms) > 1:
             self._held -= len(self._terms.popitem(last=False)[1].docs)
         return found
 
-    def _read_postings(self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array) -> None:
-        """Append a segment's postings of a term and Whoosh's score for each."""
+    def _read_postings(self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array,
+                       values: list | None) -> None:
+        """Append a segment's postings of a term and Whoosh's score for each (and their values, if asked)."""
         m = sub.postings(fieldname, btext)
         scorer = m.scorer
         if isinstance(m, W3LeafMatcher) and type(scorer) in (BM25FScorer, WeightScorer):
@@ -480,11 +489,17 @@ class CachedPostings:
                     scores.extend(map(float, m._weights))
                 else:
                     scores.extend(map(score, m._weights, map(lengths.__getitem__, ids)))
+                if values is not None:
+                    if m._values is None:
+                        m._read_values()
+                    values.extend(m._values)
                 m._next_block()
             return
         while m.is_active():
             docs.append(m.id() + offset)
             scores.append(m.score())
+            if values is not None:
+                values.append(m.value())
             m.next()
 
     def _lengths(self, sub, offset: int, fieldname: str) -> list:
@@ -538,14 +553,20 @@ class CachedPostings:
         """
         key = (q.fieldname, tuple(q.words), q.slop)
         if key not in self._phrases:
-            words = [self.term(q.fieldname, word) for word in q.words]
+            words, fresh = [], {}
+            for word in q.words:
+                # A word read now brings its positions along: no second pass over its postings.
+                values: list = []
+                words.append(self.term(q.fieldname, word, values))
+                if values:
+                    fresh[word] = (words[-1].docs, values)
             every_word = self.columns.all_docs
             for word in words:
                 every_word &= word.bits
             if not every_word:
                 found = 0
-            elif q.slop == 1 and self.searcher.schema[q.fieldname].format.supports("positions"):
-                found = self._adjacent(q.fieldname, q.words, every_word)
+            elif q.slop == 1 and type(self.searcher.schema[q.fieldname].format) is Positions:
+                found = self._adjacent(q.fieldname, q.words, every_word, fresh)
             else:
                 found = to_bits(self.searcher.docs_for_query(q))
             docs = array("i", from_bits(found))
@@ -555,29 +576,44 @@ class CachedPostings:
         self._phrases.move_to_end(key)
         return self._phrases[key]
 
-    def _adjacent(self, fieldname: str, words: list, candidates: int) -> int:
-        """Return the candidates in which the words occur one after the other, as Whoosh's phrase matches them."""
-        field = self.searcher.schema[fieldname]
+    def _adjacent(self, fieldname: str, words: list, candidates: int, fresh: dict) -> int:
+        """Return the candidates in which the words occur one after the other, as Whoosh's phrase matches them.
+
+        `fresh` holds (documents, raw values) of words just read.
+        """
+        docnums = from_bits(candidates)
+        positions = []
+        for word in words:
+            if word in fresh:
+                docs, values = fresh[word]
+                positions.append({d: _decode_positions(values[bisect.bisect_left(docs, d)]) for d in docnums})
+            else:
+                positions.append(self._positions(fieldname, word, docnums))
         found = []
-        for sub, offset in self.searcher.leaf_searchers():
-            local = (candidates >> offset) & ((1 << sub.doc_count_all()) - 1)
-            if not local:
-                continue
-            docnums = from_bits(local)
-            positions = [self._positions(sub, fieldname, field.to_bytes(word), docnums) for word in words]
-            for d in docnums:
-                # Where the phrase could start: word i must be at start + i.
-                starts = set(positions[0].get(d, ()))
-                for i, word_positions in enumerate(positions[1:], 1):
-                    starts &= {p - i for p in word_positions.get(d, ())}
-                    if not starts:
-                        break
-                if starts:
-                    found.append(d + offset)
+        for d in docnums:
+            # Where the phrase could start: word i must be at start + i.
+            starts = set(positions[0].get(d, ()))
+            for i, word_positions in enumerate(positions[1:], 1):
+                starts &= {p - i for p in word_positions.get(d, ())}
+                if not starts:
+                    break
+            if starts:
+                found.append(d)
         return to_bits(found)
 
+    def _positions(self, fieldname: str, word: str, docnums: list[int]) -> dict[int, list[int]]:
+        """Return the positions of a word in some documents (ascending), reading its postings again."""
+        btext = self.searcher.schema[fieldname].to_bytes(word)
+        found = {}
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            local = [d - offset for d in docnums if offset <= d < end]
+            if local and (fieldname, btext) in sub.reader():
+                found.update((d + offset, p) for d, p in self._segment_positions(sub, fieldname, btext, local).items())
+        return found
+
     @staticmethod
-    def _positions(sub, fieldname: str, btext: bytes, docnums: list[int]) -> dict[int, list[int]]:
+    def _segment_positions(sub, fieldname: str, btext: bytes, docnums: list[int]) -> dict[int, list[int]]:
         """Return the positions of a term in some documents (ascending) of a segment."""
         m = sub.reader().postings(fieldname, btext)
         decode = m.format.decoder("positions")
@@ -598,7 +634,7 @@ class CachedPostings:
                         if m._values is None:
                             m._read_values()
                         for j in hits:
-                            found[ids[j]] = decode(m._values[j])
+                            found[ids[j]] = _decode_positions(m._values[j])
                 first = last + 1
                 m._next_block()
             return found
@@ -754,6 +790,14 @@ class CachedPostings:
                 if m.is_active() and m.id() == d - offset:
                     scores[d] = m.score()
         return scores
+
+
+def _decode_positions(value: bytes) -> list[int]:
+    """Return the positions in a Positions posting, as Positions.decode_positions does, with C loops.
+
+    The value is the count (an unsigned int) then the pickled position deltas.
+    """
+    return list(accumulate(pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")))
 
 
 def cached_postings(searcher) -> CachedPostings:
