@@ -78,8 +78,8 @@ MAX_LABEL_VALUE_CHARS = 60
 TRAILER_WINDOW = 8
 
 
-def _key(text: str) -> str:
-    """Return a comparison key: letters and digits only, lower-case."""
+def title_key(text: str) -> str:
+    """Return a comparison key for titles and headlines: letters and digits only, lower-case."""
     return re.sub(r"\W+", "", text).lower()
 
 
@@ -88,9 +88,9 @@ def strip_headline_and_kickers(paragraphs: list[str], title: str | None) -> list
     # A one-paragraph page that repeats its title is a one-line release, not a headline.
     if not title or len(paragraphs) < 2:
         return paragraphs
-    key = _key(title)
+    key = title_key(title)
     for i, para in enumerate(paragraphs[:MAX_KICKERS + 1]):
-        if _key(para) == key:
+        if title_key(para) == key:
             if all(len(p) <= MAX_KICKER_CHARS for p in paragraphs[:i]):
                 return paragraphs[i + 1:]
             return paragraphs[:i] + paragraphs[i + 1:]

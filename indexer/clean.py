@@ -50,7 +50,7 @@ def fallback_title(paragraphs: list[str]) -> str:
     return first[:TITLE_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def document_key(path: Path, given: dict[str, str], url: str | None, collection: str, relpath: str) -> str:
+def document_key(given: dict[str, str], url: str | None, collection: str, relpath: str) -> str:
     """Return what identifies a page across runs: its collection id, its URL, or its collection path."""
     if "id" in given:
         return f"{collection}#{given['id']}"
@@ -124,7 +124,7 @@ def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
 
     collection, relpath = _collection_path(path, manifest, metadata)
     return Document(
-        id=document_id(document_key(path, given, url, collection, relpath)),
+        id=document_id(document_key(given, url, collection, relpath)),
         path=str(path), url=url, source=source, title=title, date=date, language=language,
         paragraphs=paragraphs, provenance=provenance, final_url=given.get("final_url"),
     )

@@ -11,7 +11,7 @@ import trafilatura
 from lxml import etree
 
 from indexer.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
-                            strip_trailer)
+                            strip_trailer, title_key)
 from indexer.dates import PartialDate, combine, date_from_text, parse_date
 from indexer.text_extract import pop_source_line
 
@@ -136,20 +136,15 @@ def _title_parts(title: str) -> list[str]:
     return [p.strip() for p in TITLE_SEPARATORS.split(title) if p.strip()]
 
 
-def _norm(s: str) -> str:
-    """Return a comparison key for titles: letters and digits only, lower-case."""
-    return re.sub(r"\W+", "", s).lower()
-
-
 def pick_title(h1s: list[str], named: list[str], doc_title: str | None, site: str | None) -> str | None:
     """Choose the headline: an <h1> that the page's metadata confirms, else the metadata's title."""
     references = [t for t in named if t]
     if doc_title:
         references.append(doc_title)
         references.extend(_title_parts(doc_title))
-    keys = {_norm(r) for r in references if len(_norm(r)) > 3}
+    keys = {title_key(r) for r in references if len(title_key(r)) > 3}
     for h1 in h1s:
-        key = _norm(h1)
+        key = title_key(h1)
         if len(key) > 3 and any(key == k or (len(key) > 15 and (key in k or k in key)) for k in keys):
             return h1
     for title in named:
@@ -164,10 +159,10 @@ def pick_title(h1s: list[str], named: list[str], doc_title: str | None, site: st
 def _strip_site(title: str, site: str | None, *, known_only: bool = False) -> str:
     """Remove the site name from a title ("Headline | Site" -> "Headline")."""
     parts = _title_parts(title)
-    site_key = _norm(site or "")
+    site_key = title_key(site or "")
     if len(parts) <= 1 or (known_only and not site_key):
         return title.strip()
-    kept = [p for p in parts if not site_key or (_norm(p) not in site_key and site_key not in _norm(p))]
+    kept = [p for p in parts if not site_key or (title_key(p) not in site_key and site_key not in title_key(p))]
     if known_only and len(kept) == len(parts):
         return title.strip()
     # The headline is the longest part; site names and sections are short.

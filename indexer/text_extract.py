@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from indexer.chrome import strip_chrome_lines
+from indexer.chrome import strip_chrome_lines, title_key
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 # "Source: NAM-media" as website builders' text exports write it; the source, not release text.
@@ -123,17 +123,12 @@ def extract_text(text: str, *, markdown: bool, given_title: str | None = None) -
     known = given_title or title
     if known:
         # A page that is only its title (a caption for a video) keeps it as its text.
-        while len(paragraphs) > 1 and _key(paragraphs[0]) == _key(known):
+        while len(paragraphs) > 1 and title_key(paragraphs[0]) == title_key(known):
             paragraphs = paragraphs[1:]
     elif paragraphs and (paragraphs[0] in headings or (not markdown and _stands_alone(body, paragraphs))) \
             and looks_like_title(paragraphs[0]):
         title, paragraphs = paragraphs[0], paragraphs[1:]
     return TextPage(title=title, paragraphs=paragraphs, fields=fields, source_line=source_line)
-
-
-def _key(text: str) -> str:
-    """Return a comparison key for titles: letters and digits only, lower-case."""
-    return re.sub(r"\W+", "", text).lower()
 
 
 def _stands_alone(body: str, paragraphs: list[str]) -> bool:

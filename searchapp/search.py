@@ -14,7 +14,7 @@ import heapq
 import pickle
 import re
 from array import array
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date as Date
 from functools import lru_cache
@@ -875,8 +875,3 @@ def document(searcher, doc_id: str, *, similar: int = 5) -> dict | None:
         "date_precision": stored.get("date_precision"), "language": stored.get("language"),
         "body": stored.get("body", ""), "more_like_this": more,
     }
-
-
-def count_terms(text: str) -> Counter:
-    """Return how often each index term occurs in a text (used by snippets and tests)."""
-    return Counter(index_term(w) for w in WORD.findall(text))
