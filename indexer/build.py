@@ -1,8 +1,10 @@
 """Bring the index up to date with a corpus: incrementally, or as a fresh generation swapped in.
 
 Pages are cleaned in worker processes (see page_pipeline); this process is the one Whoosh writer.
-An incremental reindex commits once, at the end, so a search sees the index before or
-after it, never in between; a full one builds beside the live index and swaps it in.
+Each reindex that changes anything writes a new generation (an incremental one starting from the
+live generation's files), commits once, checks the result and only then swaps it in: a search
+sees the index before or after a reindex, never in between, and never a state that failed its
+check.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.index import LockError
+from whoosh.query import Term
 
 from indexer.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
 from indexer.config import cache_path
@@ -23,17 +27,40 @@ from indexer.page_check import Outcome, Task
 from indexer.page_pipeline import outcomes
 from indexer.schema import SCHEMA, SCHEMA_VERSION, file_fields, is_current
 from indexer.state import FileState, IndexState, load_state, remove_other_states, save_state
-from indexer.store import (create_index, current_generation, new_generation, open_generation, publish,
-                           remove_stale_generations)
+from indexer.store import (create_index, current_generation, fork_generation, new_generation, open_generation,
+                           publish, remove_generation, remove_stale_generations)
 
 # Whoosh's posting pool; more memory means fewer temporary runs to merge.
 WRITER_LIMIT_MB = 256
+# Coarser than any file system's timestamps (FAT's are 2 s): files modified within this of a scan are hashed.
+RACY_MARGIN_NS = 3_000_000_000
+# Documents written or removed whose presence the check of a new state confirms, at most.
+CHECKED_IDS = 200
 # Why a first build is a full one: nothing to say to the user.
 FIRST_BUILD = ""
 
 
 class CorpusMissingError(Exception):
     """The corpus folder does not exist; the message says how to name another."""
+
+
+class IndexCheckError(Exception):
+    """A reindex's new state failed its check and was not published; the previous one keeps serving."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a new index state must hold: how many documents, and which it wrote and removed."""
+
+    documents: int
+    # Document id -> the page file it was made from.
+    written: dict[str, str]
+    removed: frozenset[str]
+
+
+# Opens a new generation and searches it, raising an exception that says what failed. The product's
+# search lives above the indexer, so the command line passes one (searchapp.index_check).
+Check = Callable[[Path, Expected], None]
 
 
 @dataclass
@@ -78,11 +105,13 @@ class Reporter:
 
 
 def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: bool = True,
-            workers: int | None = None, reporter: Reporter | None = None) -> ReindexSummary:
+            workers: int | None = None, reporter: Reporter | None = None,
+            check: Check | None = None) -> ReindexSummary:
     """Update the index at `index` from the pages under `corpus` and return what changed.
 
-    Raises CorpusMissingError, and lock.IndexBusyError when another reindex holds the index
-    and wait is False.
+    A new state is published only after it opens, holds the documents it should and passes
+    `check` (when given). Raises CorpusMissingError, IndexCheckError when the new state fails,
+    and lock.IndexBusyError when another reindex holds the index and wait is False.
     """
     corpus, index = Path(corpus), Path(index)
     reporter = reporter or Reporter()
@@ -95,7 +124,7 @@ def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: 
         if why_full and not full:
             reporter.note(why_full)
         run = _Run(corpus, index, previous, full=full or why_full is not None,
-                   workers=workers or _cpu_count(), reporter=reporter)
+                   workers=workers or _cpu_count(), reporter=reporter, check=check)
         summary = run.execute()
     summary.seconds = time.monotonic() - started
     return summary
@@ -119,6 +148,13 @@ def _previous_state(index: Path) -> tuple[IndexState, str | None]:
     return state, None
 
 
+def _sample(ids) -> list[str]:
+    """Return the ids a check looks at: all of a small change, a spread of a large one."""
+    ids = sorted(ids)
+    step = max(1, len(ids) // CHECKED_IDS)
+    return ids[::step]
+
+
 def _cpu_count() -> int:
     """Return how many CPUs this process may use."""
     try:
@@ -136,9 +172,9 @@ class _Run:
     """One reindex, holding the lock: plan from the file state, read pages, write, commit."""
 
     def __init__(self, corpus: Path, index: Path, previous: IndexState, *, full: bool, workers: int,
-                 reporter: Reporter):
+                 reporter: Reporter, check: Check | None):
         self.corpus, self.index, self.previous = corpus, index, previous
-        self.full, self.workers, self.reporter = full, workers, reporter
+        self.full, self.workers, self.reporter, self.check = full, workers, reporter, check
         self.summary = ReindexSummary(full=full)
         self.fingerprint = cleaner_fingerprint()
         self.cache = CleanCache(cache_path(index) / CACHE_FILE_NAME)
@@ -147,7 +183,11 @@ class _Run:
         self.owners: dict[str, str] = {}  # document id -> the page file that provides it
         self.ix = None
         self.writer = None
+        # The generation this run reads (the live one) until it writes: then the new one it publishes.
         self.generation: Path | None = None
+        self.forked = False
+        self.written: dict[str, str] = {}
+        self.removed: set[str] = set()
 
     def execute(self) -> ReindexSummary:
         """Run the reindex and return its summary."""
@@ -159,9 +199,6 @@ class _Run:
                 self._open_writer()
             else:
                 self.generation = current_generation(self.index)
-                # Read on demand: the writer's look-ups of ids to replace touch little of a large
-                # index, and mapping all of it cost 1.1 GB more at 100,000 documents.
-                self.ix = open_generation(self.generation, mmap=False)
             for relpath, old in deleted.items():
                 self.summary.deleted += 1
                 self._delete(old.doc_id)
@@ -181,8 +218,9 @@ class _Run:
                     self.writer.cancel()
                 except Exception:  # a writer that failed mid-commit may refuse; the lock goes with us anyway
                     pass
-            if self.full and self.generation is not None:
-                remove_stale_generations(self.index)
+            if (self.full or self.forked) and self.generation is not None \
+                    and self.generation != current_generation(self.index):
+                remove_generation(self.generation)
             raise
         finally:
             self.cache.close()
@@ -196,9 +234,12 @@ class _Run:
         # A page keeps its document id against newcomers while it is still there.
         self.owners = {old.doc_id: path for path, old in self.previous.files.items() if path in present}
         tasks = []
+        # Modified this close to the last scan, a file may have changed again since without a new mtime.
+        trusted_before = (self.previous.scanned_ns or 0) - RACY_MARGIN_NS
         for page in pages:
             old = self.previous.files.get(page.relpath)
-            if not self.full and old and page.signature and page.signature == old.signature:
+            if not self.full and old and page.signature and page.signature == old.signature \
+                    and page.modified_ns < trusted_before:
                 self.files[page.relpath] = old
                 self.summary.unchanged += 1
             else:
@@ -252,7 +293,13 @@ class _Run:
             self.cache.put(outcome.cache_key, {"fields": outcome.fields}, self.stamp)
 
     def _open_writer(self) -> None:
-        """Open the one Whoosh writer of this run."""
+        """Open the one Whoosh writer of this run; an incremental run first forks the live generation."""
+        if not self.full and not self.forked:
+            self.generation = fork_generation(self.index, self.generation)
+            self.forked = True
+            # Read on demand: the writer's look-ups of ids to replace touch little of a large
+            # index, and mapping all of it cost 1.1 GB more at 100,000 documents.
+            self.ix = open_generation(self.generation, mmap=False)
         try:
             self.writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
         except LockError:
@@ -269,6 +316,8 @@ class _Run:
             self.writer.add_document(**fields)
         else:
             self.writer.update_document(**fields)
+        self.written[fields["id"]] = fields["path"]
+        self.removed.discard(fields["id"])
 
     def _delete(self, doc_id: str) -> None:
         """Remove a document from the live index; a fresh generation never had it."""
@@ -277,16 +326,18 @@ class _Run:
         if self.writer is None:
             self._open_writer()
         self.writer.delete_by_term("id", doc_id)
+        self.written.pop(doc_id, None)
+        self.removed.add(doc_id)
 
     def _commit(self) -> None:
         """Commit once, with the file state written first under the generation it describes."""
         now = _now()
         state = IndexState(files=self.files, schema_version=SCHEMA_VERSION, corpus=str(self.corpus.resolve()),
                            built_at=self.previous.built_at, full_built_at=self.previous.full_built_at,
-                           checked_at=now)
+                           checked_at=now, scanned_ns=self.stamp)
         if self.writer is None:
             # Nothing to write; the state still learns new signatures of files found unchanged.
-            save_state(self.generation, self.ix.latest_generation(), state)
+            save_state(self.generation, open_generation(self.generation).latest_generation(), state)
             return
         state.built_at = now
         if self.full:
@@ -296,8 +347,38 @@ class _Run:
         self.writer.commit()
         self.writer = None
         remove_other_states(self.generation, toc_generation)
+        self._verify()
+        publish(self.index, self.generation)
+        remove_stale_generations(self.index)
         if self.full:
-            publish(self.index, self.generation)
-            remove_stale_generations(self.index)
             self.cache.prune(self.stamp)
+
+    def _verify(self) -> None:
+        """Raise IndexCheckError unless the new generation opens, holds what it should and passes the check."""
+        expected = Expected(len(self.files), dict(self.written), frozenset(self.removed))
+        try:
+            with open_generation(self.generation).searcher() as searcher:
+                found = searcher.doc_count()
+                copies = {doc_id: len(list(searcher.docs_for_query(Term("id", doc_id))))
+                          for doc_id in _sample(expected.written) + _sample(expected.removed)}
+        except Exception as exc:  # whatever a broken index raises: the live one stays
+            raise IndexCheckError(self._failed(f"it cannot be opened ({type(exc).__name__}: {exc})")) from exc
+        if found != expected.documents:
+            raise IndexCheckError(self._failed(f"it holds {found} documents where {expected.documents} were indexed"))
+        for doc_id, n in copies.items():
+            want = 1 if doc_id in expected.written else 0
+            if n != want:
+                page = expected.written.get(doc_id, "a removed page")
+                raise IndexCheckError(self._failed(f"it holds {n} copies of the document of {page} (id {doc_id})"))
+        if self.check is None:
+            return
+        try:
+            self.check(self.generation, expected)
+        except Exception as exc:
+            raise IndexCheckError(self._failed(str(exc))) from exc
+
+    def _failed(self, why: str) -> str:
+        """Return what to tell the user when the new state failed its check."""
+        return (f"The reindexed index failed its check and was not published: {why}. The previous index keeps "
+                f"serving; run `searchapp reindex --full` to rebuild it, and report this if it fails again.")
 

@@ -22,6 +22,8 @@ class Page:
     path: str
     metadata_digest: str
     signature: str
+    # The later modification time of the page and its sidecar.
+    modified_ns: int
 
 
 def scan_corpus(corpus: Path) -> list[Page]:
@@ -34,7 +36,7 @@ def scan_corpus(corpus: Path) -> list[Page]:
         digest = rows.digest(path)
         page = str(path)
         relpath = page[len(prefix):] if page.startswith(prefix) else os.path.relpath(page, corpus)
-        pages.append(Page(relpath.replace(os.sep, "/"), page, digest, page_signature(page, digest)))
+        pages.append(Page(relpath.replace(os.sep, "/"), page, digest, *signature_and_time(page, digest)))
     return pages
 
 
@@ -74,16 +76,21 @@ def page_signature(path: str, digest: str) -> str:
 
     An unreadable page gets an empty signature, which never matches, so it is looked at again.
     """
+    return signature_and_time(path, digest)[0]
+
+
+def signature_and_time(path: str, digest: str) -> tuple[str, int]:
+    """Return a page's signature and the later modification time of the page and its sidecar."""
     try:
         page = os.stat(path)
     except OSError:
-        return ""
+        return "", 0
     try:
         side = os.stat(sidecar_of(path))
-        sidecar = f"{side.st_size}:{side.st_mtime_ns}"
+        sidecar, modified = f"{side.st_size}:{side.st_mtime_ns}", max(page.st_mtime_ns, side.st_mtime_ns)
     except OSError:
-        sidecar = "-"
-    return f"{page.st_size}:{page.st_mtime_ns}:{sidecar}:{digest}"
+        sidecar, modified = "-", page.st_mtime_ns
+    return f"{page.st_size}:{page.st_mtime_ns}:{sidecar}:{digest}", modified
 
 
 def sidecar_of(path: str) -> str:

@@ -8,15 +8,17 @@ from indexer.analysis import search_analyzer
 from indexer.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# Sentinels, so documents without a date, a year or a language can still be found and counted:
-# `year:0` finds every document whose year is unknown, `date_precision:none` those with no date.
+# Sentinels, so documents without a source, a date, a year or a language can still be found and
+# counted: `year:0` finds every document whose year is unknown, `date_precision:none` those with no
+# date. Every column gets a value in every document: Whoosh's column readers fail on a segment whose
+# last documents lack one.
+UNKNOWN_SOURCE = "Unknown source"
 UNKNOWN_YEAR = 0
 UNKNOWN_MONTH = 0
 NO_DATE = "none"
 UNKNOWN_LANGUAGE = "und"  # BCP 47 for "undetermined"
-DATE_PRECISIONS = ("day", "month", "year", "no-year", NO_DATE)
 
 _TEXT = search_analyzer()
 
@@ -55,6 +57,7 @@ def document_fields(doc: Document) -> dict:
     fields = {
         "id": doc.id,
         "title": doc.title,
+        "source": doc.source or UNKNOWN_SOURCE,
         "body": doc.body,
         "date": year * 10_000 + month * 100 + day,
         "year": year,
@@ -63,11 +66,9 @@ def document_fields(doc: Document) -> dict:
         "language": doc.language or UNKNOWN_LANGUAGE,
         "content_hash": doc.content_hash,
     }
-    # Whoosh indexes an empty string as a term: leave unknown values out instead.
+    # Whoosh indexes an empty string as a term: leave unknown values of fields without a column out.
     if doc.url:
         fields["url"] = doc.url
-    if doc.source:
-        fields["source"] = doc.source
     if doc.date_iso:
         fields["date_iso"] = doc.date_iso
     return fields
@@ -81,3 +82,8 @@ def file_fields(relpath: str, size: int, mtime_ns: int, source_hash: str) -> dic
 def is_current(schema: Schema) -> bool:
     """Return True when an index's schema has the fields this version writes."""
     return sorted(schema.names()) == sorted(SCHEMA.names())
+
+
+def known_source(stored: str | None) -> str | None:
+    """Return a stored source as users see it: None when unknown."""
+    return None if not stored or stored == UNKNOWN_SOURCE else stored

@@ -40,6 +40,10 @@ class IndexState:
     built_at: str | None = None
     full_built_at: str | None = None
     checked_at: str | None = None
+    # When the commit's scan of the corpus began (ns since the epoch). A file modified since shortly
+    # before it may have changed again within the file system's timestamp granularity, keeping its
+    # size and mtime: its signature cannot be trusted, so the next reindex hashes it.
+    scanned_ns: int | None = None
 
     def to_json(self) -> str:
         """Return the state as compact JSON."""
@@ -50,6 +54,7 @@ class IndexState:
             "built_at": self.built_at,
             "full_built_at": self.full_built_at,
             "checked_at": self.checked_at,
+            "scanned_ns": self.scanned_ns,
             "files": {path: [f.signature, f.source_hash, f.doc_id] for path, f in sorted(self.files.items())},
         }, ensure_ascii=False, separators=(",", ":"))
 
@@ -63,7 +68,7 @@ class IndexState:
             files={path: FileState(*entry) for path, entry in data["files"].items()},
             schema_version=data.get("schema_version"), corpus=data.get("corpus"),
             built_at=data.get("built_at"), full_built_at=data.get("full_built_at"),
-            checked_at=data.get("checked_at"),
+            checked_at=data.get("checked_at"), scanned_ns=data.get("scanned_ns"),
         )
 
 

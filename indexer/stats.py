@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from indexer.schema import NO_DATE, UNKNOWN_YEAR
+from indexer.schema import NO_DATE, UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.state import load_state
-from indexer.store import open_generation, open_searcher
+from indexer.store import column_values, open_generation, open_searcher
 
-COLUMNS = ("source", "language", "date", "year", "date_precision")
+# Each column, and what a document lacking it (in an index of an older schema) counts as.
+COLUMNS = {"source": UNKNOWN_SOURCE, "language": UNKNOWN_LANGUAGE, "date": 0, "year": UNKNOWN_YEAR,
+           "date_precision": NO_DATE}
 
 
 def index_stats(index: Path | str) -> dict:
@@ -19,8 +21,7 @@ def index_stats(index: Path | str) -> dict:
     with searcher:
         reader = searcher.reader()
         doc_ids = list(reader.all_doc_ids())
-        # An index without documents has no segments, hence no columns to read.
-        columns = {name: reader.column_reader(name) for name in COLUMNS} if doc_ids else {}
+        columns = {name: column_values(reader, name, doc_ids, default) for name, default in COLUMNS.items()}
         sources, languages = Counter(), Counter()
         dated, no_date, no_year = [], 0, 0
         for docnum in doc_ids:
@@ -41,8 +42,8 @@ def index_stats(index: Path | str) -> dict:
         "generation": generation.name,
         "corpus": state.corpus if state else None,
         "documents": len(doc_ids),
-        "sources": {name: n for name, n in sources.most_common() if name},
-        "no_source": sources[""],
+        "sources": {name: n for name, n in sources.most_common() if name and name != UNKNOWN_SOURCE},
+        "no_source": sources[UNKNOWN_SOURCE] + sources[""],
         "languages": dict(languages.most_common()),
         "first_date": date_text(min(dated)) if dated else None,
         "last_date": date_text(max(dated)) if dated else None,

@@ -6,8 +6,12 @@ Layout of an index folder such as var/index:
     gen-000002/      a Whoosh index, plus the per-file state of its last commit
     reindex.lock     present while a reindex runs; names its holder
 
-A full rebuild writes a new generation beside the live one and swaps CURRENT, so a
-reader sees either the old index or the new one, never a half-built one.
+Every reindex that changes something writes a new generation and swaps CURRENT once the new
+state has passed its check, so a reader sees either the old index or the new one, never a
+half-built or unchecked one. A full rebuild starts the new generation empty; an incremental one
+starts from the live generation's files, linked rather than copied (Whoosh never rewrites a
+file: a commit adds segment files and a new table of contents). The generation a swap replaced
+is kept until the next reindex, for searches that started on it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ POINTER_NAME = "CURRENT"
 GENERATION_PREFIX = "gen-"
 # A reader that loses a race with a swap (the generation it read vanished) tries again.
 OPEN_ATTEMPTS = 5
+# Whoosh's write lock of an index named MAIN is the file MAIN_WRITELOCK.
+WRITE_LOCK_SUFFIX = "_WRITELOCK"
 
 
 class IndexMissingError(Exception):
@@ -59,8 +65,7 @@ def generations(index: Path) -> list[Path]:
 
 def new_generation(index: Path) -> Path:
     """Create and return an empty generation folder numbered after every existing one."""
-    numbers = [int(p.name[len(GENERATION_PREFIX):]) for p in generations(index)
-               if p.name[len(GENERATION_PREFIX):].isdigit()]
+    numbers = [_number(p) for p in generations(index)]
     folder = Path(index) / f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
     folder.mkdir(parents=True)
     return folder
@@ -71,13 +76,45 @@ def publish(index: Path, generation: Path) -> None:
     write_atomically(Path(index) / POINTER_NAME, generation.name + "\n")
 
 
-def remove_stale_generations(index: Path) -> None:
-    """Delete generations that are not live: replaced ones and half-built ones of a killed rebuild."""
+def remove_stale_generations(index: Path, *, keep_previous: bool = True) -> None:
+    """Delete generations that are not live: replaced ones and half-built ones of a killed or failed reindex.
+
+    With keep_previous, the newest generation older than the live one (the one the last swap
+    replaced) stays, for searches still reading it.
+    """
     live = current_generation(index)
+    older = [folder for folder in generations(index) if live is not None and _number(folder) < _number(live)]
+    kept = {live, older[-1] if keep_previous and older else None}
     for folder in generations(index):
-        if folder != live:
+        if folder not in kept:
             # Files a reader still has open stay readable on POSIX; elsewhere, a later run retries.
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_generation(folder: Path) -> None:
+    """Delete one generation folder that was never published."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fork_generation(index: Path, live: Path) -> Path:
+    """Create a new generation holding the live one's index files, linked where the file system allows."""
+    folder = new_generation(index)
+    for path in live.iterdir():
+        # The writer's lock, the file state of the live commit and half-written files stay behind.
+        if not path.is_file() or path.name.startswith(".") or path.name.endswith(WRITE_LOCK_SUFFIX) \
+                or path.suffix == ".json":
+            continue
+        try:
+            os.link(path, folder / path.name)
+        except OSError:
+            shutil.copy2(path, folder / path.name)
+    return folder
+
+
+def _number(generation: Path) -> int:
+    """Return a generation folder's number (-1 for a name that has none)."""
+    digits = generation.name[len(GENERATION_PREFIX):]
+    return int(digits) if digits.isdigit() else -1
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -129,6 +166,25 @@ def _with_live_generation(index: Path, opener):
                 f"The index at {index} cannot be read ({type(exc).__name__}: {exc}): "
                 "run `searchapp reindex --full`") from exc
     raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
+
+
+def column_values(reader, name: str, docnums, default) -> dict:
+    """Return a column's value for each document, `default` where a segment holds none.
+
+    Indexes written before every document had every column end some segments' columns early,
+    and Whoosh's reader then raises IndexError for the documents past the end.
+    """
+    docnums = list(docnums)
+    if not docnums:
+        return {}
+    column = reader.column_reader(name)
+    values = {}
+    for d in docnums:
+        try:
+            values[d] = column[d]
+        except IndexError:
+            values[d] = default
+    return values
 
 
 @contextmanager

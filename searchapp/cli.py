@@ -12,12 +12,13 @@ from indexer.clean import clean_paths
 from indexer.decode import MAX_BYTES
 from indexer.scrape import Scraper, ScrapeError
 from indexer import config
-from indexer.build import CorpusMissingError, Reporter, reindex as reindex_corpus
+from indexer.build import CorpusMissingError, IndexCheckError, Reporter, reindex as reindex_corpus
 from indexer.lock import IndexBusyError
 from indexer.stats import index_stats
 from indexer.store import IndexMissingError
 from indexer.store import searcher as open_index_searcher
 from searchapp.index_access import index_version as searcher_version
+from searchapp.index_check import check_index_state
 from searchapp.results import result_dict
 from searchapp.search import MAX_PER_PAGE, SORTS, BadParameter, SearchRequest
 from searchapp.search import search as run_search
@@ -169,6 +170,9 @@ def reindex(corpus, index, full, no_wait, workers):
     before or after the reindex, never in between. With --full the index is
     rebuilt beside the live one and swapped in when complete; cleaned pages are
     cached beside the index (var/cache), so only changed pages are cleaned again.
+    Before a new state is swapped in, it is searched in every way the site
+    searches; if that fails, the previous index keeps serving and the exit
+    status is 1.
 
     A page that cannot be indexed costs one line on stderr; the rest are
     indexed and the exit status is 1. A second reindex of the same index waits
@@ -178,8 +182,8 @@ def reindex(corpus, index, full, no_wait, workers):
     reporter = _ReindexReporter(corpus_dir)
     try:
         summary = reindex_corpus(corpus_dir, index_dir, full=full, wait=not no_wait, workers=workers,
-                                 reporter=reporter)
-    except CorpusMissingError as exc:
+                                 reporter=reporter, check=check_index_state)
+    except (CorpusMissingError, IndexCheckError) as exc:
         raise click.ClickException(str(exc)) from exc
     except IndexBusyError as exc:
         click.echo(f"Error: {exc}", err=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 from datetime import date as Date
 
-from indexer.schema import UNKNOWN_YEAR
+from indexer.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.store import column_values
 
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
@@ -47,17 +48,13 @@ class FacetColumns:
     def __init__(self, searcher):
         reader = searcher.reader()
         live = list(reader.all_doc_ids())
-        source_col = reader.column_reader("source")
-        year_col = reader.column_reader("year")
-        month_col = reader.column_reader("month")
-        date_col = reader.column_reader("date")
         self.size = reader.doc_count_all()
         self.all_docs = to_bits(live)
-        self.source_of = {d: source_col[d] for d in live}
-        self.year_of = {d: year_col[d] for d in live}
-        self.month_of = {d: month_col[d] for d in live}
-        self.date_of = {d: date_col[d] for d in live}
-        self.source_docs = _bitmaps(self.source_of, lambda source: source or "")
+        self.source_of = column_values(reader, "source", live, UNKNOWN_SOURCE)
+        self.year_of = column_values(reader, "year", live, UNKNOWN_YEAR)
+        self.month_of = column_values(reader, "month", live, 0)
+        self.date_of = column_values(reader, "date", live, 0)
+        self.source_docs = _bitmaps(self.source_of, lambda source: source or UNKNOWN_SOURCE)
         self.year_docs = _bitmaps(self.year_of)
         self.month_docs = _bitmaps(self.month_of)
         dated = sorted((self.date_of[d], d) for d in live if self.year_of[d] != UNKNOWN_YEAR)
@@ -110,7 +107,7 @@ class FacetColumns:
 
     def match_sources(self, wanted: str) -> list[str]:
         """Return the source names a `source:` term means: equal ignoring case, else starting with it, else containing it."""
-        names = [n for n in self.source_docs if n]
+        names = list(self.source_docs)
         for test in (lambda n: n.lower() == wanted, lambda n: n.lower().startswith(wanted),
                      lambda n: wanted in n.lower()):
             found = [n for n in names if test(n)]
@@ -121,12 +118,13 @@ class FacetColumns:
     # -- facets --
 
     def source_facet(self, docs, selected) -> list[dict]:
-        """Return source counts, largest first, with every selected source listed even at zero."""
+        """Return source counts, largest first and releases of unknown source last, every selected source listed."""
         counts = self._counts(self.source_docs, docs)
-        counts.pop("", None)
         values = [{"value": s, "count": c, "selected": s in selected} for s, c in counts.items()]
         values += [{"value": s, "count": 0, "selected": True} for s in selected if s not in counts]
-        return sorted(values, key=lambda v: (-v["count"], v["value"].lower()))
+        for v in values:
+            v["unknown"] = v["value"] == UNKNOWN_SOURCE
+        return sorted(values, key=lambda v: (v["unknown"], -v["count"], v["value"].lower()))
 
     def year_facet(self, docs, selected_year, undated_selected) -> list[dict]:
         """Return counts per known year, oldest first (a bar chart reads left to right)."""

@@ -9,7 +9,9 @@ FACET_VALUE = {
     "type": "object",
     "required": ["value", "count", "selected"],
     "properties": {"value": {}, "count": {"type": "integer", "minimum": 0}, "selected": {"type": "boolean"},
-                   "name": {"type": "string"}},
+                   "name": {"type": "string"},
+                   "unknown": {"type": "boolean",
+                               "description": "Source facet: true for the releases whose source is not known"}},
 }
 HIT = {
     "type": "object",

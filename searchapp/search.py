@@ -24,12 +24,13 @@ from whoosh import query as Q
 from whoosh.automata.lev import levenshtein_automaton
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.formats import Positions
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.system import _INT_SIZE
 
 from indexer.analysis import index_term
-from indexer.schema import UNKNOWN_YEAR
+from indexer.schema import UNKNOWN_YEAR, known_source
 from searchapp.facets import FacetColumns, facet_columns, from_bits, membership, to_bits
 from searchapp.snippets import snippet
 
@@ -469,8 +470,8 @@ class CachedPostings:
     def _read_postings(self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array,
                        values: list | None) -> None:
         """Append a segment's postings of a term and Whoosh's score for each (and their values, if asked)."""
-        m = sub.postings(fieldname, btext)
-        scorer = m.scorer
+        m = _unfiltered(sub.postings(fieldname, btext))
+        scorer = getattr(m, "scorer", None)
         if isinstance(m, W3LeafMatcher) and type(scorer) in (BM25FScorer, WeightScorer):
             # Block by block: decoding a block costs less than stepping the matcher posting by
             # posting, and a score from (weight, length) is what `scorer.score(matcher)` computes.
@@ -615,7 +616,7 @@ class CachedPostings:
     @staticmethod
     def _segment_positions(sub, fieldname: str, btext: bytes, docnums: list[int]) -> dict[int, list[int]]:
         """Return the positions of a term in some documents (ascending) of a segment."""
-        m = sub.reader().postings(fieldname, btext)
+        m = _unfiltered(sub.reader().postings(fieldname, btext))
         decode = m.format.decoder("positions")
         wanted = membership(to_bits(docnums), sub.doc_count_all())
         found = {}
@@ -792,6 +793,18 @@ class CachedPostings:
         return scores
 
 
+def _unfiltered(m):
+    """Return a segment's postings without the filter Whoosh wraps them in when the segment has deletions.
+
+    A reader filters postings only to leave out its deleted documents. Those are dropped by the
+    live-documents bitmap instead: every matched set is intersected with it, and only selected
+    (live) documents are ranked.
+    """
+    while isinstance(m, FilterMatcher):
+        m = m.child
+    return m
+
+
 def _decode_positions(value: bytes) -> list[int]:
     """Return the positions in a Positions posting, as Positions.decode_positions does, with C loops.
 
@@ -846,7 +859,7 @@ def _hit(searcher, docnum: int, terms: set) -> dict:
         "title": stored.get("title", ""),
         "title_html": title_html,
         "url": stored.get("url"),
-        "source": stored.get("source"),
+        "source": known_source(stored.get("source")),
         "date": stored.get("date_iso"),
         "date_precision": stored.get("date_precision"),
         "year": stored.get("year") if stored.get("year") != UNKNOWN_YEAR else None,
@@ -865,13 +878,13 @@ def document(searcher, doc_id: str, *, similar: int = 5) -> dict | None:
     more = []
     try:
         for hit in searcher.more_like(docnum, "body", top=similar):
-            more.append({"id": hit["id"], "title": hit.get("title", ""), "source": hit.get("source"),
+            more.append({"id": hit["id"], "title": hit.get("title", ""), "source": known_source(hit.get("source")),
                          "date": hit.get("date_iso")})
     except Exception:  # a document too short to have key terms has no similar ones
         more = []
     return {
         "id": stored["id"], "title": stored.get("title", ""), "url": stored.get("url"),
-        "source": stored.get("source"), "date": stored.get("date_iso"),
+        "source": known_source(stored.get("source")), "date": stored.get("date_iso"),
         "date_precision": stored.get("date_precision"), "language": stored.get("language"),
         "body": stored.get("body", ""), "more_like_this": more,
     }

@@ -27,7 +27,7 @@ def test_search_envelope_and_facets(client):
     assert data["ok"] is True and data["status"] == 200 and data["total"] == 1
     assert data["query"]["source"] == ["Viasna"]
     viasna = next(v for v in data["facets"]["source"] if v["value"] == "Viasna")
-    assert viasna == {"value": "Viasna", "count": 1, "selected": True}
+    assert viasna == {"value": "Viasna", "count": 1, "selected": True, "unknown": False}
     assert data["facets"]["undated"] == {"count": 0, "selected": False}
     assert client.get("/api/search?q=prisoners").get_json()["facets"]["undated"]["count"] == 2
     assert data["index_version"]

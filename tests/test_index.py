@@ -19,7 +19,7 @@ from indexer.analysis import search_analyzer
 from indexer.build import reindex
 from indexer.clean import iter_pages
 from indexer.metadata_files import MetadataFiles
-from indexer.schema import SCHEMA, UNKNOWN_YEAR
+from indexer.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_YEAR
 from indexer.state import load_state
 from indexer.store import (IndexMissingError, SearcherSource, current_generation, generations, open_index,
                            open_searcher, searcher)
@@ -251,20 +251,24 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"added 1, updated 0, deleted 0, unchanged {page_count(corpus) - 1}, ")
     new = current_generation(index)
-    assert new != old and generations(index) == [new] and not old.exists()
+    # The replaced generation stays until the next reindex, for searches still reading it.
+    assert new != old and generations(index) == [old, new]
     # A searcher opened before the swap keeps working; the source moves to the new generation.
     assert before.doc_count() == page_count(corpus) - 1
     assert len(before.search(QueryParser("body", SCHEMA).parse("Lukasenka"))) == 2
     after = source.get()
     assert after is not before and after.doc_count() == page_count(corpus)
     source.close()
+    (corpus / "notes/new.txt").unlink()
+    reindex(corpus, index, workers=1)
+    assert generations(index) == [new, current_generation(index)] and not old.exists()
 
 
 def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
     reindex(corpus, index, workers=1)
     generation = current_generation(index)
     state_file = next(generation.glob("state-*.json"))
-    state_file.write_text(state_file.read_text().replace('"schema_version":1', '"schema_version":0'))
+    state_file.write_text(state_file.read_text().replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":0'))
     result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0
     assert "The index was built with another schema: rebuilding it in full." in result.stderr

@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from whoosh.qparser import QueryParser
 
 from indexer.build import reindex
 from indexer.lock import LOCK_NAME, read_holder
-from indexer.schema import SCHEMA
 from indexer.store import IndexMissingError, current_generation, generations, searcher
+from searchapp.index_check import check_index_state
+from searchapp.search import SearchRequest, search
 
 from conftest import ROOT
 
@@ -30,6 +30,11 @@ BASE = 200
 ADDED, REVISED, DELETED = 250, 30, 20
 AFTER = BASE + ADDED - DELETED
 REVISION_WORD = "revised"
+# Searches of every kind the product runs; after any kill, each must answer.
+QUERIES = ["", REVISION_WORD, "council statement", '"peace talks"', "border OR refugees", "court -ruling",
+           "minist*", "title:release", "source:org", "sanctions police"]
+# Random moments to SIGKILL each kind of reindex at; CI looks at more of them.
+KILLS = 10 if os.environ.get("CI") else 3
 
 
 def write_pages(corpus: Path, numbers) -> None:
@@ -108,9 +113,19 @@ def counts(summary_line: str) -> str:
 
 
 def index_state(index: Path) -> tuple[int, int]:
-    """Return (documents, revised documents) as a fresh searcher sees them."""
+    """Return (documents, revised documents) as the product's search finds them on a fresh searcher."""
     with searcher(index) as s:
-        return s.doc_count(), len(s.search(QueryParser("body", SCHEMA).parse(REVISION_WORD), limit=None))
+        return search(s, SearchRequest()).total, search(s, SearchRequest(q=REVISION_WORD)).total
+
+
+def every_query_answers(index: Path) -> None:
+    """Run each kind of search, a second page and a filter on the live index: none may raise."""
+    with searcher(index) as s:
+        for q in QUERIES:
+            for request in (SearchRequest(q=q), SearchRequest(q=q, page=2, per_page=5, sort="newest"),
+                            SearchRequest(q=q, sources=("Org 1",), year=2022)):
+                result = search(s, request)
+                assert result.total >= len(result.hits)
 
 
 def wait_for(condition, timeout: float = 20, what: str = "condition") -> None:
@@ -125,22 +140,24 @@ def wait_for(condition, timeout: float = 20, what: str = "condition") -> None:
 SEARCH_LOOP = """
 import json, sys, time
 from pathlib import Path
-from whoosh.qparser import QueryParser
-from indexer.schema import SCHEMA
 from indexer.store import SearcherSource, open_searcher
+from searchapp.search import SearchRequest, search
 
 index, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-query = QueryParser("body", SCHEMA).parse(sys.argv[4])
+query = SearchRequest(q=sys.argv[4])
 kept = SearcherSource(index)
 seen = []
+
+def state(s):
+    return [search(s, SearchRequest()).total, search(s, query).total]
+
 while True:
     # The last round starts after the stop file appeared, so it sees the final index.
     stopping = stop.exists()
-    s = kept.get()
-    seen.append([s.doc_count(), len(s.search(query, limit=None))])
+    seen.append(state(kept.get()))
     _, fresh = open_searcher(index)
     with fresh:
-        seen.append([fresh.doc_count(), len(fresh.search(query, limit=None))])
+        seen.append(state(fresh))
     if len(seen) == 2:
         out.with_suffix(".ready").touch()
     if stopping:
@@ -190,14 +207,17 @@ def test_a_second_reindex_waits_or_with_no_wait_names_the_holder(tmp_path, index
 
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
 def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finishes(corpus, index, full):
-    reindex(corpus, index)
+    reindex(corpus, index, check=check_index_state)
     change_corpus(corpus)
-    for delay in (0.2, 0.8, 1.6):
+    moments = random.Random(f"kill-{full}")
+    for _ in range(KILLS):
         killed = start_reindex(corpus, index, *(["--full"] if full else []))
-        time.sleep(delay)
+        # From the start-up to the swap: a reindex of this corpus takes about two seconds here.
+        time.sleep(moments.uniform(0.1, 2.5))
         sigkill(killed)
-        # Before its single commit (or its swap) the old index is whole; after it, the new one.
+        # Before its swap the old index is whole and searchable; after it, the new one.
         assert index_state(index) in {(BASE, 0), (AFTER, REVISED)}
+        every_query_answers(index)
     committed = index_state(index) == (AFTER, REVISED)
     status, out, err = finish(start_reindex(corpus, index))
     assert status == 0, err
@@ -207,7 +227,9 @@ def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finis
         assert counts(out) == (f"added {ADDED}, updated {REVISED}, deleted {DELETED}, "
                                f"unchanged {BASE - REVISED - DELETED}, failed 0")
     assert index_state(index) == (AFTER, REVISED)
-    assert generations(index) == [current_generation(index)]
+    every_query_answers(index)
+    # Only the live generation and the one it replaced remain: nothing half-built is left.
+    assert current_generation(index) == generations(index)[-1] and len(generations(index)) <= 2
     assert "Waiting" not in err and "Breaking" not in err
 
 
@@ -258,5 +280,6 @@ def test_locks_still_held_by_a_dead_reindexs_children_are_broken(corpus, index):
     assert f"Breaking the lock left by pid {gone.pid} on {socket.gethostname()}, started then" in err
     assert counts(out) == f"added 0, updated 1, deleted 0, unchanged {BASE - 1}, failed 0"
     assert index_state(index) == (BASE, 1)
-    # The reindex lock file goes with the reindex that held it.
-    assert sorted(os.listdir(index)) == ["CURRENT", current_generation(index).name]
+    # The reindex lock file goes with the reindex that held it; the replaced generation stays a while.
+    assert sorted(os.listdir(index)) == ["CURRENT", *(g.name for g in generations(index))]
+    assert len(generations(index)) == 2

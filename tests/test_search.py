@@ -130,7 +130,7 @@ def test_date_range(run):
 def test_a_selected_source_with_no_hits_is_still_listed(run):
     result = run(("source", "RFE/RL"), q="sanctions")
     assert result.total == 0
-    assert {"value": "RFE/RL", "count": 0, "selected": True} in result.facets["source"]
+    assert {"value": "RFE/RL", "count": 0, "selected": True, "unknown": False} in result.facets["source"]
 
 
 def test_sorting_and_paging(run):
