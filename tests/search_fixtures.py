@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from indexer.build import reindex
+from searchapp.index_check import check_index_state
 
 from conftest import SEED
 
@@ -60,6 +61,6 @@ def build_index(root: Path) -> Path:
     """Build the fixture index under root and return its path."""
     corpus = write_corpus(root / "corpus")
     index = root / "index"
-    summary = reindex(corpus, index, workers=1)
+    summary = reindex(corpus, index, workers=1, check=check_index_state)
     assert summary.failed == 0 and summary.added == len(DOCUMENTS) + 1
     return index

@@ -13,6 +13,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from indexer.build import reindex
+from searchapp.index_check import check_index_state
 
 from conftest import CORPUS
 
@@ -63,7 +64,7 @@ def build_site_index(root: Path) -> Path:
     shutil.copytree(CORPUS, corpus)
     write_extra_documents(corpus / EXTRA_FOLDER)
     index = root / "index"
-    summary = reindex(corpus, index)
+    summary = reindex(corpus, index, check=check_index_state)
     assert summary.failed == 0, summary.failures
     return index
 

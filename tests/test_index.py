@@ -16,14 +16,17 @@ from whoosh.qparser import QueryParser
 
 from indexer import clean_worker
 from indexer.analysis import search_analyzer
-from indexer.build import reindex
+from indexer.build import IndexCheckError, reindex
 from indexer.clean import iter_pages
 from indexer.metadata_files import MetadataFiles
-from indexer.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_YEAR
+from indexer.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.stats import index_stats
 from indexer.state import load_state
 from indexer.store import (IndexMissingError, SearcherSource, current_generation, generations, open_index,
-                           open_searcher, searcher)
+                           open_generation, open_searcher, searcher)
 from searchapp.cli import cli
+from searchapp.index_check import check_index_state
+from searchapp.search import SearchRequest, search
 
 from conftest import CORPUS, ROOT
 
@@ -346,3 +349,75 @@ def test_the_bundled_corpus_indexes_cleanly(tmp_path):
     summary = reindex(CORPUS, tmp_path / "index")
     assert summary.failures == []
     assert summary.added == page_count(CORPUS)
+
+
+def searchable_state(index: Path) -> tuple[int, set[str]]:
+    """Return what the product's search finds on the live index: the total, and the titles of "Lukasenka"."""
+    with searcher(index) as s:
+        found = search(s, SearchRequest(q="Lukasenka"))
+        return search(s, SearchRequest()).total, {hit["title"] for hit in found.hits}
+
+
+def test_a_state_that_fails_its_check_is_never_published(corpus, index):
+    reindex(corpus, index, workers=1, check=check_index_state)
+    live, before = current_generation(index), searchable_state(index)
+
+    def refuse(generation, expected):
+        raise ValueError(f"searching {generation.name} for {len(expected.written)} written pages failed")
+
+    (corpus / "notes/decree.txt").write_text("Lukasenka revoked\n\nThe decree was revised.\n", encoding="utf-8")
+    for full in (False, True):
+        with pytest.raises(IndexCheckError, match=r"failed its check and was not published: searching gen-\d+ "
+                                                  r"for \d+ written pages failed\. The previous index keeps serving"):
+            reindex(corpus, index, full=full, workers=1, check=refuse)
+        assert current_generation(index) == live and generations(index) == [live]
+        assert searchable_state(index) == before
+    summary = reindex(corpus, index, workers=1, check=check_index_state)
+    assert (summary.updated, summary.failed) == (1, 0)
+    assert "Lukasenka revoked" in searchable_state(index)[1]
+
+
+def test_an_incremental_reindex_leaves_the_generation_it_replaced_untouched(corpus, index):
+    reindex(corpus, index, workers=1, check=check_index_state)
+    old, before = current_generation(index), searchable_state(index)
+    (corpus / "notes/envoys.txt").unlink()
+    (corpus / "notes/decree.txt").write_text("Lukasenka again\n\nA corrected statement.\n", encoding="utf-8")
+    summary = reindex(corpus, index, workers=1, check=check_index_state)
+    assert (summary.updated, summary.deleted) == (1, 1)
+    assert current_generation(index) != old
+    # Whoosh added files to the new generation and never wrote to those it shares with the old one.
+    with open_generation(old).searcher() as s:
+        assert (search(s, SearchRequest()).total, {h["title"] for h in search(s, SearchRequest(q="Lukasenka")).hits}) \
+            == before
+
+
+def test_a_page_rewritten_within_one_timestamp_tick_is_read_again(corpus, index):
+    page = corpus / "notes/other.txt"
+    reindex(corpus, index, workers=1)
+    stat = page.stat()
+    # The same size and, on a file system with coarse timestamps, the same mtime.
+    page.write_text(page.read_text(encoding="utf-8").replace("storms", "zqxstm"), encoding="utf-8")
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert page.stat().st_size == stat.st_size
+    summary = reindex(corpus, index, workers=1)
+    assert summary.updated == 1
+    with searcher(index) as s:
+        assert search(s, SearchRequest(q="zqxstm")).total == 1 and search(s, SearchRequest(q="storms")).total == 0
+
+
+def test_pages_without_source_date_or_language_are_counted_in_the_facets(corpus, index):
+    (corpus / "bare.html").write_text("<html><head><title>Statement on detentions</title></head><body><h1>Statement "
+                                      "on detentions</h1><p>London, 3 March 2024. We condemn the detentions.</p>"
+                                      "</body></html>", encoding="utf-8")
+    (corpus / "undated.txt").write_text("Zzz\n\nQqq.\n", encoding="utf-8")
+    reindex(corpus, index, workers=1, check=check_index_state)
+    with searcher(index) as s:
+        result = search(s, SearchRequest())
+        sources = {v["value"]: (v["count"], v["unknown"]) for v in result.facets["source"]}
+        assert result.facets["source"][-1]["value"] == UNKNOWN_SOURCE
+        assert sources[UNKNOWN_SOURCE] == (len(NOTES) + 2, True)
+        assert sum(count for count, _ in sources.values()) == result.total == page_count(corpus)
+        assert sum(v["count"] for v in result.facets["year"]) + result.undated == result.total
+        picked = search(s, SearchRequest(sources=(UNKNOWN_SOURCE,), q="detentions"))
+        assert [hit["source"] for hit in picked.hits] == [None] and picked.hits[0]["date"] == "2024-03-03"
+    assert index_stats(index)["no_source"] == len(NOTES) + 2
