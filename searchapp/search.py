@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import pickle
 import re
 from array import array
@@ -54,6 +55,7 @@ WORD = re.compile(r"\w+")
 # Fielded terms and excluded words are not spell-checked.
 FIELDED = re.compile(r'\w+:(?:"[^"]*"|\S+)|(?:^|\s)-\S+|\bNOT\s+\S+')
 SUGGEST_MIN_DOCFREQ = 2
+log = logging.getLogger(__name__)
 
 
 class BadParameter(ValueError):
@@ -315,7 +317,7 @@ def search(searcher, request: SearchRequest, *, index_version: str = "") -> Sear
     columns = facet_columns(searcher)
     query, notice = parse_query(request.q, searcher, columns)
     postings = cached_postings(searcher)
-    matched = postings.matched(query)
+    matched = _matched(searcher, postings, query)
 
     by_source = columns.source_filter(request.sources)
     by_date = columns.date_filter(request.year, request.month, request.date_from, request.date_to, request.undated)
@@ -355,7 +357,7 @@ def _page_of_hits(searcher, postings: "CachedPostings", query, selected: int, re
         return []
     end = start + request.per_page
     if request.sort == "relevance" and not isinstance(query, Q.Every):
-        docnums = postings.best(query, selected, end)
+        docnums = _best(postings, query, selected, end)
         if docnums is None:
             # A query part whose scores cannot be bounded (a prefix, a range): let Whoosh score every
             # match. Whoosh takes a set, and an empty one would mean "no filter" (handled above).
@@ -366,6 +368,24 @@ def _page_of_hits(searcher, postings: "CachedPostings", query, selected: int, re
         docnums = columns.sorted_by_date(selected, newest=request.sort != "oldest", limit=end)[start:end]
     terms = positive_terms(query, searcher.reader())
     return [_hit(searcher, docnum, terms) for docnum in docnums]
+
+
+def _matched(searcher, postings: "CachedPostings", query) -> int:
+    """Return the live documents a query matches: from the postings cache, else as Whoosh finds them."""
+    try:
+        return postings.matched(query)
+    except Exception:  # the cache reads Whoosh internals; Whoosh's own path must still answer
+        log.exception("The postings cache could not match %r; matching with Whoosh", query)
+        return to_bits(searcher.docs_for_query(query)) & postings.columns.all_docs
+
+
+def _best(postings: "CachedPostings", query, selected: int, limit: int) -> list[int] | None:
+    """Return the top documents from the postings cache, or None to let Whoosh rank them."""
+    try:
+        return postings.best(query, selected, limit)
+    except Exception:  # as in _matched: Whoosh's ranking is the fallback, never an error page
+        log.exception("The postings cache could not rank %r; ranking with Whoosh", query)
+        return None
 
 
 # -- matching and ranking from postings kept per searcher --

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from pathlib import Path
 
@@ -102,3 +103,14 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def search_never_falls_back(caplog):
+    """Fail any test in which the postings cache failed and search fell back to Whoosh's own path.
+
+    The fallback keeps users' searches answering; in tests it is a bug in the cache to be found.
+    """
+    yield
+    fallbacks = [r for r in caplog.get_records("call") if r.name == "searchapp.search" and r.levelno >= logging.ERROR]
+    assert not fallbacks, fallbacks[0].getMessage()
