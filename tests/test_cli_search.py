@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -10,7 +12,7 @@ from click.testing import CliRunner
 
 from searchapp.cli import cli
 
-from conftest import ROOT
+from conftest import CORPUS, ROOT
 
 
 def test_readable_results_with_facet_counts(search_index):
@@ -54,3 +56,38 @@ def test_search_as_a_subprocess(search_index):
                            str(search_index), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["total"] == 2
+
+
+def test_the_users_loop_on_the_bundled_corpus_through_the_command_line(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    env = {**os.environ, "SEARCHAPP_INDEX": str(index), "SEARCHAPP_CORPUS": str(corpus)}
+
+    def searchapp(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "searchapp", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def total(q: str) -> int:
+        return json.loads(searchapp("search", q, "--json"))["total"]
+
+    pages = sorted(p for p in corpus.rglob("*") if p.suffix in {".html", ".txt", ".md"} and p.parent != corpus
+                   and p.name != "PROVENANCE.md")
+    searchapp("reindex")
+    before = {q: total(q) for q in ("sanctions", '"the President"', "sanctions -Ukraine", "")}
+    with open(pages[0], "a", encoding="utf-8") as f:
+        f.write("\n\nCorrection: a paragraph added after publication about zqwarnock.\n")
+    pages[-1].unlink()
+    assert searchapp("reindex").startswith("added 0, updated 1, deleted 1, ")
+    assert total("zqwarnock") == 1 and total("") == before[""] - 1
+    for q, n in before.items():
+        assert 0 < total(q) <= n, q
+    # The page whose source was unknown: added, found, and counted in its own facet.
+    (corpus / "new.html").write_text("<html><head><title>Statement on detentions</title></head><body><h1>Statement "
+                                     "on detentions</h1><p>London, 3 March 2024. We condemn the detentions.</p>"
+                                     "</body></html>", encoding="utf-8")
+    assert searchapp("reindex").startswith("added 1, ")
+    found = json.loads(searchapp("search", "detentions", "--source", "Unknown source", "--json"))
+    assert [hit["title"] for hit in found["results"]] == ["Statement on detentions"]
+    assert "(no source)" in searchapp("stats")
