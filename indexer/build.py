@@ -181,6 +181,10 @@ class _Run:
         self.stamp = time.time_ns()
         self.files: dict[str, FileState] = {}
         self.owners: dict[str, str] = {}  # document id -> the page file that provides it
+        # Page files whose outcome this run has recorded (or that are unchanged), and pages that give the
+        # id of an owner not yet settled, by that id.
+        self.settled: set[str] = set()
+        self.waiting: dict[str, list[Outcome]] = {}
         self.ix = None
         self.writer = None
         # The generation this run reads (the live one) until it writes: then the new one it publishes.
@@ -210,6 +214,10 @@ class _Run:
                     self.reporter.start(len(tasks))
                 self._apply(outcome)
                 self.reporter.advance()
+            # Every owner has had its outcome by now; whatever still waits is a duplicate.
+            self.settled.update(self.owners.values())
+            for doc_id in list(self.waiting):
+                self._release(doc_id)
             self.cache.flush(self.stamp)
             self._commit()
         except BaseException:
@@ -241,6 +249,7 @@ class _Run:
             if not self.full and old and page.signature and page.signature == old.signature \
                     and page.modified_ns < trusted_before:
                 self.files[page.relpath] = old
+                self.settled.add(page.relpath)
                 self.summary.unchanged += 1
             else:
                 expected = old.source_hash if old and not self.full else None
@@ -248,38 +257,58 @@ class _Run:
         return tasks, deleted
 
     def _apply(self, outcome: Outcome) -> None:
-        """Record one page's outcome: in the index, the file state, the cache and the counts."""
-        relpath, old = outcome.relpath, self.previous.files.get(outcome.relpath)
+        """Record one page's outcome: in the cache, and in the index, the file state and the counts."""
         self._cache(outcome)
+        self._settle(outcome)
+
+    def _settle(self, outcome: Outcome) -> None:
+        """Record one page's outcome in the index, the file state and the counts, or wait for its id's owner."""
+        relpath, old = outcome.relpath, self.previous.files.get(outcome.relpath)
         if outcome.unchanged:
             self.files[relpath] = FileState(outcome.signature, old.source_hash, old.doc_id)
             self.summary.unchanged += 1
+            self.settled.add(relpath)
+            self._release(old.doc_id)
             return
         error = outcome.error
         doc_id = outcome.fields["id"] if outcome.fields else None
         owner = self.owners.get(doc_id)
         if error is None and owner not in (None, relpath):
+            if owner not in self.settled:
+                # Its owner comes later in this run and may give the id up (fail, or change): decide then.
+                self.waiting.setdefault(doc_id, []).append(outcome)
+                return
             error = f"has the same document id as {owner} (the same URL or manifest id): skipped"
         new_id = doc_id if error is None else None
+        released = None
         if old and old.doc_id != new_id and self.owners.get(old.doc_id) == relpath:
             # Its old document is stale: the page now fails, or gives a document with another id.
             del self.owners[old.doc_id]
             self._delete(old.doc_id)
+            released = old.doc_id
+        self.settled.add(relpath)
         if error is not None:
             self.summary.failed += 1
             self.summary.failures.append((relpath, error))
             self.reporter.failed(relpath, error)
-            return
-        fields = {**outcome.fields, **file_fields(relpath, outcome.size, outcome.mtime_ns, outcome.source_hash)}
-        self._write(fields)
-        self.owners[doc_id] = relpath
-        self.files[relpath] = FileState(outcome.signature, outcome.source_hash, doc_id)
-        if old is None:
-            self.summary.added += 1
-        elif old.source_hash == outcome.source_hash:
-            self.summary.unchanged += 1
         else:
-            self.summary.updated += 1
+            fields = {**outcome.fields, **file_fields(relpath, outcome.size, outcome.mtime_ns, outcome.source_hash)}
+            self._write(fields)
+            self.owners[doc_id] = relpath
+            self.files[relpath] = FileState(outcome.signature, outcome.source_hash, doc_id)
+            if old is None:
+                self.summary.added += 1
+            elif old.source_hash == outcome.source_hash:
+                self.summary.unchanged += 1
+            else:
+                self.summary.updated += 1
+        for settled_id in (released, new_id):
+            self._release(settled_id)
+
+    def _release(self, doc_id: str | None) -> None:
+        """Settle the pages that waited for the owner of an id, now that the owner's outcome is known."""
+        for outcome in self.waiting.pop(doc_id, []) if doc_id else []:
+            self._settle(outcome)
 
     def _cache(self, outcome: Outcome) -> None:
         """Keep a freshly cleaned page's result; mark a cached one as still in use."""

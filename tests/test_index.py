@@ -233,6 +233,23 @@ def test_two_pages_with_one_url_index_once_and_report_the_second(corpus, index):
     assert titles_matching(index, "twice") == {"Copy b.txt"}
 
 
+@pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
+def test_a_duplicate_takes_over_in_the_same_reindex_when_the_page_it_copies_breaks(corpus, index, full):
+    dups = corpus / "dups"
+    dups.mkdir()
+    for name in ("b.txt", "a.txt"):
+        (dups / name).write_text(f"Copy {name}\n\nThe same release saved twice.\n")
+        (dups / f"{Path(name).stem}.meta.json").write_text('{"url": "https://example.org/r/1"}')
+        summary = reindex(corpus, index, workers=1)
+    assert summary.failures == [("dups/a.txt", "has the same document id as dups/b.txt "
+                                                 "(the same URL or manifest id): skipped")]
+    # The page that held the id breaks; its copy, earlier in path order, is indexed in its place at once.
+    (dups / "b.txt").write_bytes(b"\x00\x01binary" * 100)
+    summary = reindex(corpus, index, full=full, workers=1, check=check_index_state)
+    assert [path for path, _ in summary.failures] == ["dups/b.txt"]
+    assert titles_matching(index, "twice") == {"Copy a.txt"}
+
+
 def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypatch):
     reindex(corpus, index, workers=1)
 
