@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple, precondition,
                                  rule)
@@ -29,10 +29,11 @@ from lifecycle_model import (COLLECTION, FOLDERS, MARKERS, REAL_PAGES, SOURCES, 
                              facet_counts, hit_fields, matching, model_queries, page_html, page_text)
 from site_fixtures import serve_app
 
-# Fast by default; CI walks many more and longer sequences.
-THOROUGH = bool(os.environ.get("CI"))
-SEQUENCES = settings(max_examples=40 if THOROUGH else 8, stateful_step_count=25 if THOROUGH else 12,
-                     deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times
+# as many, for a long hunt.
+SCALE = int(os.environ.get("SEARCHAPP_TEST_SCALE") or (5 if os.environ.get("CI") else 1))
+SEQUENCES = settings(max_examples=8 * SCALE, stateful_step_count=25 if SCALE > 1 else 12, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 markers = st.lists(st.sampled_from(MARKERS), min_size=1, max_size=4)
 paragraph = st.builds(lambda words, filler: " ".join(words) + f" {filler}.",
@@ -75,6 +76,7 @@ class IndexLifecycle(RuleBasedStateMachine):
         self.corpus = Corpus(self.tmp / "corpus")
         self.index = self.tmp / "index"
         self.reindexed = False
+        self.reindexes = 0
         self.counter = 0
 
     def teardown(self):
@@ -157,6 +159,12 @@ class IndexLifecycle(RuleBasedStateMachine):
     def run_reindex(self, full):
         summary = reindex(self.corpus.root, self.index, full=full, workers=1, check=check_index_state)
         self.expected, failed = self.corpus.expected()
+        self.reindexes += 1
+        event(f"reindexes in a sequence: {min(self.reindexes, 5)}{'+' if self.reindexes >= 5 else ''}")
+        if summary.failed:
+            event("a reindex reported failed pages")
+        if any(doc.source is None for doc in self.expected.values()):
+            event("a release without a source")
         assert summary.failed == failed, summary.failures
         self.reindexed = True
         self.check_searches()
