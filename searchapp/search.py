@@ -361,7 +361,10 @@ def _page_of_hits(searcher, postings: "CachedPostings", query, selected: int, re
         if docnums is None:
             # A query part whose scores cannot be bounded (a prefix, a range): let Whoosh score every
             # match. Whoosh takes a set, and an empty one would mean "no filter" (handled above).
-            docnums = [hit.docnum for hit in searcher.search(query, filter=set(from_bits(selected)), limit=end)]
+            # limit=None: with a limit, Whoosh's collector can lose the best document of an OR under an
+            # exclusion (seen with a prefix: "sanc* OR minsk -zebra").
+            hits = searcher.search(query, filter=set(from_bits(selected)), limit=None)
+            docnums = [d for _, d in sorted((-hit.score, hit.docnum) for hit in hits)[:end]]
         docnums = docnums[start:end]
     else:
         # Newest first by the date column; undated documents last either way.
