@@ -7,18 +7,23 @@ from pathlib import Path
 
 from flask import Flask
 
-from indexer.config import index_path
+from indexer.config import INDEX_ENV, index_path
+
+# Where instance/config.py is read from, instead of Flask's default instance folder.
+INSTANCE_ENV = "SEARCHAPP_INSTANCE"
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Create the web app: defaults, then instance config or `test_config`; register blueprints."""
+def create_app(test_config: dict | None = None, *, overrides: dict | None = None) -> Flask:
+    """Create the web app: defaults, instance config and $SEARCHAPP_INDEX (or `test_config`), `overrides`."""
+    instance = os.environ.get(INSTANCE_ENV)
     root = Path(__file__).resolve().parent.parent
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(root / "templates"),
-                static_folder=str(root / "static"))
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.path.abspath(instance) if instance else None,
+                template_folder=str(root / "templates"), static_folder=str(root / "static"))
     app.config.from_mapping(
         # $SEARCHAPP_INDEX, else var/index relative to where the app runs.
         INDEX=str(index_path()),
-        # Origins allowed to call the API from a browser; "*" lets any site embed the search.
+        # Origins allowed to read the API, the feeds and the embed script from a browser: "*" lets any
+        # site embed the search; else a comma-separated list such as "https://a.example, https://b.example".
         CORS_ORIGINS="*",
         # Seconds browsers and proxies may keep a result before asking again (ETag revalidates).
         CACHE_SECONDS=60,
@@ -26,9 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
+        # The environment is more particular than the file, as a command-line option is more than both.
+        if os.environ.get(INDEX_ENV):
+            app.config["INDEX"] = os.environ[INDEX_ENV]
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(overrides or {})
 
     from searchapp import api, display, embed, errors, feeds, headers, index_access, pages
 
@@ -41,3 +49,4 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(embed.bp)
     return app
+

@@ -347,15 +347,21 @@ def _date_text(hit: dict) -> str:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 def serve(host, port, index):
-    """Serve the search page, the JSON API and /embed.js over HTTP.
+    """Serve the search page, the JSON API, the Atom feeds and /embed.js over HTTP.
 
-    Uses a threaded server that is fine for a team or a newsroom; behind a
-    public site, run the app (`searchapp:create_app()`) under a WSGI server.
+    Reads config.py in the instance folder ($SEARCHAPP_INSTANCE to choose
+    it), as `searchapp:create_app()` does under a WSGI server; --index wins
+    over it. Uses a threaded server that is fine for a team or a newsroom;
+    behind a public site, run the app under a WSGI server.
     """
+    from pathlib import Path
+
     from werkzeug.serving import run_simple
 
     from searchapp import create_app
 
-    app = create_app({"INDEX": str(config.index_path(index))})
+    app = create_app(overrides={"INDEX": index} if index else None)
+    settings = Path(app.instance_path) / "config.py"
+    click.echo(f"Settings: {settings}" + ("" if settings.is_file() else " (none there: the defaults apply)"))
     click.echo(f"Searching {app.config['INDEX']} on http://{host}:{port}/ (Ctrl+C stops)")
     run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -1,4 +1,4 @@
-"""Error responses: the JSON envelope under /api/, a page in the site's layout everywhere else."""
+"""Every error of the app, in one place: the JSON envelope under /api/, a page in the site's layout elsewhere."""
 
 from __future__ import annotations
 

@@ -7,10 +7,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, request, url_for
 
+from searchapp.headers import cross_origin
 from searchapp.index_access import get_searcher, index_version
 from searchapp.search import SearchRequest, search
 
 bp = Blueprint("feeds", __name__)
+bp.after_request(cross_origin)
 FEED_ENTRIES = 50
 UNKNOWN_TIME = "1970-01-01T00:00:00Z"
 
@@ -33,9 +35,7 @@ def atom():
         f"<link rel=\"self\" href={quoteattr(self_url)}/><updated>{updated}</updated>"
         f"<generator>searchapp</generator>{entries}</feed>"
     )
-    response = Response(body, mimetype="application/atom+xml")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return Response(body, mimetype="application/atom+xml")
 
 
 def _entry(hit: dict) -> str:
