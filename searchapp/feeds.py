@@ -2,63 +2,112 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, request, url_for
 
-from searchapp.headers import cross_origin
+from indexer.state import load_state
+from searchapp.display import web_url
+from searchapp.headers import cacheable, cross_origin, not_modified
 from searchapp.index_access import get_searcher, index_version
 from searchapp.search import SearchRequest, search
 
 bp = Blueprint("feeds", __name__)
 bp.after_request(cross_origin)
 FEED_ENTRIES = 50
-UNKNOWN_TIME = "1970-01-01T00:00:00Z"
+ATOM_TIME = "%Y-%m-%dT%H:%M:%SZ"
+# Characters XML 1.0 forbids even escaped; a control character in a page must not break the whole feed.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @bp.get("/feed.atom")
 def atom():
     """The newest releases matching the search in the query string, as Atom."""
     searcher = get_searcher()
+    version = index_version(searcher)
+    cached = not_modified(version)
+    if cached:
+        return cached
     req = SearchRequest.from_args(request.args)
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
-    result = search(searcher, req, index_version=index_version(searcher))
-    self_url = request.url
+    result = search(searcher, req, index_version=version)
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
-    updated = _now()
-    entries = "".join(_entry(hit) for hit in result.hits)
+    entries = [_entry(searcher, hit) for hit in result.hits]
+    # The feed changed when its newest entry did; a feed with no entries, when the index was built.
+    updated = max((when for _, when in entries), default=None) or _index_built(searcher)
+    query = request.query_string.decode("utf-8", "replace")
+    page_url = url_for("pages.search_page", _external=True) + (f"?{query}" if query else "")
     body = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>{escape(title)}</title><id>{escape(self_url)}</id>"
-        f"<link rel=\"self\" href={quoteattr(self_url)}/><updated>{updated}</updated>"
-        f"<generator>searchapp</generator>{entries}</feed>"
+        f"<title>{_text(title)}</title><id>{_text(request.url)}</id>"
+        f"<link rel=\"self\" href={_attribute(request.url)}/>"
+        f"<link rel=\"alternate\" type=\"text/html\" href={_attribute(page_url)}/>"
+        f"<updated>{_atom_time(updated)}</updated>"
+        f"<generator>searchapp</generator>{''.join(xml for xml, _ in entries)}</feed>"
     )
-    return Response(body, mimetype="application/atom+xml")
+    return cacheable(Response(body, mimetype="application/atom+xml"), version)
 
 
-def _entry(hit: dict) -> str:
-    """Return one Atom entry for a hit."""
-    link = hit["url"] or url_for("api.api_document", doc_id=hit["id"], _external=True)
-    when = _timestamp(hit["date"])
+def _entry(searcher, hit: dict) -> tuple[str, datetime]:
+    """Return one Atom entry for a hit, and the time it was last updated."""
+    # The original release when it has a web address; else its page here, which also shows the text.
+    link = web_url(hit["url"]) or url_for("pages.document_page", doc_id=hit["id"], _external=True)
+    published = _release_time(hit["date"])
+    # An undated release is not given a made-up date: it changed when its page file last did.
+    updated = published or _file_time(searcher, hit["id"])
     return (
-        f"<entry><title>{escape(hit['title'])}</title><id>urn:searchapp:{escape(hit['id'])}</id>"
-        f"<link href={quoteattr(link)}/><updated>{when}</updated>"
-        f"<author><name>{escape(hit['source'] or 'Unknown source')}</name></author>"
-        f"<summary>{escape(hit['snippet'])}</summary></entry>"
-    )
+        f"<entry><title>{_text(hit['title'])}</title><id>urn:searchapp:{_text(hit['id'])}</id>"
+        f"<link href={_attribute(link)}/>"
+        + (f"<published>{_atom_time(published)}</published>" if published else "")
+        + f"<updated>{_atom_time(updated)}</updated>"
+        f"<author><name>{_text(hit['source'] or 'Unknown source')}</name></author>"
+        f"<summary>{_text(hit['snippet'])}</summary></entry>"
+    ), updated
 
 
-def _timestamp(iso: str | None) -> str:
-    """Return an Atom timestamp for an ISO date that may lack its day or month ("2023-02", "--02-01")."""
+def _release_time(iso: str | None) -> datetime | None:
+    """Return the time of an ISO date that may lack its day or month ("2023-02"); None without a year."""
     if not iso or iso.startswith("--"):
-        # Atom needs a timestamp; an unknown year is shown as the epoch rather than a guessed one.
-        return UNKNOWN_TIME
-    parts = (iso.split("-") + ["01", "01"])[:3]
-    return f"{parts[0]}-{parts[1]}-{parts[2]}T00:00:00Z"
+        return None
+    parts = (iso.split("-") + ["1", "1"])[:3]
+    try:
+        return datetime(int(parts[0]), int(parts[1]), int(parts[2]), tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
-def _now() -> str:
-    """Return the current time as an Atom timestamp."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _file_time(searcher, doc_id: str) -> datetime:
+    """Return when the page file of a document last changed, else when the index was built."""
+    docnum = searcher.document_number(id=doc_id)
+    mtime_ns = searcher.stored_fields(docnum).get("file_mtime_ns") if docnum is not None else None
+    if mtime_ns is None:
+        return _index_built(searcher)
+    return datetime.fromtimestamp(mtime_ns // 1_000_000_000, timezone.utc)
+
+
+def _index_built(searcher) -> datetime:
+    """Return when the index the searcher reads was built (its folder's time when its state is unreadable)."""
+    folder = Path(searcher._ix.storage.folder)
+    state = load_state(folder, searcher.reader().generation())
+    if state and state.built_at:
+        return datetime.fromisoformat(state.built_at).astimezone(timezone.utc)
+    return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+
+
+def _atom_time(when: datetime) -> str:
+    """Return a time as Atom writes it, in UTC to the second."""
+    return when.astimezone(timezone.utc).strftime(ATOM_TIME)
+
+
+def _text(value: str) -> str:
+    """Return text escaped for XML, without the characters XML cannot carry."""
+    return escape(NOT_XML.sub("", value))
+
+
+def _attribute(value: str) -> str:
+    """Return a quoted XML attribute value, without the characters XML cannot carry."""
+    return quoteattr(NOT_XML.sub("", value))
