@@ -9,6 +9,7 @@ from flask import Flask
 
 from indexer.config import INDEX_ENV, index_path
 
+PACKAGE = Path(__file__).resolve().parent
 # Where instance/config.py is read from, instead of Flask's default instance folder.
 INSTANCE_ENV = "SEARCHAPP_INSTANCE"
 
@@ -16,9 +17,8 @@ INSTANCE_ENV = "SEARCHAPP_INSTANCE"
 def create_app(test_config: dict | None = None, *, overrides: dict | None = None) -> Flask:
     """Create the web app: defaults, instance config and $SEARCHAPP_INDEX (or `test_config`), `overrides`."""
     instance = os.environ.get(INSTANCE_ENV)
-    root = Path(__file__).resolve().parent.parent
     app = Flask(__name__, instance_relative_config=True, instance_path=os.path.abspath(instance) if instance else None,
-                template_folder=str(root / "templates"), static_folder=str(root / "static"))
+                template_folder=str(_resource_folder("templates")), static_folder=str(_resource_folder("static")))
     app.config.from_mapping(
         # $SEARCHAPP_INDEX, else var/index relative to where the app runs.
         INDEX=str(index_path()),
@@ -50,3 +50,8 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     app.register_blueprint(embed.bp)
     return app
 
+
+def _resource_folder(name: str) -> Path:
+    """Return templates/ or static/: inside the installed package, else at the top of the checkout."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else PACKAGE.parent / name
