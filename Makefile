@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8080` serves elsewhere.
+PORT ?= 5000
 
 .PHONY: run test clean-corpus evaluate
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@# A page that cannot be indexed is reported; the rest is still served.
 	-$(BIN)/searchapp reindex --corpus corpus --index var/index
-	$(BIN)/searchapp serve --index var/index --port 5000
+	$(BIN)/searchapp serve --index var/index --port $(PORT)
 
 # axe-core, the browser tests' accessibility checker, from npm as tests/package.json pins it; installed inside the
 # virtualenv so the work tree stays clean. Without npm the accessibility tests skip (and fail in CI, which has it).
