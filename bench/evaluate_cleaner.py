@@ -25,8 +25,8 @@ import lxml.html
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer.clean import clean_file, iter_pages  # noqa: E402
-from indexer.metadata_files import MetadataFiles  # noqa: E402
+from indexer.extract.clean import clean_file, iter_pages  # noqa: E402
+from indexer.extract.metadata_files import MetadataFiles  # noqa: E402
 
 APOSTROPHES = re.compile(r"['’‘`´]")
 # Where the upstream DOJ scraper lost a paragraph it wrote "None", often glued to the next word.

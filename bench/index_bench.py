@@ -198,7 +198,7 @@ def rss_mb(pid: int) -> float:
 
 def reindex_here(corpus: str, index: str, full: bool, workers: int | None) -> None:
     """Run a reindex in this process and print its measurements as one JSON line."""
-    from indexer.build import reindex
+    from indexer.index.reindex import reindex
 
     started = time.perf_counter()
     with WorkerMemory() as workers_memory:

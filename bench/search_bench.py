@@ -81,7 +81,7 @@ def load_index_bench():
 def prepare(size: int, workdir: Path, source: Path, workers: int | None) -> tuple[Path, Path, Path]:
     """Return the corpus, index and FTS5 database of one size, building whatever is missing."""
     index_bench = load_index_bench()
-    from indexer.store import current_generation
+    from indexer.engine.storage import current_generation
 
     corpus, index = workdir / f"corpus-{size}", workdir / f"var-{size}" / "index"
     database = workdir / f"fts5-{size}.sqlite"
@@ -103,7 +103,7 @@ def prepare(size: int, workdir: Path, source: Path, workers: int | None) -> tupl
 
 def build_fts5(index: Path, database: Path) -> None:
     """Write an FTS5 database of the documents stored in the Whoosh index (the same cleaned text)."""
-    from indexer.store import searcher
+    from indexer.engine.storage import open_view
 
     partial = database.with_suffix(".partial")
     partial.unlink(missing_ok=True)
@@ -114,10 +114,10 @@ def build_fts5(index: Path, database: Path) -> None:
         CREATE VIRTUAL TABLE fts USING fts5(title, body, content='docs', content_rowid='id',
                                             tokenize='{FTS_TOKENIZER}');
     """)
-    with searcher(index) as s:
+    with open_view(index) as view:
         rows = ((f.get("id"), f.get("title", ""), f.get("body", ""), f.get("url"), f.get("source", ""),
                  f.get("year", 0), f.get("month", 0), f.get("date", 0), f.get("date_iso"))
-                for _, f in s.reader().iter_docs())
+                for f in map(view.stored, sorted(view.column("source"))))
         db.executemany("INSERT INTO docs(doc_id, title, body, url, source, year, month, date, date_iso) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.executescript("""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_searcher, index_version
+from searchapp.index_access import get_view, index_version
 from searchapp.openapi import openapi_spec
 from searchapp.results import result_dict
 from searchapp.search import SearchRequest, document, search
@@ -18,24 +18,24 @@ bp.after_request(cross_origin)
 @bp.get("/search")
 def api_search():
     """Search; the parameters are the web page's."""
-    searcher = get_searcher()
-    version = index_version(searcher)
+    view = get_view()
+    version = index_version(view)
     cached = not_modified(version)
     if cached:
         return cached
-    result = search(searcher, SearchRequest.from_args(request.args), index_version=version)
+    result = search(view, SearchRequest.from_args(request.args), index_version=version)
     return cacheable(jsonify(result_dict(result)), version)
 
 
 @bp.get("/documents/<doc_id>")
 def api_document(doc_id: str):
     """One document with its full text and similar documents."""
-    searcher = get_searcher()
-    version = index_version(searcher)
+    view = get_view()
+    version = index_version(view)
     cached = not_modified(version)
     if cached:
         return cached
-    found = document(searcher, doc_id)
+    found = document(view, doc_id)
     if found is None:
         abort(404, f"No document with id {doc_id!r}")
     return cacheable(jsonify({"ok": True, "status": 200, "document": found, "index_version": version}), version)

@@ -8,16 +8,15 @@ import time
 
 import click
 
-from indexer.clean import clean_paths
-from indexer.decode import MAX_BYTES
-from indexer.scrape import Scraper, ScrapeError
+from indexer.extract.clean import clean_paths
+from indexer.extract.decode import MAX_BYTES
+from indexer.fetch.scraper import Scraper, ScrapeError
 from indexer import config
-from indexer.build import CorpusMissingError, IndexCheckError, Reporter, reindex as reindex_corpus
-from indexer.lock import IndexBusyError
-from indexer.stats import index_stats
-from indexer.store import IndexMissingError
-from indexer.store import searcher as open_index_searcher
-from searchapp.index_access import index_version as searcher_version
+from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter, reindex as reindex_corpus
+from indexer.index.lock import IndexBusyError
+from indexer.index.stats import index_stats
+from indexer.engine.storage import IndexMissingError
+from indexer.engine.storage import open_view
 from searchapp.index_check import check_index_state
 from searchapp.results import result_dict
 from searchapp.search import MAX_PER_PAGE, SORTS, BadParameter, SearchRequest
@@ -299,8 +298,8 @@ def search(query, sources, date_from, date_to, year, sort, limit, page, index, a
               "year": year or "", "sort": sort, "per_page": str(limit), "page": str(page)}
     try:
         request = SearchRequest.from_args({k: v if isinstance(v, list) else [v] for k, v in params.items()})
-        with open_index_searcher(config.index_path(index)) as searcher:
-            result = run_search(searcher, request, index_version=searcher_version(searcher))
+        with open_view(config.index_path(index)) as view:
+            result = run_search(view, request)
     except BadParameter as exc:
         option = {"q": "QUERY", "source": "--source", "from": "--from", "to": "--to"}.get(exc.name, f"--{exc.name}")
         raise click.BadParameter(exc.message, param_hint=option) from exc

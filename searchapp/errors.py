@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from indexer.store import IndexMissingError
+from indexer.engine.storage import IndexMissingError
 from searchapp.results import error_dict
 from searchapp.search import BadParameter
 

@@ -1,59 +1,30 @@
-"""Facet columns: per-document source, year, month and date read once per searcher.
-
-Sets of documents are bitmaps: one Python int whose bit n stands for document n. Counting a
-facet value, filtering by source or date and combining query terms are then single AND, OR
-and bit_count operations done in C on an int of (documents / 8) bytes, where building and
-intersecting frozensets of half a corpus costs milliseconds.
-"""
+"""Facets and filters: per-document source, year, month and date of one index view, as bitmaps per value."""
 
 from __future__ import annotations
 
 import bisect
 from datetime import date as Date
 
-from indexer.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR
-from indexer.store import column_values
+from indexer.engine.bitmaps import from_bits, membership, to_bits
+from indexer.engine.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR
 
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")
-# The date-range filters a searcher remembers: users page through the same range.
+# The date-range filters a view remembers: users page through the same range.
 RANGE_CACHE = 32
-# The document numbers each byte value stands for, to turn a bitmap back into numbers.
-_BYTE_BITS = tuple(tuple(i for i in range(8) if value >> i & 1) for value in range(256))
-
-
-def to_bits(docnums) -> int:
-    """Return the bitmap of some document numbers."""
-    docnums = list(docnums)
-    buffer = bytearray((max(docnums, default=0) >> 3) + 1)
-    for d in docnums:
-        buffer[d >> 3] |= 1 << (d & 7)
-    return int.from_bytes(buffer, "little")
-
-
-def from_bits(bits: int) -> list[int]:
-    """Return the document numbers of a bitmap, in ascending order."""
-    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-    return [i << 3 | b for i, byte in enumerate(data) if byte for b in _BYTE_BITS[byte]]
-
-
-def membership(bits: int, size: int) -> bytes:
-    """Return a bitmap as bytes, for testing many documents: `data[d >> 3] >> (d & 7) & 1`."""
-    return bits.to_bytes((size >> 3) + 1, "little")
 
 
 class FacetColumns:
-    """The facet values of every live document of one searcher, and cached filter sets."""
+    """The facet values of every live document of one index view, and cached filter sets."""
 
-    def __init__(self, searcher):
-        reader = searcher.reader()
-        live = list(reader.all_doc_ids())
-        self.size = reader.doc_count_all()
-        self.all_docs = to_bits(live)
-        self.source_of = column_values(reader, "source", live, UNKNOWN_SOURCE)
-        self.year_of = column_values(reader, "year", live, UNKNOWN_YEAR)
-        self.month_of = column_values(reader, "month", live, 0)
-        self.date_of = column_values(reader, "date", live, 0)
+    def __init__(self, view):
+        live = list(view.column("source"))  # the live document numbers, ascending
+        self.size = view.size
+        self.all_docs = view.live
+        self.source_of = view.column("source")
+        self.year_of = view.column("year")
+        self.month_of = view.column("month")
+        self.date_of = view.column("date")
         self.source_docs = _bitmaps(self.source_of, lambda source: source or UNKNOWN_SOURCE)
         self.year_docs = _bitmaps(self.year_of)
         self.month_docs = _bitmaps(self.month_of)
@@ -104,16 +75,6 @@ class FacetColumns:
                 self._ranges.pop(next(iter(self._ranges)))
             self._ranges[key] = docs
         return self._ranges[key]
-
-    def match_sources(self, wanted: str) -> list[str]:
-        """Return the source names a `source:` term means: equal ignoring case, else starting with it, else containing it."""
-        names = list(self.source_docs)
-        for test in (lambda n: n.lower() == wanted, lambda n: n.lower().startswith(wanted),
-                     lambda n: wanted in n.lower()):
-            found = [n for n in names if test(n)]
-            if found:
-                return found
-        return []
 
     # -- facets --
 
@@ -197,10 +158,8 @@ def _bitmaps(values_of: dict, key=lambda value: value) -> dict:
     return {value: to_bits(ds) for value, ds in docs.items()}
 
 
-def facet_columns(searcher) -> FacetColumns:
-    """Return the facet columns of a searcher, read once and kept with it."""
-    columns = getattr(searcher, "_facet_columns", None)
-    if columns is None:
-        columns = FacetColumns(searcher)
-        searcher._facet_columns = columns
-    return columns
+def facet_columns(view) -> FacetColumns:
+    """Return the facet columns of an index view, read once and kept with it."""
+    if "facet_columns" not in view.memo:
+        view.memo["facet_columns"] = FacetColumns(view)
+    return view.memo["facet_columns"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, request, url_for
 
-from indexer.state import load_state
+from indexer.index.state import load_live_state
 from searchapp.display import web_url
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_searcher, index_version
+from searchapp.index_access import get_view, index_version
 from searchapp.search import SearchRequest, search
 
 bp = Blueprint("feeds", __name__)
@@ -26,18 +25,18 @@ NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 @bp.get("/feed.atom")
 def atom():
     """The newest releases matching the search in the query string, as Atom."""
-    searcher = get_searcher()
-    version = index_version(searcher)
+    view = get_view()
+    version = index_version(view)
     cached = not_modified(version)
     if cached:
         return cached
     req = SearchRequest.from_args(request.args)
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
-    result = search(searcher, req, index_version=version)
+    result = search(view, req, index_version=version)
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
-    entries = [_entry(searcher, hit) for hit in result.hits]
+    entries = [_entry(view, hit) for hit in result.hits]
     # The feed changed when its newest entry did; a feed with no entries, when the index was built.
-    updated = max((when for _, when in entries), default=None) or _index_built(searcher)
+    updated = max((when for _, when in entries), default=None) or _index_built(view)
     query = request.query_string.decode("utf-8", "replace")
     page_url = url_for("pages.search_page", _external=True) + (f"?{query}" if query else "")
     body = (
@@ -52,13 +51,13 @@ def atom():
     return cacheable(Response(body, mimetype="application/atom+xml"), version)
 
 
-def _entry(searcher, hit: dict) -> tuple[str, datetime]:
+def _entry(view, hit: dict) -> tuple[str, datetime]:
     """Return one Atom entry for a hit, and the time it was last updated."""
     # The original release when it has a web address; else its page here, which also shows the text.
     link = web_url(hit["url"]) or url_for("pages.document_page", doc_id=hit["id"], _external=True)
     published = _release_time(hit["date"])
     # An undated release is not given a made-up date: it changed when its page file last did.
-    updated = published or _file_time(searcher, hit["id"])
+    updated = published or _file_time(view, hit["id"])
     return (
         f"<entry><title>{_text(hit['title'])}</title><id>urn:searchapp:{_text(hit['id'])}</id>"
         f"<link href={_attribute(link)}/>"
@@ -80,22 +79,21 @@ def _release_time(iso: str | None) -> datetime | None:
         return None
 
 
-def _file_time(searcher, doc_id: str) -> datetime:
+def _file_time(view, doc_id: str) -> datetime:
     """Return when the page file of a document last changed, else when the index was built."""
-    docnum = searcher.document_number(id=doc_id)
-    mtime_ns = searcher.stored_fields(docnum).get("file_mtime_ns") if docnum is not None else None
+    docnum = view.docnum(doc_id)
+    mtime_ns = view.stored(docnum).get("file_mtime_ns") if docnum is not None else None
     if mtime_ns is None:
-        return _index_built(searcher)
+        return _index_built(view)
     return datetime.fromtimestamp(mtime_ns // 1_000_000_000, timezone.utc)
 
 
-def _index_built(searcher) -> datetime:
-    """Return when the index the searcher reads was built (its folder's time when its state is unreadable)."""
-    folder = Path(searcher._ix.storage.folder)
-    state = load_state(folder, searcher.reader().generation())
+def _index_built(view) -> datetime:
+    """Return when the index a view reads was built (its folder's time when its state is unreadable)."""
+    state = load_live_state(view.generation)
     if state and state.built_at:
         return datetime.fromisoformat(state.built_at).astimezone(timezone.utc)
-    return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+    return datetime.fromtimestamp(view.generation.stat().st_mtime, timezone.utc)
 
 
 def _atom_time(when: datetime) -> str:

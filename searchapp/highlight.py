@@ -6,19 +6,16 @@ import re
 
 from markupsafe import Markup
 
-from searchapp.facets import facet_columns
-from searchapp.search import positive_terms, parse_query
 from searchapp.snippets import snippet
 
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
-def query_terms(searcher, q: str) -> set[str]:
+def query_terms(view, q: str) -> set[str]:
     """Return the index terms a query looks for, as the result snippets mark them."""
     if not q.strip():
         return set()
-    query, _ = parse_query(q, searcher, facet_columns(searcher))
-    return positive_terms(query, searcher.reader())
+    return view.highlight_terms(view.parse(q))
 
 
 def paragraphs(body: str, terms: set[str]) -> list[Markup]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from indexer.build import Expected
-from indexer.store import open_generation
+from indexer.index.reindex import Expected
+from indexer.engine.storage import view_of
 from searchapp.search import SearchRequest, document, search
 
 # Pages whose documents are looked up and searched for by their words, at most.
@@ -22,25 +22,25 @@ class CheckFailed(Exception):
 
 def check_index_state(generation: Path, expected: Expected) -> None:
     """Raise CheckFailed unless every kind of search answers on the index in `generation`."""
-    with open_generation(generation).searcher() as searcher:
-        everything = _search(searcher, SearchRequest(), "browsing every release")
+    with view_of(generation) as view:
+        everything = _search(view, SearchRequest(), "browsing every release")
         if everything.total != expected.documents:
             raise CheckFailed(f"browsing finds {everything.total} releases where {expected.documents} were indexed")
         _check_facets(everything)
         for kind, args in _probes(everything):
-            _search(searcher, SearchRequest(**args), kind)
+            _search(view, SearchRequest(**args), kind)
         pages = sorted(expected.written.items(), key=lambda item: item[1])
         for doc_id, page in pages[:: max(1, len(pages) // CHECKED_PAGES)]:
-            _check_page(searcher, doc_id, page)
+            _check_page(view, doc_id, page)
         for doc_id in sorted(expected.removed - expected.written.keys())[:CHECKED_PAGES]:
-            if document(searcher, doc_id) is not None:
+            if document(view, doc_id) is not None:
                 raise CheckFailed(f"the removed document {doc_id} is still found")
 
 
-def _search(searcher, request: SearchRequest, what: str):
+def _search(view, request: SearchRequest, what: str):
     """Run one search through the product's search function; raise CheckFailed naming it when it fails."""
     try:
-        return search(searcher, request)
+        return search(view, request)
     except Exception as exc:
         raise CheckFailed(f"{what} (q={request.q!r}) raised {type(exc).__name__}: {exc}") from exc
 
@@ -75,10 +75,10 @@ def _probes(everything) -> list[tuple[str, dict]]:
     return probes
 
 
-def _check_page(searcher, doc_id: str, page: str) -> None:
+def _check_page(view, doc_id: str, page: str) -> None:
     """Raise CheckFailed unless a page just indexed can be opened and found by the words of its title."""
     try:
-        found = document(searcher, doc_id)
+        found = document(view, doc_id)
     except Exception as exc:
         raise CheckFailed(f"opening the document of {page} raised {type(exc).__name__}: {exc}") from exc
     if found is None:
@@ -86,7 +86,7 @@ def _check_page(searcher, doc_id: str, page: str) -> None:
     words = _words(found["title"])[:3] or _words(found["body"])[:3]
     if not words:
         return
-    result = _search(searcher, SearchRequest(q=" ".join(words), per_page=1), f"searching for the words of {page}")
+    result = _search(view, SearchRequest(q=" ".join(words), per_page=1), f"searching for the words of {page}")
     if result.total == 0:
         raise CheckFailed(f"searching for {' '.join(words)!r}, words of {page}, finds nothing")
 

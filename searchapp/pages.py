@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from searchapp import chart, highlight, refine
-from searchapp.index_access import get_searcher, index_version
+from searchapp.index_access import get_view, index_version
 from searchapp.search import MAX_QUERY_CHARS, SearchRequest, document, search
 
 bp = Blueprint("pages", __name__)
@@ -18,9 +18,9 @@ FORM_FIELDS = {"q", "source", "from", "to", "page"}
 @bp.get("/")
 def search_page():
     """Search with facets; every state of the page is in its URL."""
-    searcher = get_searcher()
+    view = get_view()
     req = SearchRequest.from_args(request.args)
-    result = search(searcher, req, index_version=index_version(searcher))
+    result = search(view, req, index_version=index_version(view))
     filters = refine.active_filters(req)
     link = refine.linker(req)
     return render_template(
@@ -30,7 +30,7 @@ def search_page():
         month_chart=chart.month_chart(result.facets.get("month", []), req, link),
         undated_href=link(undated=True, year=None, month=None, date_from=None, date_to=None, page=1),
         sorts=refine.sort_choices(req), pages=refine.page_choices(req, result.pages),
-        alternatives=refine.alternatives(searcher, req, filters) if result.total == 0 else [],
+        alternatives=refine.alternatives(view, req, filters) if result.total == 0 else [],
         suggestion_href=link(q=result.suggestion, page=1) if result.suggestion else None,
         api_href=refine.search_url(req.to_args(), "api.api_search"),
         feed_href=refine.search_url(req.to_args(sort="relevance", page=1), "feeds.atom"),
@@ -41,13 +41,13 @@ def search_page():
 @bp.get("/documents/<doc_id>")
 def document_page(doc_id: str):
     """One press release: its text with the searched words marked, the original, and similar ones."""
-    searcher = get_searcher()
-    found = document(searcher, doc_id)
+    view = get_view()
+    found = document(view, doc_id)
     if found is None:
         abort(404, f"No press release with id {doc_id!r}: it may have left the index; search for it by its words.")
     q = request.args.get("q", "")[:MAX_QUERY_CHARS].strip()
     return render_template(
         "document.html", doc=found, q=q,
-        paragraphs=highlight.paragraphs(found["body"], highlight.query_terms(searcher, q)),
+        paragraphs=highlight.paragraphs(found["body"], highlight.query_terms(view, q)),
         api_href=url_for("api.api_document", doc_id=doc_id),
     )

@@ -77,14 +77,14 @@ class Alternative:
     count: int
 
 
-def alternatives(searcher, request: SearchRequest, filters: list[Filter]) -> list[Alternative]:
+def alternatives(view, request: SearchRequest, filters: list[Filter]) -> list[Alternative]:
     """Return, for a search with no results, the searches without each filter (and without all) that find some."""
     options = [(f"Remove “{f.label}”", f.without) for f in filters[:MAX_ALTERNATIVES]]
     if len(filters) > 1:
         options.append(("Remove all filters", replace(request, page=1, **NO_FILTERS)))
     found = []
     for label, without in options:
-        total = search(searcher, replace(without, per_page=1)).total
+        total = search(view, replace(without, per_page=1)).total
         if total:
             found.append(Alternative(label, search_url(without.to_args()), total))
     return found

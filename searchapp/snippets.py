@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from itertools import accumulate, compress
 
-from indexer.analysis import FOLDING, index_term
+from indexer.engine.analysis import FOLDING, index_term
 
 WORD = re.compile(r"\w+")
 # Gaps and words alternately (gap, word, gap, ..., gap).

@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.analysis import index_term
-from indexer.clean import clean_paths, iter_pages
-from indexer.metadata_files import MetadataFiles
-from indexer.schema import UNKNOWN_SOURCE, known_source
+from indexer.engine.analysis import index_term
+from indexer.extract.clean import clean_paths, iter_pages
+from indexer.extract.metadata_files import MetadataFiles
+from indexer.engine.schema import UNKNOWN_SOURCE, known_source
 from searchapp.search import MAX_PER_PAGE, SearchRequest, search
 
 from conftest import CORPUS, SEED

@@ -6,7 +6,7 @@ import csv
 import shutil
 from pathlib import Path
 
-from indexer.build import reindex
+from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 
 from conftest import SEED

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from indexer.build import reindex
+from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 
 from conftest import CORPUS

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.clean import clean_file, clean_paths, iter_pages
-from indexer.metadata_files import MetadataFiles
+from indexer.extract.clean import clean_file, clean_paths, iter_pages
+from indexer.extract.metadata_files import MetadataFiles
 
 from conftest import CORPUS, FIXTURES, SEED
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from indexer.clean import clean_file, clean_paths
-from indexer.errors import CleanError
+from indexer.extract.clean import clean_file, clean_paths
+from indexer.extract.errors import CleanError
 
 RELEASE_RU = ("<html><head><title>Заявление о санкциях | Пресс-служба</title></head><body>"
               "<nav>Главная Новости Контакты</nav><article><h1>Заявление о санкциях</h1>"

@@ -1,4 +1,4 @@
-"""Tests for indexer.dates: parsing dates from metadata, URLs and body text."""
+"""Tests for indexer.extract.dates: parsing dates from metadata, URLs and body text."""
 
 import datetime
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer import dates
-from indexer.dates import MONTHS, PartialDate, combine, date_from_text, date_from_url, parse_date
+from indexer.extract import dates
+from indexer.extract.dates import MONTHS, PartialDate, combine, date_from_text, date_from_url, parse_date
 
 THIS_YEAR = 2025
 

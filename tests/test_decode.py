@@ -1,4 +1,4 @@
-"""Tests for indexer.decode: a file's bytes to text, with hostile input refused clearly."""
+"""Tests for indexer.extract.decode: a file's bytes to text, with hostile input refused clearly."""
 
 import random
 import time
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer import decode as decode_module
-from indexer.decode import decode, read_bytes
-from indexer.errors import CleanError
+from indexer.extract import decode as decode_module
+from indexer.extract.decode import decode, read_bytes
+from indexer.extract.errors import CleanError
 
 MB = 1024 * 1024
 

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+from contextlib import closing
 import subprocess
 import sys
 from pathlib import Path
@@ -14,16 +15,16 @@ import pytest
 from click.testing import CliRunner
 from whoosh.qparser import QueryParser
 
-from indexer import clean_worker
-from indexer.analysis import search_analyzer
-from indexer.build import IndexCheckError, reindex
-from indexer.clean import iter_pages
-from indexer.metadata_files import MetadataFiles
-from indexer.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
-from indexer.stats import index_stats
-from indexer.state import load_state
-from indexer.store import (IndexMissingError, SearcherSource, current_generation, generations, open_index,
-                           open_generation, open_searcher, searcher)
+from indexer.index import cleaning as clean_worker
+from indexer.engine.analysis import search_analyzer
+from indexer.index.reindex import IndexCheckError, reindex
+from indexer.extract.clean import iter_pages
+from indexer.extract.metadata_files import MetadataFiles
+from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.index.stats import index_stats
+from indexer.index.state import load_state
+from indexer.engine.storage import (IndexMissingError, ViewSource, current_generation, generations, open_index,
+                                    open_generation, open_searcher, open_view, view_of)
 from searchapp.cli import cli
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search
@@ -88,7 +89,7 @@ def page_count(corpus: Path) -> int:
 
 def titles_matching(index: Path, query: str, field: str = "body") -> set[str]:
     """Return the titles of the documents a query finds."""
-    with searcher(index) as s:
+    with closing(open_searcher(index)[1]) as s:
         parsed = QueryParser(field, SCHEMA).parse(query)
         return {hit["title"] for hit in s.search(parsed, limit=None)}
 
@@ -127,7 +128,7 @@ def test_phrases_keep_their_stop_words(corpus, index):
 
 def test_documents_without_a_year_or_date_are_countable(corpus, index):
     reindex(corpus, index, workers=1)
-    with searcher(index) as s:
+    with closing(open_searcher(index)[1]) as s:
         no_year = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("year:0"), limit=None)}
         undated = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("date_precision:none"),
                                                     limit=None)}
@@ -161,7 +162,7 @@ def test_added_changed_and_deleted_files_give_exact_counts(corpus, index):
     assert titles_matching(index, "resolution") == {"A new statement"}
     assert titles_matching(index, "resume") == {"Lukasenka meets envoys"}
     assert titles_matching(index, "weather") == set()
-    with searcher(index) as s:
+    with open_view(index) as s:
         assert s.doc_count() == total
     assert reindex(corpus, index, workers=1).unchanged == total
 
@@ -187,7 +188,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(corpus, index):
     assert errors[1] == f"error: {corpus / 'notes/empty.txt'}: file is empty"
     good = page_count(corpus) - 2
     assert result.stdout.startswith(f"added {good}, updated 0, deleted 0, unchanged 0, failed 2 in ")
-    with searcher(index) as s:
+    with open_view(index) as s:
         assert s.doc_count() == good
     # Still bad on the next run: reported again, never indexed.
     again = reindex(corpus, index, workers=1)
@@ -264,8 +265,9 @@ def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypa
 def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     reindex(corpus, index, workers=1)
     old = current_generation(index)
-    source = SearcherSource(index)
+    source = ViewSource(index)
     before = source.get()
+    found_before = search(before, SearchRequest(q="Lukasenka")).total
     (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
     result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0, result.output
@@ -275,7 +277,7 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     assert new != old and generations(index) == [old, new]
     # A searcher opened before the swap keeps working; the source moves to the new generation.
     assert before.doc_count() == page_count(corpus) - 1
-    assert len(before.search(QueryParser("body", SCHEMA).parse("Lukasenka"))) == 2
+    assert search(before, SearchRequest(q="Lukasenka")).total == found_before == 4
     after = source.get()
     assert after is not before and after.doc_count() == page_count(corpus)
     source.close()
@@ -370,7 +372,7 @@ def test_the_bundled_corpus_indexes_cleanly(tmp_path):
 
 def searchable_state(index: Path) -> tuple[int, set[str]]:
     """Return what the product's search finds on the live index: the total, and the titles of "Lukasenka"."""
-    with searcher(index) as s:
+    with open_view(index) as s:
         found = search(s, SearchRequest(q="Lukasenka"))
         return search(s, SearchRequest()).total, {hit["title"] for hit in found.hits}
 
@@ -403,7 +405,7 @@ def test_an_incremental_reindex_leaves_the_generation_it_replaced_untouched(corp
     assert (summary.updated, summary.deleted) == (1, 1)
     assert current_generation(index) != old
     # Whoosh added files to the new generation and never wrote to those it shares with the old one.
-    with open_generation(old).searcher() as s:
+    with view_of(old) as s:
         assert (search(s, SearchRequest()).total, {h["title"] for h in search(s, SearchRequest(q="Lukasenka")).hits}) \
             == before
 
@@ -418,7 +420,7 @@ def test_a_page_rewritten_within_one_timestamp_tick_is_read_again(corpus, index)
     assert page.stat().st_size == stat.st_size
     summary = reindex(corpus, index, workers=1)
     assert summary.updated == 1
-    with searcher(index) as s:
+    with open_view(index) as s:
         assert search(s, SearchRequest(q="zqxstm")).total == 1 and search(s, SearchRequest(q="storms")).total == 0
 
 
@@ -428,7 +430,7 @@ def test_pages_without_source_date_or_language_are_counted_in_the_facets(corpus,
                                       "</body></html>", encoding="utf-8")
     (corpus / "undated.txt").write_text("Zzz\n\nQqq.\n", encoding="utf-8")
     reindex(corpus, index, workers=1, check=check_index_state)
-    with searcher(index) as s:
+    with open_view(index) as s:
         result = search(s, SearchRequest())
         sources = {v["value"]: (v["count"], v["unknown"]) for v in result.facets["source"]}
         assert result.facets["source"][-1]["value"] == UNKNOWN_SOURCE

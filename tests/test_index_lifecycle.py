@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple, precondition,
                                  rule)
 
-from indexer.build import reindex
-from indexer.stats import index_stats
-from indexer.store import searcher
+from indexer.index.reindex import reindex
+from indexer.index.stats import index_stats
+from indexer.engine.storage import open_view
 from searchapp import create_app
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, document, search
@@ -173,13 +173,13 @@ class IndexLifecycle(RuleBasedStateMachine):
     @invariant()
     def index_answers_like_the_model(self):
         # Between reindexes the corpus moves on; the index must still answer as of the last one.
-        with searcher(self.index) as s:
+        with open_view(self.index) as s:
             assert search(s, SearchRequest()).total == len(self.expected)
 
     def check_searches(self):
         """Search the index every way the product does and compare each answer with the model."""
         docs = self.expected
-        with searcher(self.index) as s:
+        with open_view(self.index) as s:
             hits = all_hits(s)
             assert len(hits) == len(docs) and {h["id"] for h in hits} == set(docs)
             for hit in hits:

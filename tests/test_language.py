@@ -1,11 +1,11 @@
-"""Tests for indexer.language: ISO 639-1 codes from real release text, letters and lang hints."""
+"""Tests for indexer.extract.language: ISO 639-1 codes from real release text, letters and lang hints."""
 
 import time
 
 import pytest
 
-from indexer import language
-from indexer.language import detect_language
+from indexer.extract import language
+from indexer.extract.language import detect_language
 
 # First sentences of releases in the shared corpus (belarusians_nl_news_2022_2023 and
 # ua_president_office_statements_2022), copied here because the corpus is not in the repository.

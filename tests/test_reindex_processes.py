@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import reindex
-from indexer.lock import LOCK_NAME, read_holder
-from indexer.store import IndexMissingError, current_generation, generations, searcher
+from indexer.index.reindex import reindex
+from indexer.index.lock import LOCK_NAME, read_holder
+from indexer.engine.storage import IndexMissingError, current_generation, generations, open_view
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search
 
@@ -114,13 +114,13 @@ def counts(summary_line: str) -> str:
 
 def index_state(index: Path) -> tuple[int, int]:
     """Return (documents, revised documents) as the product's search finds them on a fresh searcher."""
-    with searcher(index) as s:
+    with open_view(index) as s:
         return search(s, SearchRequest()).total, search(s, SearchRequest(q=REVISION_WORD)).total
 
 
 def every_query_answers(index: Path) -> None:
     """Run each kind of search, a second page and a filter on the live index: none may raise."""
-    with searcher(index) as s:
+    with open_view(index) as s:
         for q in QUERIES:
             for request in (SearchRequest(q=q), SearchRequest(q=q, page=2, per_page=5, sort="newest"),
                             SearchRequest(q=q, sources=("Org 1",), year=2022)):
@@ -140,12 +140,12 @@ def wait_for(condition, timeout: float = 20, what: str = "condition") -> None:
 SEARCH_LOOP = """
 import json, sys, time
 from pathlib import Path
-from indexer.store import SearcherSource, open_searcher
+from indexer.engine.storage import ViewSource, open_view
 from searchapp.search import SearchRequest, search
 
 index, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 query = SearchRequest(q=sys.argv[4])
-kept = SearcherSource(index)
+kept = ViewSource(index)
 seen = []
 
 def state(s):
@@ -155,8 +155,7 @@ while True:
     # The last round starts after the stop file appeared, so it sees the final index.
     stopping = stop.exists()
     seen.append(state(kept.get()))
-    _, fresh = open_searcher(index)
-    with fresh:
+    with open_view(index) as fresh:
         seen.append(state(fresh))
     if len(seen) == 2:
         out.with_suffix(".ready").touch()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.scrape import (
+from indexer.fetch.scraper import (
     USER_AGENT,
     FetchResult,
     Scraper,
@@ -28,8 +28,8 @@ from indexer.scrape import (
     page_slug,
     parse_xml,
 )
-from indexer.clean import clean_file
-from indexer.metadata_files import sidecar_path
+from indexer.extract.clean import clean_file
+from indexer.extract.metadata_files import sidecar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from indexer.store import searcher as open_searcher
+from indexer.engine.storage import open_view
 from searchapp.search import BadParameter, SearchRequest, document, search
 
 
 @pytest.fixture(scope="module")
 def run(search_index):
     """Return a function that searches the fixture index with URL-style parameters."""
-    with open_searcher(search_index) as s:
+    with open_view(search_index) as s:
         def run_search(*pairs, **params):
             args = MultiDict(list(pairs) + list(params.items()))
             return search(s, SearchRequest.from_args(args))
@@ -161,7 +161,7 @@ def test_snippets_are_escaped(run):
 
 def test_document_and_more_like_this(search_index, run):
     doc_id = run(q="Dunnigan").hits[0]["id"]
-    with open_searcher(search_index) as s:
+    with open_view(search_index) as s:
         doc = document(s, doc_id)
         assert doc["title"] == SEED_TITLE and "Ryanair" in doc["body"]
         assert any(m["title"] for m in doc["more_like_this"])

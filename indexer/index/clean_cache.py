@@ -15,13 +15,15 @@ import zlib
 from importlib import metadata as package_metadata
 from pathlib import Path
 
+from indexer import extract
+from indexer.engine import schema
+
 CACHE_FILE_NAME = "clean-cache.sqlite"
 # Packages whose behaviour shapes a cleaned document.
 CLEANER_PACKAGES = ("trafilatura", "lxml", "beautifulsoup4", "py3langid", "charset-normalizer", "PyYAML")
-PACKAGE_DIR = Path(__file__).resolve().parent
-# Modules of the index side that cannot change what cleaning a page gives.
-NOT_CLEANER_MODULES = {"analysis.py", "build.py", "clean_cache.py", "config.py", "corpus_scan.py", "lock.py",
-                       "state.py", "stats.py", "store.py"}
+# What decides a cleaned page's index fields: every file of the extraction package, and the schema's
+# mapping of a document to fields.
+CLEANER_FILES = (Path(extract.__file__).resolve().parent, Path(schema.__file__).resolve())
 SOURCES_ENV = "SEARCHAPP_SOURCES"
 BUSY_TIMEOUT_SECONDS = 30
 # Cleaned documents wait in memory at most this many before going to the database.
@@ -32,10 +34,10 @@ SCHEMA_SQL = "CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, fields B
 def cleaner_fingerprint() -> str:
     """Return a hash of everything that decides what cleaning a page gives."""
     h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.glob("*.py")) + sorted(PACKAGE_DIR.glob("*.json")):
-        if path.name in NOT_CLEANER_MODULES:
-            continue
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for place in CLEANER_FILES:
+        for path in sorted(place.rglob("*")) if place.is_dir() else [place]:
+            if path.is_file() and path.suffix in (".py", ".json"):
+                h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for name in CLEANER_PACKAGES:
         try:
             h.update(f"{name}={package_metadata.version(name)}\0".encode())

@@ -1,4 +1,8 @@
-"""Find the page files of a corpus, with the cheap signature and the content hash a reindex compares."""
+"""The pages of a corpus as a reindex sees them: found with a cheap signature, then a first look at each.
+
+The first look hashes a page and decides what it needs: nothing (unchanged since the last
+commit), its cleaned document from the cache, or cleaning (see cleaning.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.clean import iter_pages
-from indexer.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFiles
+from indexer.extract.clean import iter_pages
+from indexer.index.clean_cache import CleanCache, cache_key
+from indexer.extract.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFiles
 
 HASH_CHUNK_BYTES = 1 << 20
 
@@ -111,3 +116,72 @@ def source_hash(path: Path | str, digest: str) -> str:
     except OSError:
         pass
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Task:
+    """A page to look at; expected_hash is its last indexed content hash, when it has one."""
+
+    relpath: str
+    path: str
+    metadata_digest: str
+    expected_hash: str | None
+
+
+@dataclass
+class Outcome:
+    """What became of a page: unchanged, cleaned (fields), or failed (error).
+
+    Between the first look and the cleaning, an outcome with neither fields nor error is
+    still to be cleaned (or read from the cache, when from_cache is set).
+    """
+
+    relpath: str
+    path: str
+    signature: str
+    size: int = 0
+    mtime_ns: int = 0
+    source_hash: str = ""
+    fields: dict | None = None
+    error: str | None = None
+    unchanged: bool = False
+    cache_key: str | None = None
+    from_cache: bool = False
+
+    @property
+    def needs_cleaning(self) -> bool:
+        """Return True when only cleaning the page can tell what it holds."""
+        return not (self.unchanged or self.from_cache or self.fields is not None or self.error is not None)
+
+    def resolve(self, result: dict) -> None:
+        """Take a cleaning result, {"fields": ...} or {"error": ...}."""
+        self.fields, self.error = result.get("fields"), result.get("error")
+
+
+def inspect_page(task: Task, cache: CleanCache, fingerprint: str) -> Outcome:
+    """Hash a page and decide what it needs; the cached fields themselves are read later, when written."""
+    if not task.relpath.isprintable() or not _is_utf8(task.relpath):
+        return Outcome(task.relpath, task.path, "", error="its file name is not printable UTF-8: rename it")
+    # Signature before content: a change in between shows as a new signature on the next run.
+    signature = page_signature(task.path, task.metadata_digest)
+    try:
+        stat = os.stat(task.path)
+        digest = source_hash(task.path, task.metadata_digest)
+    except OSError as exc:
+        return Outcome(task.relpath, task.path, signature, error=f"cannot be read ({exc.strerror or exc})")
+    outcome = Outcome(task.relpath, task.path, signature, stat.st_size, stat.st_mtime_ns, digest)
+    if digest == task.expected_hash:
+        outcome.unchanged = True
+        return outcome
+    outcome.cache_key = cache_key(fingerprint, task.relpath, digest)
+    outcome.from_cache = cache.has(outcome.cache_key)
+    return outcome
+
+
+def _is_utf8(text: str) -> bool:
+    """Return True when text can be written as UTF-8 (file names that are not decode to lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -1,6 +1,6 @@
 """Bring the index up to date with a corpus: incrementally, or as a fresh generation swapped in.
 
-Pages are cleaned in worker processes (see page_pipeline); this process is the one Whoosh writer.
+Pages are cleaned in worker processes (see page_pipeline); this process is the one index writer.
 Each reindex that changes anything writes a new generation (an incremental one starting from the
 live generation's files), commits once, checks the result and only then swaps it in: a search
 sees the index before or after a reindex, never in between, and never a state that failed its
@@ -16,22 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.index import LockError
-from whoosh.query import Term
 
-from indexer.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
+from indexer.index.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
 from indexer.config import cache_path
-from indexer.corpus_scan import scan_corpus
-from indexer.lock import reindex_lock
-from indexer.page_check import Outcome, Task
-from indexer.page_pipeline import outcomes
-from indexer.schema import SCHEMA, SCHEMA_VERSION, file_fields, is_current
-from indexer.state import FileState, IndexState, load_state, remove_other_states, save_state
-from indexer.store import (create_index, current_generation, fork_generation, new_generation, open_generation,
-                           publish, remove_generation, remove_stale_generations)
+from indexer.index.pages import scan_corpus
+from indexer.index.lock import reindex_lock
+from indexer.index.pages import Outcome, Task
+from indexer.index.cleaning import outcomes
+from indexer.engine.schema import SCHEMA_VERSION, file_fields
+from indexer.index.state import FileState, IndexState, load_state, remove_other_states, save_state
+from indexer.engine.storage import (current_generation, fork_generation, latest_commit, new_generation, publish,
+                                    remove_generation, remove_stale_generations)
+from indexer.engine.writing import GenerationWriter, count_copies, describe
 
-# Whoosh's posting pool; more memory means fewer temporary runs to merge.
-WRITER_LIMIT_MB = 256
 # Coarser than any file system's timestamps (FAT's are 2 s): files modified within this of a scan are hashed.
 RACY_MARGIN_NS = 3_000_000_000
 # Documents written or removed whose presence the check of a new state confirms, at most.
@@ -136,9 +133,8 @@ def _previous_state(index: Path) -> tuple[IndexState, str | None]:
     if live is None:
         return IndexState(), FIRST_BUILD
     try:
-        ix = open_generation(live)
-        state = load_state(live, ix.latest_generation())
-        schema_ok = is_current(ix.schema)
+        commit, schema_ok = describe(live)
+        state = load_state(live, commit)
     except Exception as exc:  # whatever a damaged index raises, a rebuild replaces it
         return IndexState(), f"The index cannot be read ({type(exc).__name__}: {exc}): rebuilding it in full."
     if state is None:
@@ -185,7 +181,6 @@ class _Run:
         # id of an owner not yet settled, by that id.
         self.settled: set[str] = set()
         self.waiting: dict[str, list[Outcome]] = {}
-        self.ix = None
         self.writer = None
         # The generation this run reads (the live one) until it writes: then the new one it publishes.
         self.generation: Path | None = None
@@ -197,12 +192,9 @@ class _Run:
         """Run the reindex and return its summary."""
         try:
             tasks, deleted = self._plan()
+            self.generation = new_generation(self.index) if self.full else current_generation(self.index)
             if self.full:
-                self.generation = new_generation(self.index)
-                self.ix = create_index(self.generation, SCHEMA)
-                self._open_writer()
-            else:
-                self.generation = current_generation(self.index)
+                self._writer()
             for relpath, old in deleted.items():
                 self.summary.deleted += 1
                 self._delete(old.doc_id)
@@ -222,10 +214,7 @@ class _Run:
             self._commit()
         except BaseException:
             if self.writer is not None:
-                try:
-                    self.writer.cancel()
-                except Exception:  # a writer that failed mid-commit may refuse; the lock goes with us anyway
-                    pass
+                self.writer.cancel()
             if (self.full or self.forked) and self.generation is not None \
                     and self.generation != current_generation(self.index):
                 remove_generation(self.generation)
@@ -321,40 +310,26 @@ class _Run:
         else:
             self.cache.put(outcome.cache_key, {"fields": outcome.fields}, self.stamp)
 
-    def _open_writer(self) -> None:
-        """Open the one Whoosh writer of this run; an incremental run first forks the live generation."""
-        if not self.full and not self.forked:
-            self.generation = fork_generation(self.index, self.generation)
-            self.forked = True
-            # Read on demand: the writer's look-ups of ids to replace touch little of a large
-            # index, and mapping all of it cost 1.1 GB more at 100,000 documents.
-            self.ix = open_generation(self.generation, mmap=False)
-        try:
-            self.writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
-        except LockError:
-            # We hold the reindex lock, so no live reindex holds Whoosh's: it was left locked
-            # by a killed one's children. A new lock file is a new, free lock.
-            (self.generation / f"{self.ix.indexname}_WRITELOCK").unlink(missing_ok=True)
-            self.writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
+    def _writer(self) -> GenerationWriter:
+        """Return the one writer of this run; an incremental run first forks the live generation."""
+        if self.writer is None:
+            if not self.full:
+                self.generation = fork_generation(self.index, self.generation)
+                self.forked = True
+            self.writer = GenerationWriter(self.generation, fresh=self.full)
+        return self.writer
 
     def _write(self, fields: dict) -> None:
-        """Add a document (fresh generation) or replace the one with its id (live index)."""
-        if self.writer is None:
-            self._open_writer()
-        if self.full:
-            self.writer.add_document(**fields)
-        else:
-            self.writer.update_document(**fields)
+        """Add a document (fresh generation) or replace the one with its id (forked generation)."""
+        self._writer().write(fields)
         self.written[fields["id"]] = fields["path"]
         self.removed.discard(fields["id"])
 
     def _delete(self, doc_id: str) -> None:
-        """Remove a document from the live index; a fresh generation never had it."""
+        """Remove a document from a forked generation; a fresh one never had it."""
         if self.full:
             return
-        if self.writer is None:
-            self._open_writer()
-        self.writer.delete_by_term("id", doc_id)
+        self._writer().delete(doc_id)
         self.written.pop(doc_id, None)
         self.removed.add(doc_id)
 
@@ -366,16 +341,15 @@ class _Run:
                            checked_at=now, scanned_ns=self.stamp)
         if self.writer is None:
             # Nothing to write; the state still learns new signatures of files found unchanged.
-            save_state(self.generation, open_generation(self.generation).latest_generation(), state)
+            save_state(self.generation, latest_commit(self.generation), state)
             return
         state.built_at = now
         if self.full:
             state.full_built_at = now
-        toc_generation = self.writer.generation
-        save_state(self.generation, toc_generation, state)
+        commit = self.writer.next_commit
+        save_state(self.generation, commit, state)
         self.writer.commit()
-        self.writer = None
-        remove_other_states(self.generation, toc_generation)
+        remove_other_states(self.generation, commit)
         self._verify()
         publish(self.index, self.generation)
         remove_stale_generations(self.index)
@@ -386,10 +360,7 @@ class _Run:
         """Raise IndexCheckError unless the new generation opens, holds what it should and passes the check."""
         expected = Expected(len(self.files), dict(self.written), frozenset(self.removed))
         try:
-            with open_generation(self.generation).searcher() as searcher:
-                found = searcher.doc_count()
-                copies = {doc_id: len(list(searcher.docs_for_query(Term("id", doc_id))))
-                          for doc_id in _sample(expected.written) + _sample(expected.removed)}
+            found, copies = count_copies(self.generation, _sample(expected.written) + _sample(expected.removed))
         except Exception as exc:  # whatever a broken index raises: the live one stays
             raise IndexCheckError(self._failed(f"it cannot be opened ({type(exc).__name__}: {exc})")) from exc
         if found != expected.documents:

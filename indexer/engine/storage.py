@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
+
+from indexer.engine.view import IndexView
 
 POINTER_NAME = "CURRENT"
 GENERATION_PREFIX = "gen-"
@@ -137,6 +138,11 @@ def open_generation(generation: Path, *, mmap: bool = True) -> FileIndex:
     return FileStorage(str(generation), supports_mmap=mmap).open_index()
 
 
+def latest_commit(generation: Path) -> int:
+    """Return the number of a generation's latest commit, which names the file state written with it."""
+    return open_generation(generation).latest_generation()
+
+
 def open_index(index: Path | str, *, mmap: bool = True) -> FileIndex:
     """Open the live index for reading; raise IndexMissingError naming the command to run.
 
@@ -168,69 +174,50 @@ def _with_live_generation(index: Path, opener):
     raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
 
 
-def column_values(reader, name: str, docnums, default) -> dict:
-    """Return a column's value for each document, `default` where a segment holds none.
-
-    Indexes written before every document had every column end some segments' columns early,
-    and Whoosh's reader then raises IndexError for the documents past the end.
-    """
-    docnums = list(docnums)
-    if not docnums:
-        return {}
-    column = reader.column_reader(name)
-    values = {}
-    for d in docnums:
-        try:
-            values[d] = column[d]
-        except IndexError:
-            values[d] = default
-    return values
+def view_of(generation: Path, *, mmap: bool = True) -> IndexView:
+    """Open one generation (live or not) for searching; close the view after."""
+    return IndexView(open_generation(generation, mmap=mmap).searcher(), generation)
 
 
-@contextmanager
-def searcher(index: Path | str, *, mmap: bool = True):
-    """Open a searcher on the live index for one piece of work, and close it after."""
-    _, opened = open_searcher(index, mmap=mmap)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def open_view(index: Path | str, *, mmap: bool = True) -> IndexView:
+    """Open the live index for searching; raise IndexMissingError naming the command to run. Close it after."""
+    generation, opened = open_searcher(index, mmap=mmap)
+    return IndexView(opened, generation)
 
 
-class SearcherSource:
-    """Keep one searcher open and replace it when a reindex has changed the index.
+class ViewSource:
+    """Keep one view of the index open and replace it when a reindex has changed the index.
 
-    Opening a searcher is the largest fixed cost of a query, so a process keeps one. A new
-    one is opened when a commit or a swap made it stale; `Searcher.refresh()` is avoided
-    because it can return deleted and duplicated documents. Use one source per thread:
-    get() closes the searcher it replaces.
+    Opening a view is the largest fixed cost of a query, and its caches are what make queries
+    fast, so a process keeps one. A new one is opened when a swap (or a commit) made it stale;
+    `Searcher.refresh()` is avoided because it can return deleted and duplicated documents. Use
+    one source per thread: get() closes the view it replaces.
     """
 
     def __init__(self, index: Path | str, *, mmap: bool = True):
         self.index = Path(index)
         self.mmap = mmap
-        self._generation: Path | None = None
-        self._searcher: Searcher | None = None
+        self._view: IndexView | None = None
 
-    def get(self) -> Searcher:
-        """Return an up-to-date searcher on the live index."""
-        if self._searcher is None or self._is_stale():
-            generation, opened = open_searcher(self.index, mmap=self.mmap)
+    def get(self) -> IndexView:
+        """Return an up-to-date view of the live index."""
+        if self._view is None or self._is_stale():
+            opened = open_view(self.index, mmap=self.mmap)
             self.close()
-            self._generation, self._searcher = generation, opened
-        return self._searcher
+            self._view = opened
+        return self._view
 
     def _is_stale(self) -> bool:
-        """Return True when a swap or a commit happened since the searcher was opened."""
-        if current_generation(self.index) != self._generation:
+        """Return True when a swap or a commit happened since the view was opened."""
+        if current_generation(self.index) != self._view.generation:
             return True
         try:
-            return not self._searcher.up_to_date()
+            return not self._view.is_current()
         except OSError:
             return True
 
     def close(self) -> None:
-        """Close the searcher this source holds, if any."""
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        """Close the view this source holds, if any."""
+        if self._view is not None:
+            self._view.close()
+            self._view = None

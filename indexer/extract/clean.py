@@ -7,15 +7,15 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from indexer.dates import PartialDate, combine, date_from_lead, date_from_url, parse_date
-from indexer.decode import decode, read_bytes
-from indexer.document import Document, document_id
-from indexer.errors import CleanError
-from indexer.html_extract import extract_html
-from indexer.language import detect_language
-from indexer.metadata_files import MetadataFiles, is_metadata_file
-from indexer.sources import source_for_url
-from indexer.text_extract import extract_text
+from indexer.extract.dates import PartialDate, combine, date_from_lead, date_from_url, parse_date
+from indexer.extract.decode import decode, read_bytes
+from indexer.extract.document import Document, document_id
+from indexer.extract.errors import CleanError
+from indexer.extract.html_page import extract_html
+from indexer.extract.language import detect_language
+from indexer.extract.metadata_files import MetadataFiles, is_metadata_file
+from indexer.extract.sources import source_for_url
+from indexer.extract.text_page import extract_text
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml", ".php", ".asp", ".aspx"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}

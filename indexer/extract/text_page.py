@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from indexer.chrome import strip_chrome_lines, title_key
+from indexer.extract.chrome import strip_chrome_lines, title_key
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 # "Source: NAM-media" as website builders' text exports write it; the source, not release text.

@@ -11,7 +11,7 @@ import unicodedata
 from charset_normalizer import from_bytes
 from charset_normalizer.md import mess_ratio
 
-from indexer.errors import CleanError
+from indexer.extract.errors import CleanError
 
 MB = 1024 * 1024
 KB = 1024

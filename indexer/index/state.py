@@ -1,9 +1,9 @@
 """What the index knew about each page file at its last commit, so a reindex skips unchanged files cheaply.
 
-The state of a commit is written to state-<N>.json in the generation folder just before
-the Whoosh commit that creates generation N. A reader takes the state whose N matches the
-index's latest generation, so a reindex killed between the two writes leaves a state that
-still describes the index. When none matches, the next reindex rebuilds the index in full.
+The state of a commit is written to state-<N>.json in the generation folder just before the
+commit numbered N. A reader takes the state whose N matches the generation's latest commit, so
+a reindex killed between the two writes leaves a state that still describes the index. When
+none matches, the next reindex rebuilds the index in full.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.store import write_atomically
+from indexer.engine.storage import latest_commit, write_atomically
 
 STATE_FORMAT = 1
 STATE_PATTERN = re.compile(r"^state-(\d+)\.json$")
@@ -73,7 +73,7 @@ class IndexState:
 
 
 def state_path(generation: Path, toc_generation: int) -> Path:
-    """Return where the state of one Whoosh commit lives."""
+    """Return where the state of one commit lives."""
     return generation / f"state-{toc_generation}.json"
 
 
@@ -87,6 +87,14 @@ def load_state(generation: Path, toc_generation: int) -> IndexState | None:
     try:
         return IndexState.from_json(state_path(generation, toc_generation).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_live_state(generation: Path) -> IndexState | None:
+    """Return the state of a generation's latest commit, or None when it has none or cannot be read."""
+    try:
+        return load_state(generation, latest_commit(generation))
+    except Exception:  # whatever an unreadable index raises: it has no state to tell
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from indexer.dates import PartialDate
+from indexer.extract.dates import PartialDate
 
 
 @dataclass

@@ -5,43 +5,33 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from indexer.schema import NO_DATE, UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR
-from indexer.state import load_state
-from indexer.store import column_values, open_generation, open_searcher
-
-# Each column, and what a document lacking it (in an index of an older schema) counts as.
-COLUMNS = {"source": UNKNOWN_SOURCE, "language": UNKNOWN_LANGUAGE, "date": 0, "year": UNKNOWN_YEAR,
-           "date_precision": NO_DATE}
+from indexer.engine.schema import NO_DATE, UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.engine.storage import open_view
+from indexer.index.state import load_live_state
 
 
 def index_stats(index: Path | str) -> dict:
-    """Return the statistics `searchapp stats` prints; raise store.IndexMissingError without an index."""
+    """Return the statistics `searchapp stats` prints; raise IndexMissingError without an index."""
     index = Path(index)
-    generation, searcher = open_searcher(index)
-    with searcher:
-        reader = searcher.reader()
-        doc_ids = list(reader.all_doc_ids())
-        columns = {name: column_values(reader, name, doc_ids, default) for name, default in COLUMNS.items()}
-        sources, languages = Counter(), Counter()
+    with open_view(index) as view:
+        generation = view.generation
+        columns = {name: view.column(name) for name in ("source", "language", "date", "year", "date_precision")}
+        sources, languages = Counter(columns["source"].values()), Counter(columns["language"].values())
         dated, no_date, no_year = [], 0, 0
-        for docnum in doc_ids:
-            sources[columns["source"][docnum]] += 1
-            languages[columns["language"][docnum]] += 1
-            if columns["date_precision"][docnum] == NO_DATE:
+        for docnum, precision in columns["date_precision"].items():
+            if precision == NO_DATE:
                 no_date += 1
             elif columns["year"][docnum] == UNKNOWN_YEAR:
                 no_year += 1
             else:
                 dated.append(columns["date"][docnum])
-        toc_generation = reader.generation()
-    if toc_generation is None:  # an index with no segments yet
-        toc_generation = open_generation(generation).latest_generation()
-    state = load_state(generation, toc_generation)
+        documents = view.doc_count()
+    state = load_live_state(generation)
     return {
         "index": str(index),
         "generation": generation.name,
         "corpus": state.corpus if state else None,
-        "documents": len(doc_ids),
+        "documents": documents,
         "sources": {name: n for name, n in sources.most_common() if name and name != UNKNOWN_SOURCE},
         "no_source": sources[UNKNOWN_SOURCE] + sources[""],
         "languages": dict(languages.most_common()),

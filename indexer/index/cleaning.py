@@ -1,4 +1,4 @@
-"""Turn a reindex's tasks into outcomes, in task order: a first look here, cleaning in worker processes.
+"""Cleaning a reindex's pages into index fields, in task order: a first look here, cleaning in worker processes.
 
 This process hashes every page and asks the cache first, so unchanged and cached pages never
 reach a worker, and workers start only when enough pages need cleaning. Cleaned pages are
@@ -9,15 +9,21 @@ pile the corpus up in memory.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
+from pathlib import Path
 
-from indexer.clean_cache import CleanCache
-from indexer.clean_worker import clean_page, clean_pages, init_worker, start_worker
-from indexer.page_check import Outcome, Task, inspect_page
+from indexer.extract.clean import clean_file
+from indexer.index.clean_cache import CleanCache
+from indexer.engine.schema import document_fields
+from indexer.extract.errors import CleanError
+from indexer.extract.metadata_files import MetadataFiles
+from indexer.index.pages import Outcome, Task, inspect_page
 
 # Below this many pages to clean, starting worker processes (about a second) costs more than it saves.
 MIN_PAGES_FOR_POOL = 64
@@ -89,6 +95,55 @@ def _process_context():
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["indexer.clean_worker"])
+        context.set_forkserver_preload([__name__])
         return context
     return multiprocessing.get_context("spawn")
+
+
+# -- in the worker processes --
+
+# Manifests are read once per process, not once per page.
+_metadata: MetadataFiles | None = None
+
+
+def init_worker() -> None:
+    """Prepare this process to clean pages, reading manifests afresh."""
+    global _metadata
+    _metadata = MetadataFiles()
+
+
+def start_worker() -> None:
+    """Prepare a worker process (a ProcessPoolExecutor initializer) to clean pages and die with its reindex."""
+    init_worker()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-reindex", daemon=True).start()
+
+
+def _exit_with(parent) -> None:
+    """Exit as soon as the reindex that started this worker ends, even by SIGKILL.
+
+    Pool workers do not notice on their own: orphans would live on, holding the dead
+    reindex's stdout and stderr open, so whatever reads them would never see their end.
+    """
+    parent.join()
+    os._exit(1)
+
+
+def clean_pages(paths: list[str]) -> list[dict]:
+    """Clean a batch of pages; batches keep the cost of talking to workers small."""
+    return [clean_page(path) for path in paths]
+
+
+def clean_page(path: str) -> dict:
+    """Clean one page; return {"fields": ...} or {"error": reason}, never raise."""
+    if _metadata is None:
+        init_worker()
+    try:
+        return {"fields": document_fields(clean_file(Path(path), _metadata))}
+    except CleanError as exc:
+        return {"error": str(exc)}
+    except RecursionError:
+        return {"error": "markup nested too deeply to parse"}
+    except Exception as exc:  # hostile input must cost one line, not the run
+        return {"error": f"could not be cleaned ({type(exc).__name__}: {exc})"}

@@ -10,10 +10,10 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from indexer.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
+from indexer.extract.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
                             strip_trailer, title_key)
-from indexer.dates import PartialDate, combine, date_from_text, parse_date
-from indexer.text_extract import pop_source_line
+from indexer.extract.dates import PartialDate, combine, date_from_text, parse_date
+from indexer.extract.text_page import pop_source_line
 
 JSONLD_WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$")
 # Separators between a headline and the site name in <title> ("Headline | Site", "Site - Headline").

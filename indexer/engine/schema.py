@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from indexer.analysis import search_analyzer
-from indexer.document import Document
+from indexer.engine.analysis import search_analyzer
+from indexer.extract.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
 SCHEMA_VERSION = 2
@@ -19,6 +19,9 @@ UNKNOWN_YEAR = 0
 UNKNOWN_MONTH = 0
 NO_DATE = "none"
 UNKNOWN_LANGUAGE = "und"  # BCP 47 for "undetermined"
+# What a document lacking a column's value (in an index of an older schema) counts as.
+COLUMN_DEFAULTS = {"source": UNKNOWN_SOURCE, "year": UNKNOWN_YEAR, "month": UNKNOWN_MONTH, "date": 0,
+                   "date_precision": NO_DATE, "language": UNKNOWN_LANGUAGE}
 
 _TEXT = search_analyzer()
 

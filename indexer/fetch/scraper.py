@@ -22,7 +22,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import urllib3
 
-from indexer.metadata_files import sidecar_path
+from indexer.extract.metadata_files import sidecar_path
 
 USER_AGENT = "searchapp-pressrelease-scraper/0.1 (+https://github.com/searchapp)"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})

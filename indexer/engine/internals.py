@@ -1,0 +1,115 @@
+"""The one place that reads Whoosh's private internals: decoded posting blocks, BM25 scoring, positions.
+
+Stepping a matcher posting by posting costs more than the rest of a search, so the postings
+cache reads whole decoded blocks instead. Every name used here is private to whoosh3 and checked
+against the public path by tests/test_engine_internals.py; `check_whoosh()` refuses another
+version, which another package depending on `Whoosh` can silently install over it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from itertools import accumulate
+
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.system import _INT_SIZE
+
+WHOOSH_DISTRIBUTION = "whoosh3"
+# The release whose internals this module reads; pyproject.toml pins the same.
+WHOOSH_VERSION = "3.54.0"
+
+
+class WhooshVersionError(RuntimeError):
+    """The installed Whoosh is not the release the engine was written against."""
+
+
+def check_whoosh() -> None:
+    """Raise WhooshVersionError unless the pinned whoosh3 is the installed Whoosh."""
+    try:
+        installed = metadata.version(WHOOSH_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        installed = None
+    if installed != WHOOSH_VERSION:
+        raise WhooshVersionError(
+            f"The search engine needs {WHOOSH_DISTRIBUTION}=={WHOOSH_VERSION}, found {installed or 'none'} "
+            f"(another package may have installed Whoosh over it): run `pip install {WHOOSH_DISTRIBUTION}=="
+            f"{WHOOSH_VERSION}`")
+
+
+def unfiltered(m):
+    """Return a segment's postings without the filter Whoosh wraps them in when the segment has deletions.
+
+    A reader filters postings only to leave out its deleted documents. Callers drop those with
+    the live-documents bitmap instead.
+    """
+    while isinstance(m, FilterMatcher):
+        m = m.child
+    return m
+
+
+def is_block_matcher(m) -> bool:
+    """Return True when a (unfiltered) matcher's decoded blocks can be read directly."""
+    return isinstance(m, W3LeafMatcher)
+
+
+def weight_scorer(m) -> tuple[str, Callable | None] | None:
+    """Return how a block matcher's scorer scores a posting: ("weight", None), ("bm25", fn(weight, length)), or None.
+
+    None means the scorer is of another kind: step the matcher and ask it.
+    """
+    scorer = getattr(m, "scorer", None)
+    if type(scorer) is WeightScorer:
+        return "weight", None
+    if type(scorer) is BM25FScorer:
+        # What scorer.score(matcher) computes from the posting's weight and the document's field length.
+        return "bm25", scorer._score
+    return None
+
+
+def blocks(m, *, weights: bool = False, values: bool = False) -> Iterator[tuple[list, list | None, list | None]]:
+    """Yield each decoded block of a block matcher as (ids, weights, values), decoding only what is asked."""
+    while m.is_active():
+        if m._ids is None:
+            m._read_ids()
+        if weights and m._weights is None:
+            m._read_weights()
+        if values and m._values is None:
+            m._read_values()
+        yield m._ids, m._weights if weights else None, m._values if values else None
+        m._next_block()
+
+
+def block_spans(m) -> Iterator[tuple[int, int, Callable[[], list], Callable[[], list]]]:
+    """Yield (first id, last id, ids(), values()) per block; the functions decode the block's ids or values.
+
+    Blocks that hold none of the documents a caller wants need not be decoded at all.
+    """
+    first = 0
+    while m.is_active():
+        last = m.block_max_id()
+
+        def ids(m=m):
+            if m._ids is None:
+                m._read_ids()
+            return m._ids
+
+        def values(m=m):
+            if m._values is None:
+                m._read_values()
+            return m._values
+
+        yield first, last, ids, values
+        first = last + 1
+        m._next_block()
+
+
+def decode_positions(value: bytes) -> list[int]:
+    """Return the positions in a Positions posting, as Positions.decode_positions does, with C loops.
+
+    The value is the count (an unsigned int) then the pickled position deltas.
+    """
+    return list(accumulate(pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")))

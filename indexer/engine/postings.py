@@ -1,0 +1,424 @@
+"""Matched sets and top hits of queries from term postings read once per index view, with Whoosh's own scores.
+
+Whoosh walks every posting of a query in Python, twice when the matched set and the top hits
+are asked for separately: at 100,000 documents a common word costs hundreds of milliseconds.
+Here each term's postings are read once per view, with Whoosh's own score for each, and kept
+(up to a budget): the matched set is then bitmap arithmetic, and the top hits come from the
+best-scoring postings first. Whoosh still scores the few documents that can reach the top, with
+its own matchers, so the order is exactly the one `searcher.search` gives.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from array import array
+from collections import OrderedDict
+from functools import lru_cache
+from itertools import compress
+
+from whoosh import query as Q
+from whoosh.formats import Positions
+
+from indexer.engine import internals
+from indexer.engine.bitmaps import from_bits, membership, to_bits
+
+# Postings held per view (about 12 bytes each, plus a bitmap of documents / 8 bytes per term):
+# 6 million is about 75 MB. Least recently used terms are dropped beyond it.
+MAX_CACHED_POSTINGS = 6_000_000
+MAX_CACHED_PHRASES = 256
+# Floating-point slack between a sum of cached scores and Whoosh's sum of the same scores.
+SCORE_SLACK = 1e-9
+# Postings read per term and round before checking whether the top hits are settled.
+RANKING_STEP = 32
+
+
+class _TermPostings:
+    """The documents (ascending) and Whoosh scores of one term, and the bitmap of its documents."""
+
+    __slots__ = ("docs", "scores", "bits", "_by_score")
+
+    def __init__(self, docs: array, scores: array):
+        self.docs, self.scores = docs, scores
+        self.bits = to_bits(docs)
+        self._by_score = None
+
+    def best_first(self, count: int) -> array:
+        """Return positions of postings, best score first, in order at least as far as the first `count`."""
+        n = len(self.docs)
+        if self._by_score is None or len(self._by_score) < min(count, n):
+            order = None
+            # Asked for more than sorted so far: sort well beyond it, not one step at a time.
+            if self._by_score is not None:
+                count = max(count, 4 * len(self._by_score))
+            if count * 16 < n:
+                # Sorting a common word's postings costs more than ranking: sort only those above
+                # a cutoff estimated from every 16th score, when that gives enough.
+                sample = sorted(self.scores[::16], reverse=True)
+                cutoff = sample[min(len(sample) - 1, count // 16 + 1)]
+                order = list(compress(range(n), map(cutoff.__le__, self.scores)))
+                if len(order) < count:
+                    order = None
+            if order is None:
+                order = range(n)
+            self._by_score = array("i", sorted(order, key=self.scores.__getitem__, reverse=True))
+        return self._by_score
+
+    def score(self, docnum: int) -> float:
+        """Return the term's score in a document, 0.0 when the document does not contain it."""
+        i = bisect.bisect_left(self.docs, docnum)
+        return self.scores[i] if i < len(self.docs) and self.docs[i] == docnum else 0.0
+
+
+EMPTY_POSTINGS = _TermPostings(array("i"), array("d"))
+
+
+class CachedPostings:
+    """Matched sets and top hits of queries, from term postings read once per searcher."""
+
+    def __init__(self, searcher, live: int, size: int):
+        self.searcher = searcher
+        # The live documents' bitmap and the number of document numbers, deleted ones included.
+        self.live, self.size = live, size
+        self._terms: OrderedDict[tuple, _TermPostings] = OrderedDict()
+        self._phrases: OrderedDict[tuple, _TermPostings] = OrderedDict()
+        self._field_lengths: dict[tuple, list] = {}
+        self._held = 0
+
+    def term(self, fieldname: str, text, values: list | None = None) -> _TermPostings:
+        """Return the postings of a term as `Term(fieldname, text)` matches them (none when absent).
+
+        When the postings are read now (not kept from before) and `values` is a list, it receives
+        the raw posting values (positions), one per document.
+        """
+        schema = self.searcher.schema
+        if fieldname not in schema:
+            return EMPTY_POSTINGS
+        try:
+            btext = schema[fieldname].to_bytes(text)
+        except ValueError:
+            return EMPTY_POSTINGS
+        key = (fieldname, btext)
+        found = self._terms.get(key)
+        if found is not None:
+            self._terms.move_to_end(key)
+            return found
+        docs, scores = array("i"), array("d")
+        # Per segment, as a search scores them: each segment's scorer reads the index-wide statistics.
+        for sub, offset in self.searcher.leaf_searchers():
+            if (fieldname, btext) in sub.reader():
+                self._read_postings(sub, offset, fieldname, btext, docs, scores, values)
+        found = self._terms[key] = _TermPostings(docs, scores)
+        self._held += len(docs)
+        while self._held > MAX_CACHED_POSTINGS and len(self._terms) > 1:
+            self._held -= len(self._terms.popitem(last=False)[1].docs)
+        return found
+
+    def _read_postings(self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array,
+                       values: list | None) -> None:
+        """Append a segment's postings of a term and Whoosh's score for each (and their values, if asked)."""
+        m = internals.unfiltered(sub.postings(fieldname, btext))
+        scoring = internals.weight_scorer(m) if internals.is_block_matcher(m) else None
+        if scoring is not None:
+            # Block by block: decoding a block costs less than stepping the matcher posting by
+            # posting, and a score from (weight, length) is what `scorer.score(matcher)` computes.
+            kind, bm25 = scoring
+            lengths = self._lengths(sub, offset, fieldname) if kind == "bm25" else None
+            # Few (weight, length) pairs recur: score each once.
+            score = lru_cache(maxsize=None)(bm25) if bm25 is not None else None
+            for ids, weights, block_values in internals.blocks(m, weights=True, values=values is not None):
+                docs.extend([d + offset for d in ids] if offset else ids)
+                if lengths is None:
+                    scores.extend(map(float, weights))
+                else:
+                    scores.extend(map(score, weights, map(lengths.__getitem__, ids)))
+                if values is not None:
+                    values.extend(block_values)
+            return
+        while m.is_active():
+            docs.append(m.id() + offset)
+            scores.append(m.score())
+            if values is not None:
+                values.append(m.value())
+            m.next()
+
+    def _lengths(self, sub, offset: int, fieldname: str) -> list:
+        """Return a segment's field length per document, as its scorer reads them (read once)."""
+        key = (offset, fieldname)
+        if key not in self._field_lengths:
+            self._field_lengths[key] = [sub.doc_field_length(d, fieldname, 1) for d in range(sub.doc_count_all())]
+        return self._field_lengths[key]
+
+    # -- the matched set --
+
+    def matched(self, query: Q.Query) -> int:
+        """Return the bitmap of the live documents a query matches, as `docs_for_query` finds them."""
+        return self._bits(query) & self.live
+
+    def _bits(self, q: Q.Query) -> int:
+        """Return the bitmap of the documents a query node matches (deleted ones possibly included)."""
+        kind = type(q)
+        if kind is Q.Term:
+            return self.term(q.fieldname, q.text).bits
+        if kind is Q.And or kind is Q.Require:
+            children = list(q.children())
+            bits = self.live if children else 0
+            for child in children:
+                bits &= self._bits(child)
+            return bits
+        if kind is Q.Or and not q.minmatch and q.scale is None:
+            bits = 0
+            for child in q.children():
+                bits |= self._bits(child)
+            return bits
+        if kind is Q.AndNot:
+            return self._bits(q.a) & ~self._bits(q.b)
+        if kind is Q.AndMaybe:
+            return self._bits(q.a)
+        if kind is Q.Not:
+            return self.live & ~self._bits(q.query)
+        if kind is Q.Every and not q.fieldname:
+            return self.live
+        if q is Q.NullQuery:
+            return 0
+        if kind is Q.Phrase:
+            return self.phrase(q).bits
+        # Anything else (prefixes, ranges, fielded numbers): Whoosh finds its documents.
+        return to_bits(self.searcher.docs_for_query(q))
+
+    def phrase(self, q: Q.Phrase) -> _TermPostings:
+        """Return a phrase's documents and scores (the sum of its words' scores), kept per searcher.
+
+        Positions are checked only in documents that contain every word.
+        """
+        key = (q.fieldname, tuple(q.words), q.slop)
+        if key not in self._phrases:
+            words, fresh = [], {}
+            for word in q.words:
+                # A word read now brings its positions along: no second pass over its postings.
+                values: list = []
+                words.append(self.term(q.fieldname, word, values))
+                if values:
+                    fresh[word] = (words[-1].docs, values)
+            every_word = self.live
+            for word in words:
+                every_word &= word.bits
+            if not every_word:
+                found = 0
+            elif q.slop == 1 and type(self.searcher.schema[q.fieldname].format) is Positions:
+                found = self._adjacent(q.fieldname, q.words, every_word, fresh)
+            else:
+                found = to_bits(self.searcher.docs_for_query(q))
+            docs = array("i", from_bits(found))
+            self._phrases[key] = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
+            if len(self._phrases) > MAX_CACHED_PHRASES:
+                self._phrases.popitem(last=False)
+        self._phrases.move_to_end(key)
+        return self._phrases[key]
+
+    def _adjacent(self, fieldname: str, words: list, candidates: int, fresh: dict) -> int:
+        """Return the candidates in which the words occur one after the other, as Whoosh's phrase matches them.
+
+        `fresh` holds (documents, raw values) of words just read.
+        """
+        docnums = from_bits(candidates)
+        positions = []
+        for word in words:
+            if word in fresh:
+                docs, values = fresh[word]
+                positions.append({d: internals.decode_positions(values[bisect.bisect_left(docs, d)]) for d in docnums})
+            else:
+                positions.append(self._positions(fieldname, word, docnums))
+        found = []
+        for d in docnums:
+            # Where the phrase could start: word i must be at start + i.
+            starts = set(positions[0].get(d, ()))
+            for i, word_positions in enumerate(positions[1:], 1):
+                starts &= {p - i for p in word_positions.get(d, ())}
+                if not starts:
+                    break
+            if starts:
+                found.append(d)
+        return to_bits(found)
+
+    def _positions(self, fieldname: str, word: str, docnums: list[int]) -> dict[int, list[int]]:
+        """Return the positions of a word in some documents (ascending), reading its postings again."""
+        btext = self.searcher.schema[fieldname].to_bytes(word)
+        found = {}
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            local = [d - offset for d in docnums if offset <= d < end]
+            if local and (fieldname, btext) in sub.reader():
+                found.update((d + offset, p) for d, p in self._segment_positions(sub, fieldname, btext, local).items())
+        return found
+
+    @staticmethod
+    def _segment_positions(sub, fieldname: str, btext: bytes, docnums: list[int]) -> dict[int, list[int]]:
+        """Return the positions of a term in some documents (ascending) of a segment."""
+        m = internals.unfiltered(sub.reader().postings(fieldname, btext))
+        wanted = membership(to_bits(docnums), sub.doc_count_all())
+        found = {}
+        if internals.is_block_matcher(m):
+            # Block by block (see _read_postings), skipping blocks that hold none of the documents.
+            for first, last, ids, values in internals.block_spans(m):
+                i = bisect.bisect_left(docnums, first)
+                if i < len(docnums) and docnums[i] <= last:
+                    block = ids()
+                    hits = [j for j, d in enumerate(block) if wanted[d >> 3] >> (d & 7) & 1]
+                    if hits:
+                        block_values = values()
+                        for j in hits:
+                            found[block[j]] = internals.decode_positions(block_values[j])
+            return found
+        decode = m.format.decoder("positions")
+        while m.is_active():
+            d = m.id()
+            if wanted[d >> 3] >> (d & 7) & 1:
+                found[d] = decode(m.value())
+            m.next()
+        return found
+
+    # -- the top hits --
+
+    def best(self, query: Q.Query, selected: int, limit: int) -> list[int] | None:
+        """Return the `limit` best documents of `selected` in the order of Whoosh's scores (ties: lower number first).
+
+        Returns None when a part of the query has scores that cannot be summed from term postings.
+        """
+        if getattr(self.searcher.weighting, "use_final", False):
+            return None
+        parts: list[tuple[_TermPostings, float]] = []
+        summed = self._score_parts(query, 1.0, parts, required=True)
+        parts = [(p, factor) for p, factor in parts if len(p.docs)]
+        if summed is None or not parts:
+            return None
+        constant, exact = summed
+        stream = self._by_bound(parts, constant, selected)
+        if exact:
+            # The sums are Whoosh's scores but for rounding: only documents whose sums are that
+            # close to another's may be ordered differently, so Whoosh scores just those.
+            top: list[tuple[float, int]] = []
+            for bound, docnum in stream:
+                if len(top) >= limit and bound < top[limit - 1][0] * (1 - SCORE_SLACK):
+                    break
+                top.append((bound, docnum))
+            close = {d for (b1, d), (b2, _) in zip(top, top[1:]) if b2 >= b1 * (1 - SCORE_SLACK)}
+            close |= {d for (b1, _), (b2, d) in zip(top, top[1:]) if b2 >= b1 * (1 - SCORE_SLACK)}
+            scores = {d: bound for bound, d in top if d not in close}
+            scores.update(self._whoosh_scores(query, close))
+            return sorted(scores, key=lambda d: (-scores[d], d))[:limit]
+        # A sum that only bounds the score: Whoosh scores documents in order of their bounds until
+        # no bound left can reach the last of the top hits.
+        ranked: list[tuple[float, int]] = []  # (-score, docnum), best first
+        batch: list[int] = []
+        for bound, docnum in stream:
+            if len(ranked) >= limit and -ranked[limit - 1][0] > bound * (1 + SCORE_SLACK):
+                break
+            batch.append(docnum)
+            if len(batch) >= max(limit, RANKING_STEP):
+                ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
+                batch = []
+        ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
+        return [docnum for _, docnum in ranked]
+
+    def _score_parts(self, q: Q.Query, factor: float, parts: list, required: bool) -> tuple[float, bool] | None:
+        """Add the (postings, factor) whose sum makes a query's score; return (constant part, exact).
+
+        `required`: every selected document matches this part; otherwise the part is under an Or
+        and counts where it matches. A term or phrase counts exactly where it occurs; a part
+        such as an And under an Or may not count where some of its terms occur, which makes the
+        sum only a bound (exact False). Returns None for queries whose score is not such a sum.
+        """
+        kind = type(q)
+        if kind is Q.Term:
+            # Term's matcher multiplies its score by the boost.
+            parts.append((self.term(q.fieldname, q.text), factor * q.boost))
+            return 0.0, True
+        if kind is Q.Phrase:
+            # A phrase scores as the sum of its words' scores, times its boost.
+            parts.append((self.phrase(q), factor * q.boost))
+            return 0.0, True
+        if kind is Q.Not:
+            # Whoosh scores 1 for a document a Not matches.
+            return factor, required
+        if q is Q.NullQuery:
+            return 0.0, True
+        if kind is Q.Or and not q.minmatch and q.scale is None:
+            children = [(child, False) for child in q.children()]
+        elif kind is Q.And:
+            children = [(child, True) for child in q.children()]
+        elif kind is Q.AndMaybe:
+            children = [(q.a, True), (q.b, False)]
+        elif kind is Q.AndNot or kind is Q.Require:
+            # Only the first part scores.
+            children = [(q.a, True)]
+        else:
+            return None
+        if kind in (Q.And, Q.Or) and len(children) > 1:
+            # A compound query of one part is that part's matcher: its own boost applies only to more.
+            factor *= q.boost
+        total, exact = 0.0, True
+        for child, child_required in children:
+            summed = self._score_parts(child, factor, parts, required and child_required)
+            if summed is None:
+                return None
+            total += summed[0]
+            # A part that must match where its parent matches, under a parent that may not.
+            exact = exact and summed[1] and (required or not child_required)
+        return total, exact
+
+    def _by_bound(self, parts, constant: float, selected: int):
+        """Yield (bound, docnum) for the selected documents, highest bound first.
+
+        A document's bound is the sum of its parts' scores, at least Whoosh's score for it. When
+        the selection is small every bound is computed; otherwise the parts are read best score
+        first, round by round, until no unread document could have a higher bound than those left.
+        """
+        postings = sum(len(p.docs) for p, _ in parts)
+        if selected.bit_count() * len(parts) * 4 <= postings or not parts:
+            bounds = [(-(constant + sum(f * p.score(d) for p, f in parts)), d) for d in from_bits(selected)]
+            bounds.sort()
+            for negative, d in bounds:
+                yield -negative, d
+            return
+        wanted = membership(selected, self.size)
+        seen: set[int] = set()
+        heap: list[tuple[float, int]] = []
+        depth = 0
+        while True:
+            orders = [(p.docs, p.scores, p.best_first(depth + RANKING_STEP + 1), f) for p, f in parts]
+            # No document first met deeper in every list can score more than this.
+            ceiling = constant + sum(f * scores[order[depth]] for docs, scores, order, f in orders if depth < len(docs))
+            while heap and -heap[0][0] >= ceiling:
+                negative, d = heapq.heappop(heap)
+                yield -negative, d
+            if all(depth >= len(docs) for docs, _, _, _ in orders):
+                while heap:
+                    negative, d = heapq.heappop(heap)
+                    yield -negative, d
+                return
+            for docs, _, order, _ in orders:
+                for i in order[depth:depth + RANKING_STEP]:
+                    d = docs[i]
+                    if d not in seen and wanted[d >> 3] >> (d & 7) & 1:
+                        seen.add(d)
+                        heapq.heappush(heap, (-(constant + sum(f * p.score(d) for p, f in parts)), d))
+            depth += RANKING_STEP
+
+    def _whoosh_scores(self, query: Q.Query, docnums) -> dict[int, float]:
+        """Return Whoosh's score of each document, from the matchers `searcher.search` would use."""
+        scores: dict[int, float] = {}
+        if not docnums:
+            return scores
+        context = self.searcher.context()
+        docnums = sorted(docnums)
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            m = query.matcher(sub, context)
+            for d in docnums:
+                if not offset <= d < end or not m.is_active():
+                    continue
+                m.skip_to(d - offset)
+                if m.is_active() and m.id() == d - offset:
+                    scores[d] = m.score()
+        return scores

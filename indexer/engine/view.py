@@ -1,0 +1,155 @@
+"""One state of the index opened for searching, and what its searches share: postings, columns, spelling."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import query as Q
+
+from indexer.engine.bitmaps import from_bits, to_bits
+from indexer.engine.postings import CachedPostings
+from indexer.engine.query import highlight_terms, match_sources, parse_query
+from indexer.engine.schema import COLUMN_DEFAULTS
+from indexer.engine.spelling import Spelling
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A user's query as the engine will run it (opaque to callers), and what to tell the user about it."""
+
+    query: object
+    notice: str | None
+    # An empty search: every document, in no order of relevance.
+    everything: bool
+
+
+class IndexView:
+    """A searcher on one generation of the index, with the caches every search on it shares.
+
+    Documents are numbered 0..size-1 (deleted ones included); sets of them are bitmaps (bitmaps.py).
+    """
+
+    def __init__(self, searcher, generation: Path):
+        self._searcher = searcher
+        self.generation = generation
+        reader = searcher.reader()
+        # Changes with every reindex that commits: ETags and caches key on it.
+        self.version = f"{generation.name}.{reader.generation()}"
+        self.size = reader.doc_count_all()
+        self._docnums = list(reader.all_doc_ids())
+        self.live = to_bits(self._docnums)
+        self.postings = CachedPostings(searcher, self.live, self.size)
+        self.spelling = Spelling(searcher)
+        self._columns: dict[str, dict] = {}
+        # What callers derive from this view and keep as long as it lives (facet columns, say).
+        self.memo: dict = {}
+
+    def __enter__(self) -> IndexView:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the searcher; the view cannot be used after."""
+        self._searcher.close()
+
+    def is_current(self) -> bool:
+        """Return False when a commit has changed the generation this view reads."""
+        return self._searcher.up_to_date()
+
+    # -- documents and columns --
+
+    def doc_count(self) -> int:
+        """Return how many live documents the view holds."""
+        return len(self._docnums)
+
+    def column(self, name: str) -> dict:
+        """Return a sortable field's value for each live document (read once per view)."""
+        if name not in self._columns:
+            self._columns[name] = _column_values(self._searcher.reader(), name, self._docnums, COLUMN_DEFAULTS[name])
+        return self._columns[name]
+
+    def stored(self, docnum: int) -> dict:
+        """Return a document's stored fields."""
+        return self._searcher.stored_fields(docnum)
+
+    def docnum(self, doc_id: str) -> int | None:
+        """Return the number of the live document with an id, or None."""
+        return self._searcher.document_number(id=doc_id)
+
+    def similar(self, docnum: int, count: int) -> list[dict]:
+        """Return the stored fields of up to `count` documents most like one, by the key words of its body."""
+        try:
+            return [hit.fields() for hit in self._searcher.more_like(docnum, "body", top=count)]
+        except Exception:  # a document too short to have key terms has no similar ones
+            return []
+
+    # -- queries --
+
+    def resolve_sources(self, wanted: str) -> list[str]:
+        """Return the source names a user means by `wanted` (any case; a prefix or a part of a name)."""
+        names = self.memo.get("_source_names")
+        if names is None:
+            names = self.memo["_source_names"] = sorted(set(self.column("source").values()))
+        return match_sources(names, wanted)
+
+    def parse(self, text: str) -> ParsedQuery:
+        """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
+        query, notice = parse_query(text, self._searcher, self.spelling, self.resolve_sources)
+        return ParsedQuery(query, notice, isinstance(query, Q.Every))
+
+    def matched(self, parsed: ParsedQuery) -> int:
+        """Return the bitmap of the live documents a query matches."""
+        try:
+            return self.postings.matched(parsed.query)
+        except Exception:  # the cache reads Whoosh internals; Whoosh's own path must still answer
+            log.exception("The postings cache could not match %r; matching with Whoosh", parsed.query)
+            return to_bits(self._searcher.docs_for_query(parsed.query)) & self.live
+
+    def top(self, parsed: ParsedQuery, selected: int, limit: int) -> list[int]:
+        """Return the `limit` best of the selected documents by relevance (ties: lower number first)."""
+        try:
+            best = self.postings.best(parsed.query, selected, limit)
+        except Exception:  # as in matched: Whoosh's ranking is the fallback, never an error page
+            log.exception("The postings cache could not rank %r; ranking with Whoosh", parsed.query)
+            best = None
+        if best is not None:
+            return best
+        # A query part whose scores cannot be bounded (a prefix, a range): Whoosh scores every match.
+        # It takes a set, and an empty one would mean "no filter". limit=None: with a limit, Whoosh's
+        # collector can lose the best document of an OR under an exclusion ("sanc* OR minsk -zebra").
+        if not selected:
+            return []
+        hits = self._searcher.search(parsed.query, filter=set(from_bits(selected)), limit=None)
+        return [d for _, d in sorted((-hit.score, hit.docnum) for hit in hits)[:limit]]
+
+    def highlight_terms(self, parsed: ParsedQuery) -> set[str]:
+        """Return the index terms a query looks for (not those it excludes), for snippets to mark."""
+        return highlight_terms(parsed.query, self._searcher.reader())
+
+    def suggest(self, text: str) -> str | None:
+        """Return the query with unknown words replaced by the commonest close words of the index, or None."""
+        return self.spelling.suggest(text)
+
+
+def _column_values(reader, name: str, docnums: list[int], default) -> dict:
+    """Return a column's value for each document, `default` where a segment holds none.
+
+    Indexes written before every document had every column end some segments' columns early,
+    and Whoosh's reader then raises IndexError for the documents past the end.
+    """
+    if not docnums:
+        return {}
+    column = reader.column_reader(name)
+    values = {}
+    for d in docnums:
+        try:
+            values[d] = column[d]
+        except IndexError:
+            values[d] = default
+    return values

@@ -1,0 +1,1 @@
+"""Extract: turn a saved page (HTML, text, Markdown) and the metadata beside it into one clean document."""

@@ -1,0 +1,107 @@
+"""The engine's reads of Whoosh internals give what Whoosh's public matchers give, and the pinned Whoosh is installed."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+
+from indexer.engine import internals
+from indexer.engine.schema import SCHEMA
+
+from conftest import ROOT
+
+WORDS = "council sanctions prisoners minsk report the of release decree".split()
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory):
+    """A searcher on an index of two segments, the first with deletions, postings long enough for several blocks."""
+    ix = FileStorage(str(tmp_path_factory.mktemp("internals"))).create_index(SCHEMA)
+    for batch in range(2):
+        writer = ix.writer()
+        for n in range(400):
+            words = [WORDS[(n * 7 + k * batch + k * k) % len(WORDS)] for k in range(3 + n % 11)]
+            writer.add_document(id=f"d{batch}-{n}", title=" ".join(words[:3]), body=" ".join(words), source="S",
+                                date=20220101, year=2022, month=1, date_precision="day", language="en")
+        writer.commit(merge=False)
+    writer = ix.writer()
+    for n in range(0, 400, 3):
+        writer.delete_by_term("id", f"d0-{n}")
+    writer.commit(merge=False)
+    with ix.searcher() as s:
+        yield s
+
+
+def public_postings(sub, fieldname: str, text: str):
+    """Return (ids, weights, values, scores) of a segment's live postings, stepping Whoosh's matcher."""
+    m = sub.postings(fieldname, text)
+    ids, weights, values, scores = [], [], [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        values.append(m.value())
+        scores.append(m.score())
+        m.next()
+    return ids, weights, values, scores
+
+
+@pytest.mark.parametrize("fieldname,text", [("body", "council"), ("body", "the"), ("title", "minsk"),
+                                            ("body", "decre")])
+def test_decoded_blocks_hold_the_matchers_postings(searcher, fieldname, text):
+    for sub, _ in searcher.leaf_searchers():
+        if (fieldname, text.encode()) not in sub.reader():
+            continue
+        ids, weights, values, scores = public_postings(sub, fieldname, text)
+        m = internals.unfiltered(sub.postings(fieldname, text))
+        assert internals.is_block_matcher(m)
+        read = [(d, w, v) for i, ws, vs in internals.blocks(m, weights=True, values=True) for d, w, v in zip(i, ws, vs)]
+        assert len(read) > 128, "postings of one block prove little"
+        # The blocks also hold deleted documents, which the engine drops with the live bitmap.
+        deleted = sub.reader().is_deleted
+        live = [posting for posting in read if not deleted(posting[0])]
+        assert [d for d, _, _ in live] == ids and [w for _, w, _ in live] == weights
+        assert [v for _, _, v in live] == values
+        # The positions decoded from a raw value are what the format's own decoder gives.
+        decode = m.format.decoder("positions")
+        assert [internals.decode_positions(v) for v in values] == [list(decode(v)) for v in values]
+        # BM25 from (weight, field length) is the matcher's score.
+        kind, bm25 = internals.weight_scorer(internals.unfiltered(sub.postings(fieldname, text)))
+        assert kind == "bm25"
+        lengths = [sub.doc_field_length(d, fieldname, 1) for d in ids]
+        assert [bm25(w, n) for w, n in zip(weights, lengths)] == pytest.approx(scores, rel=1e-12)
+
+
+def test_block_spans_cover_every_posting_in_order(searcher):
+    sub, _ = searcher.leaf_searchers()[0]
+    ids = public_postings(sub, "body", "the")[0]
+    deleted = sub.reader().is_deleted
+    seen, spans = [], 0
+    # Each block is decoded while it is the matcher's current one, as the engine reads them.
+    for first, last, block_ids, _ in internals.block_spans(internals.unfiltered(sub.postings("body", "the"))):
+        block = list(block_ids())
+        assert all(first <= d <= last for d in block)
+        seen += [d for d in block if not deleted(d)]
+        spans += 1
+    assert spans > 1 and seen == ids
+
+
+def test_the_reader_filters_only_deleted_documents(searcher):
+    sub, _ = searcher.leaf_searchers()[0]
+    assert sub.reader().has_deletions()
+    kept = public_postings(sub, "body", "council")[0]
+    every = [d for ids, _, _ in internals.blocks(internals.unfiltered(sub.postings("body", "council"))) for d in ids]
+    assert kept == [d for d in every if not sub.reader().is_deleted(d)] and len(kept) < len(every)
+
+
+def test_the_pinned_whoosh_is_the_one_installed():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pinned = [d for d in pyproject["project"]["dependencies"] if d.startswith(internals.WHOOSH_DISTRIBUTION)]
+    assert pinned == [f"{internals.WHOOSH_DISTRIBUTION}=={internals.WHOOSH_VERSION}"]
+    assert metadata.version(internals.WHOOSH_DISTRIBUTION) == internals.WHOOSH_VERSION
+    internals.check_whoosh()
+    # Nothing else installed under the name the pinned package replaces.
+    assert not any(re.fullmatch(r"whoosh", d.metadata["Name"] or "", re.I) for d in metadata.distributions())
