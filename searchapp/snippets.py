@@ -13,7 +13,7 @@ WORD = re.compile(r"\w+")
 # Gaps and words alternately (gap, word, gap, ..., gap).
 GAPS_AND_WORDS = re.compile(r"(\w+)")
 # The letters folding changes.
-_FOLDED = re.compile("[%s]" % "".join(re.escape(chr(c)) for c, to in sorted(FOLDING.items()) if to != chr(c)))
+_FOLDED = re.compile("[{}]".format("".join(re.escape(chr(c)) for c, to in sorted(FOLDING.items()) if to != chr(c))))
 SPACE = re.compile(r"\s+")
 WINDOW_WORDS = 36
 PREFIX = 2
@@ -152,7 +152,7 @@ def _word_start_before(text: str, end: int, count: int) -> int:
 @lru_cache(maxsize=8)
 def _word_runs(count: int) -> re.Pattern:
     """Return a pattern matching `count` whole words and what precedes each."""
-    return re.compile(r"(?:\W*\b\w+\b){%d}" % count)
+    return re.compile(r"(?:\W*\b\w+\b){" + str(count) + "}")
 
 
 def _is_word_char(char: str) -> bool:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.engine.analysis import index_term
+from indexer.engine.schema import UNKNOWN_SOURCE, known_source
 from indexer.extract.clean import clean_paths, iter_pages
 from indexer.extract.metadata_files import MetadataFiles
-from indexer.engine.schema import UNKNOWN_SOURCE, known_source
 from searchapp.search import MAX_PER_PAGE, SearchRequest, search
 
 from conftest import CORPUS, SEED
@@ -162,7 +162,7 @@ class Corpus:
         manifest = (self.root / COLLECTION / "manifest.csv").read_bytes()
         by_id: dict[str, list[ExpectedDoc]] = {}
         failed = 0
-        for _, doc, error in self._clean_all(manifest):
+        for _, doc, _ in self._clean_all(manifest):
             if doc is None:
                 failed += 1
                 continue

@@ -151,7 +151,8 @@ def test_every_bundled_document_gets_manifest_source_and_date(folder):
 
 
 def test_ids_are_stable_wherever_the_corpus_lives(tmp_path):
-    first = {doc.path.split("corpus/")[1]: doc.id for _, doc, _ in clean_paths([CORPUS / "seed", CORPUS / "belarusians_nl_news_2022_2023"])}
+    cleaned = clean_paths([CORPUS / "seed", CORPUS / "belarusians_nl_news_2022_2023"])
+    first = {doc.path.split("corpus/")[1]: doc.id for _, doc, _ in cleaned}
     moved = tmp_path / "elsewhere"
     shutil.copytree(CORPUS / "seed", moved / "seed")
     shutil.copytree(CORPUS / "belarusians_nl_news_2022_2023", moved / "belarusians_nl_news_2022_2023")

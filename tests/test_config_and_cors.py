@@ -76,7 +76,8 @@ def serving(command: list[str], *, cwd: Path, env: dict, log: Path):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer in {SERVER_START_SECONDS} s:\n{log.read_text(errors='replace')}")
+                said = log.read_text(errors="replace")
+                pytest.fail(f"the server did not answer in {SERVER_START_SECONDS} s:\n{said}")
             time.sleep(0.1)
         yield base, log
     finally:

@@ -21,7 +21,9 @@ UKRAINE = "President of Ukraine"
 HOST_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>A partner's news page</title>
-<style>body {{ font-family: "DejaVu Serif", serif; color: rgb(40, 30, 90); max-width: 40rem; margin: 2rem auto; }}</style>
+<style>
+body {{ font-family: "DejaVu Serif", serif; color: rgb(40, 30, 90); max-width: 40rem; margin: 2rem auto; }}
+</style>
 </head>
 <body>
 <h1>News from our partners</h1>

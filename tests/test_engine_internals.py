@@ -1,12 +1,12 @@
-"""The engine's reads of Whoosh internals give what Whoosh's public matchers give, and the pinned Whoosh is installed."""
+"""The engine's reads of Whoosh internals give what its public matchers give; the pinned Whoosh is installed."""
 
 from __future__ import annotations
 
 import re
-import tomllib
 from importlib import metadata
 
 import pytest
+import tomllib
 from whoosh.filedb.filestore import FileStorage
 
 from indexer.engine import internals

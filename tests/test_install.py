@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_config_and_cors import clean_environment, get, serving
 
 from conftest import CORPUS, ROOT
 from site_fixtures import EXTRA_FOLDER, write_extra_documents
-from test_config_and_cors import clean_environment, get, serving
 
 # What a fresh clone does not have, or the wheel must not depend on.
 NOT_IN_A_CLONE = shutil.ignore_patterns(".git", ".venv", "var", "instance", "build", "dist", "*.egg-info",
@@ -96,7 +96,8 @@ def test_the_wheel_holds_every_module_template_and_static_file(installed, source
 @pytest.mark.slow
 def test_the_wheel_brings_its_own_code_templates_and_static_files(installed, elsewhere):
     where = json.loads(run([installed / "bin" / "python", "-c",
-                            "import json, flask, indexer, searchapp; from searchapp import create_app; app = create_app();"
+                            "import json, flask, indexer, searchapp; from searchapp import create_app; "
+                            "app = create_app();"
                             "print(json.dumps([searchapp.__file__, indexer.__file__, app.template_folder,"
                             " app.static_folder, app.instance_path, flask.__file__]))"],
                            elsewhere, clean_environment()))

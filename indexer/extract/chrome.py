@@ -16,7 +16,8 @@ CHROME_LINE_PATTERNS = [
     r"(accept|reject|allow|decline)( all)?( cookies)?", r"(manage|cookie) (settings|preferences)",
     r"(this|our) (web)?site uses cookies.*", r"we use cookies.*",
     r"read more", r"continue reading", r"related( posts| articles| news| stories| content| links)?:?",
-    r"recent (posts|news|articles):?", r"more (news|stories|press releases):?", r"(previous|next)( post| article| story)?",
+    r"recent (posts|news|articles):?", r"more (news|stories|press releases):?",
+    r"(previous|next)( post| article| story)?",
     r"menu", r"search", r"home", r"close", r"open menu", r"toggle navigation",
     r"log ?in", r"sign ?in", r"sign ?up", r"register",
     # Russian, Ukrainian, Belarusian and Polish sites' equivalents.

@@ -10,8 +10,14 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from indexer.extract.chrome import (CHROME_CLASS_WORDS, CHROME_TAGS, strip_chrome_lines, strip_headline_and_kickers,
-                            strip_trailer, title_key)
+from indexer.extract.chrome import (
+    CHROME_CLASS_WORDS,
+    CHROME_TAGS,
+    strip_chrome_lines,
+    strip_headline_and_kickers,
+    strip_trailer,
+    title_key,
+)
 from indexer.extract.dates import PartialDate, combine, date_from_text, parse_date
 from indexer.extract.text_page import pop_source_line
 
@@ -270,7 +276,8 @@ def _remove_chrome(tree, keep: list) -> None:
     protected = {node for k in keep for node in [k, *k.iterancestors()]}
     body = tree.find("body")
     total = len(_text(body if body is not None else tree)) or 1
-    candidates = CHROME_XPATH(tree) + [n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n)]
+    classed = (n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n))
+    candidates = CHROME_XPATH(tree) + list(classed)
     for node in candidates:
         if node in protected or node.tag in NEVER_REMOVED or node.getparent() is None:
             continue

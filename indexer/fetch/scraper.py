@@ -469,7 +469,7 @@ def _check_url(url: str) -> None:
         raise ScrapeError("failed", "not an http(s) URL; give a full address such as "
                                     "https://example.org/news/1")
     try:
-        urlsplit(url).port
+        _ = urlsplit(url).port  # a port out of range raises only when asked for
     except ValueError as exc:
         raise ScrapeError("failed", f"bad URL ({exc})") from exc
 

@@ -16,18 +16,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from indexer.index.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
 from indexer.config import cache_path
-from indexer.index.pages import scan_corpus
-from indexer.index.lock import reindex_lock
-from indexer.index.pages import Outcome, Task
-from indexer.index.cleaning import outcomes
 from indexer.engine.schema import SCHEMA_VERSION, file_fields
-from indexer.index.state import FileState, IndexState, load_state, remove_other_states, save_state
-from indexer.engine.storage import (current_generation, fork_generation, latest_commit, new_generation, publish,
-                                    remove_generation, remove_stale_generations)
+from indexer.engine.storage import (
+    current_generation,
+    fork_generation,
+    latest_commit,
+    new_generation,
+    publish,
+    remove_generation,
+    remove_stale_generations,
+)
 from indexer.engine.writing import GenerationWriter, count_copies, describe
+from indexer.index.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
+from indexer.index.cleaning import outcomes
+from indexer.index.lock import reindex_lock
+from indexer.index.pages import Outcome, Task, scan_corpus
+from indexer.index.state import FileState, IndexState, load_state, remove_other_states, save_state
 
 # Coarser than any file system's timestamps (FAT's are 2 s): files modified within this of a scan are hashed.
 RACY_MARGIN_NS = 3_000_000_000
@@ -195,7 +200,7 @@ class _Run:
             self.generation = new_generation(self.index) if self.full else current_generation(self.index)
             if self.full:
                 self._writer()
-            for relpath, old in deleted.items():
+            for old in deleted.values():
                 self.summary.deleted += 1
                 self._delete(old.doc_id)
             for done, outcome in enumerate(outcomes(tasks, self.cache, self.fingerprint, workers=self.workers,
