@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from indexer.index.reindex import Expected
 from indexer.engine.storage import view_of
+from indexer.index.reindex import Expected
 from searchapp.search import SearchRequest, document, search
 
 # Pages whose documents are looked up and searched for by their words, at most.

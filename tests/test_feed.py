@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from indexer.index.stats import index_stats
+
 from site_fixtures import EXTRA_FOLDER
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -12,21 +12,42 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple, precondition,
-                                 rule)
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
 
+from indexer.engine.storage import open_view
 from indexer.index.reindex import reindex
 from indexer.index.stats import index_stats
-from indexer.engine.storage import open_view
 from searchapp import create_app
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, document, search
 
-from lifecycle_model import (COLLECTION, FOLDERS, MARKERS, REAL_PAGES, SOURCES, Corpus, all_hits, doc_fields,
-                             facet_counts, hit_fields, matching, model_queries, page_html, page_text)
+from lifecycle_model import (
+    COLLECTION,
+    FOLDERS,
+    MARKERS,
+    REAL_PAGES,
+    SOURCES,
+    Corpus,
+    all_hits,
+    doc_fields,
+    facet_counts,
+    hit_fields,
+    matching,
+    model_queries,
+    page_html,
+    page_text,
+)
 from site_fixtures import serve_app
 
 # Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times

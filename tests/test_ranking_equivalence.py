@@ -6,8 +6,8 @@ import math
 import os
 import random
 import tempfile
-from pathlib import Path
 from operator import itemgetter
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 from whoosh import query as Q
 from whoosh.filedb.filestore import FileStorage
 
-from indexer.extract.dates import PartialDate
-from indexer.extract.document import Document
 from indexer.engine.bitmaps import from_bits, to_bits
 from indexer.engine.schema import SCHEMA, document_fields
 from indexer.engine.view import IndexView
+from indexer.extract.dates import PartialDate
+from indexer.extract.document import Document
 from searchapp.search import SearchRequest, search
 
 # Frequent words make long postings and many equal scores; rare ones trigger the fuzzy-variant

@@ -18,11 +18,11 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from pathlib import Path
 
-from indexer.extract.clean import clean_file
-from indexer.index.clean_cache import CleanCache
 from indexer.engine.schema import document_fields
+from indexer.extract.clean import clean_file
 from indexer.extract.errors import CleanError
 from indexer.extract.metadata_files import MetadataFiles
+from indexer.index.clean_cache import CleanCache
 from indexer.index.pages import Outcome, Task, inspect_page
 
 # Below this many pages to clean, starting worker processes (about a second) costs more than it saves.

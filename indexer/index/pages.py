@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.extract.clean import iter_pages
-from indexer.index.clean_cache import CleanCache, cache_key
 from indexer.extract.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFiles
+from indexer.index.clean_cache import CleanCache, cache_key
 
 HASH_CHUNK_BYTES = 1 << 20
 
