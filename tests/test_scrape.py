@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer.extract.clean import clean_file
+from indexer.extract.metadata_files import sidecar_path
 from indexer.fetch.scraper import (
     USER_AGENT,
     FetchResult,
-    Scraper,
     ScrapeError,
+    Scraper,
     host_dir,
     page_slug,
     parse_xml,
 )
-from indexer.extract.clean import clean_file
-from indexer.extract.metadata_files import sidecar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +41,7 @@ CYRILLIC = "Правозащитники требуют освободить з�
 
 def html(title: str, body: str = "Full text of the release.") -> bytes:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body><h1>{title}</h1><p>{body}</p></body></html>").encode("utf-8")
+            f"<body><h1>{title}</h1><p>{body}</p></body></html>").encode()
 
 
 CP1251_PAGE = (f"<html><head><title>{CYRILLIC}</title></head>"
@@ -132,8 +132,8 @@ class Site:
             body = f'<sitemapindex xmlns="{SITEMAP_NS}">{maps}</sitemapindex>'
             return 200, xml_type, body.encode()
         if path == "/sitemap-loop.xml":
-            return 200, xml_type, ('<sitemapindex><sitemap><loc>/sitemap-loop.xml</loc></sitemap>'
-                                   '</sitemapindex>').encode()
+            return 200, xml_type, (b'<sitemapindex><sitemap><loc>/sitemap-loop.xml</loc></sitemap>'
+                                   b'</sitemapindex>')
         if path == "/feed.rss":
             return 200, {"Content-Type": "application/rss+xml"}, f"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
