@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from importlib import metadata
 
@@ -105,3 +106,12 @@ def test_the_pinned_whoosh_is_the_one_installed():
     internals.check_whoosh()
     # Nothing else installed under the name the pinned package replaces.
     assert not any(re.fullmatch(r"whoosh", d.metadata["Name"] or "", re.I) for d in metadata.distributions())
+
+
+def test_an_index_schema_pickled_under_the_old_module_name_still_loads():
+    # Whoosh pickles the schema with the analyzer's module path, which moved to indexer.engine.analysis.
+    from indexer.engine.analysis import SearchTokenizer
+
+    old = pickle.dumps(SearchTokenizer(), protocol=0).replace(b"indexer.engine.analysis", b"indexer.analysis")
+    assert b"cindexer.analysis\nSearchTokenizer" in old
+    assert pickle.loads(old) == SearchTokenizer()

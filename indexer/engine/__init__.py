@@ -8,7 +8,14 @@ needs, checked by tests), bitmaps (document sets). interface.py is the contract 
 product uses, and that another backend would meet.
 """
 
+import sys
+
+from indexer.engine import analysis
 from indexer.engine.internals import check_whoosh
+
+# Whoosh pickles each index's schema, naming the analyzer by its module: indexes written before the
+# engine had its own package name it indexer.analysis, and must still open (to be served, or rebuilt).
+sys.modules.setdefault("indexer.analysis", analysis)
 
 # Another package depending on `Whoosh` can install it over the pinned whoosh3, whose internals
 # the postings cache reads: refuse to run on it, and say how to mend it.
