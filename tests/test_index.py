@@ -271,7 +271,9 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
     result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"added 1, updated 0, deleted 0, unchanged {page_count(corpus) - 1}, ")
+    # Every document was written again; the counts in brackets compare with the index replaced.
+    assert result.stdout.startswith(f"rebuilt {page_count(corpus)} (added 1, updated 0, deleted 0, "
+                                    f"unchanged {page_count(corpus) - 1}), failed 0 in ")
     new = current_generation(index)
     # The replaced generation stays until the next reindex, for searches still reading it.
     assert new != old and generations(index) == [old, new]
@@ -294,6 +296,8 @@ def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
     result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0
     assert "The index was built with another schema: rebuilding it in full." in result.stderr
+    assert result.stdout.startswith(f"rebuilt {page_count(corpus)} (added 0, updated 0, deleted 0, "
+                                    f"unchanged {page_count(corpus)}), failed 0 in ")
     assert current_generation(index) != generation
 
 

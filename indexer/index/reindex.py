@@ -76,12 +76,23 @@ class ReindexSummary:
     failed: int = 0
     seconds: float = 0.0
     full: bool = False
+    # A full build that replaced an index, rather than the first build: every document was written again.
+    rebuilt: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def documents(self) -> int:
+        """Return how many documents the new index holds: one per page that did not fail."""
+        return self.added + self.updated + self.unchanged
+
     def line(self) -> str:
-        """Return "added 1, updated 2, deleted 0, unchanged 200, failed 1 in 3.2 s"."""
-        return (f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
-                f"unchanged {self.unchanged}, failed {self.failed} in {self.seconds:.1f} s")
+        """Return "added 1, updated 2, deleted 0, unchanged 200, failed 1 in 3.2 s", "rebuilt 203 (...)" in full."""
+        counts = (f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
+                  f"unchanged {self.unchanged}")
+        if self.rebuilt:
+            # Relative to the index it replaced: "unchanged" pages were still read and written again.
+            counts = f"rebuilt {self.documents} ({counts})"
+        return f"{counts}, failed {self.failed} in {self.seconds:.1f} s"
 
 
 class Reporter:
@@ -128,6 +139,7 @@ def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: 
         run = _Run(corpus, index, previous, full=full or why_full is not None,
                    workers=workers or _cpu_count(), reporter=reporter, check=check)
         summary = run.execute()
+    summary.rebuilt = summary.full and why_full != FIRST_BUILD
     summary.seconds = time.monotonic() - started
     return summary
 
