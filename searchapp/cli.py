@@ -277,7 +277,8 @@ def _format_stats(data: dict) -> str:
 
 @cli.command()
 @click.argument("query", required=False, default="")
-@click.option("--source", "sources", multiple=True, metavar="S", help="Only this source (repeat for several).")
+@click.option("--source", "sources", multiple=True, metavar="S",
+              help="Only this source, by its name (any case) or a part that names one (repeat for several).")
 @click.option("--from", "date_from", metavar="DATE", help="Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--to", "date_to", metavar="DATE", help="Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--year", metavar="YEAR", help='Only this year, or "unknown" for undated releases.')

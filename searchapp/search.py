@@ -6,12 +6,13 @@ hits, counts facets from columns read once per view, and makes snippets only for
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date as Date
 
 from indexer.engine.interface import ParsedQuery, SearchIndex
-from indexer.engine.schema import UNKNOWN_YEAR, known_source
+from indexer.engine.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR, known_source
 from searchapp.facets import FacetColumns, facet_columns
 from searchapp.snippets import snippet
 
@@ -21,6 +22,10 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 MAX_QUERY_CHARS = 500
 MAX_SOURCES = 50
+# Source names a source parameter that names several sources, or none, offers to pick from.
+SOURCE_HINTS = 5
+# How alike (difflib's ratio) a misspelt source must be to a word of a name for the name to be offered.
+WORD_LIKENESS = 0.75
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
@@ -136,6 +141,7 @@ def _date(text: str, name: str) -> Date | None:
 class SearchResult:
     """A result page: hits, total, facets and what the search made of the query."""
 
+    # The request as run: sources by their full names.
     request: SearchRequest
     total: int
     hits: list[dict]
@@ -155,6 +161,7 @@ class SearchResult:
 def search(view: SearchIndex, request: SearchRequest, *, index_version: str = "") -> SearchResult:
     """Run one search on an index view: matched set, filters, honest facets, a sorted page of hits with snippets."""
     columns = facet_columns(view)
+    request = replace(request, sources=_resolve_sources(view, columns, request.sources))
     parsed = view.parse(request.q)
     matched = view.matched(parsed)
 
@@ -179,6 +186,60 @@ def search(view: SearchIndex, request: SearchRequest, *, index_version: str = ""
     suggestion = view.suggest(request.q) if request.q.strip() else None
     return SearchResult(request=request, total=selected.bit_count(), hits=hits, facets=facets, undated=undated,
                         suggestion=suggestion, notice=parsed.notice, index_version=index_version or view.version)
+
+
+def _resolve_sources(view: SearchIndex, columns: FacetColumns, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the full names of the sources the source parameters mean, as `source:` in a query finds them."""
+    names = list(columns.source_docs)
+    return tuple(dict.fromkeys(_resolve_source(view, names, text) for text in wanted))
+
+
+def _resolve_source(view: SearchIndex, names: list[str], text: str) -> str:
+    """Return the one source a name, any case, or a part of one means; raise BadParameter naming the choices."""
+    if text in names:
+        return text
+    if text.lower() == UNKNOWN_SOURCE.lower():
+        # Selectable by name even when the index holds no release of unknown source.
+        return UNKNOWN_SOURCE
+    found = view.resolve_sources(text)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise BadParameter("source", f"{_quote(text)} matches {len(found)} sources: {_listed(found)}: "
+                                     "give the full name")
+    close = _close_sources(text, names if UNKNOWN_SOURCE in names else [*names, UNKNOWN_SOURCE])
+    if close:
+        raise BadParameter("source", f"{_quote(text)} matches no source; did you mean {_listed(close, 'or')}?")
+    raise BadParameter("source", f"{_quote(text)} matches no source: the source facet of a search without it "
+                                 "(or `searchapp stats`) lists the names")
+
+
+def _close_sources(text: str, names: list[str]) -> list[str]:
+    """Return up to SOURCE_HINTS names spelt like `text`: the whole name, else one of its words."""
+    by_name = {name.lower(): name for name in names}
+    close = [by_name[n] for n in difflib.get_close_matches(text.lower(), by_name, n=SOURCE_HINTS)]
+    if not close:
+        by_word: dict[str, list[str]] = {}
+        for name in names:
+            for word in re.findall(r"\w+", name.lower()):
+                by_word.setdefault(word, []).append(name)
+        # Stricter than for whole names: short words are alike by chance ("krmlin" and "ukraine").
+        words = difflib.get_close_matches(text.lower(), by_word, n=SOURCE_HINTS, cutoff=WORD_LIKENESS)
+        close = [name for word in words for name in by_word[word]]
+    return list(dict.fromkeys(close))[:SOURCE_HINTS]
+
+
+def _quote(name: str) -> str:
+    """Return a source name in double quotes, for a message."""
+    return f'"{name}"'
+
+
+def _listed(names: list[str], last: str = "and") -> str:
+    """Return up to SOURCE_HINTS names quoted and joined: "A", "B" and 3 more."""
+    shown = [_quote(n) for n in names[:SOURCE_HINTS]]
+    if len(names) > SOURCE_HINTS:
+        return ", ".join(shown) + f" and {len(names) - SOURCE_HINTS} more"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" {last} {shown[-1]}"
 
 
 def intersect(docs: int, *filters) -> int:
