@@ -282,7 +282,8 @@ def _format_stats(data: dict) -> str:
 @click.option("--from", "date_from", metavar="DATE", help="Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--to", "date_to", metavar="DATE", help="Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--year", metavar="YEAR", help='Only this year, or "unknown" for undated releases.')
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+              help="Order of the results; with no QUERY there is nothing to rank, so newest first.")
 @click.option("--limit", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True,
               help="How many results to show.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)

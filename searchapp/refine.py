@@ -101,7 +101,9 @@ class Choice:
 
 def sort_choices(request: SearchRequest) -> list[Choice]:
     """Return the sort orders as links; changing the order goes back to the first page."""
-    return [Choice(SORT_LABELS[s], search_url(request.to_args(sort=s, page=1)), s == request.sort) for s in SORTS]
+    # Without words there is nothing to rank: relevance is not offered, and newest first is the default.
+    sorts = SORTS if request.q.strip() else tuple(s for s in SORTS if s != "relevance")
+    return [Choice(SORT_LABELS[s], search_url(request.to_args(sort=s, page=1)), s == request.order) for s in sorts]
 
 
 def page_choices(request: SearchRequest, pages: int) -> list[Choice]:

@@ -86,6 +86,11 @@ class SearchRequest:
                    undated=undated, sort=sort, page=_int(one("page"), "page", 1, MAX_PAGE) or 1,
                    per_page=_int(one("per_page"), "per_page", 1, MAX_PER_PAGE) or PER_PAGE)
 
+    @property
+    def order(self) -> str:
+        """Return the order results come in: without words there is nothing to rank, so newest first."""
+        return "newest" if self.sort == "relevance" and not self.q.strip() else self.sort
+
     def to_args(self, **changes) -> list[tuple[str, str]]:
         """Return the URL parameters of this request with some changed, for links (facets, pages)."""
         values = {**self.__dict__, **changes}
@@ -103,7 +108,8 @@ class SearchRequest:
             args.append(("from", values["date_from"].isoformat()))
         if values["date_to"]:
             args.append(("to", values["date_to"].isoformat()))
-        if values["sort"] != "relevance":
+        # Without words newest first is the default order: one URL for it, and words typed later rank by relevance.
+        if values["sort"] != "relevance" and not (values["sort"] == "newest" and not values["q"]):
             args.append(("sort", values["sort"]))
         if values["page"] != 1:
             args.append(("page", str(values["page"])))
@@ -141,7 +147,7 @@ def _date(text: str, name: str) -> Date | None:
 class SearchResult:
     """A result page: hits, total, facets and what the search made of the query."""
 
-    # The request as run: sources by their full names.
+    # The request as run: sources by their full names, and the sort the results are in.
     request: SearchRequest
     total: int
     hits: list[dict]
@@ -161,7 +167,7 @@ class SearchResult:
 def search(view: SearchIndex, request: SearchRequest, *, index_version: str = "") -> SearchResult:
     """Run one search on an index view: matched set, filters, honest facets, a sorted page of hits with snippets."""
     columns = facet_columns(view)
-    request = replace(request, sources=_resolve_sources(view, columns, request.sources))
+    request = replace(request, sources=_resolve_sources(view, columns, request.sources), sort=request.order)
     parsed = view.parse(request.q)
     matched = view.matched(parsed)
 

@@ -33,6 +33,17 @@ def test_search_envelope_and_facets(client):
     assert data["index_version"]
 
 
+@pytest.mark.parametrize("query, sort", [("", "newest"), ("sort=relevance", "newest"), ("sort=oldest", "oldest"),
+                                         ("q=sanctions", "relevance"), ("q=sanctions&sort=newest", "newest")])
+def test_the_sort_reported_is_the_order_of_the_results(client, query, sort):
+    # Without words there is nothing to rank: the default order is newest first, and says so.
+    data = client.get(f"/api/search?{query}").get_json()
+    assert data["query"]["sort"] == sort
+    if sort == "newest":
+        dates = [hit["date"] for hit in data["results"] if hit["date"] and not hit["date"].startswith("--")]
+        assert dates == sorted(dates, reverse=True) and len(dates) > 1
+
+
 def test_responses_match_the_openapi_description(client):
     spec = client.get("/api/openapi.json").get_json()
     assert set(spec["paths"]) == {"/api/search", "/api/documents/{id}"}

@@ -192,6 +192,17 @@ def test_sort_and_pagination_are_plain_links(site_client):
     assert second.select_one("ol.hits")["start"] == "11"
 
 
+@pytest.mark.parametrize("query, current", [("", "Newest first"), ("sort=newest", "Newest first"),
+                                            ("sort=relevance", "Newest first"), ("sort=oldest", "Oldest first")])
+def test_browsing_without_words_offers_newest_or_oldest_first(site_client, query, current):
+    page = soup(site_client.get(f"/?{query}"))
+    # Nothing to rank by relevance: the default order is newest first, and has one address.
+    sorts = {a.get_text(): params(a["href"]) for a in page.select(".sort a")}
+    assert sorts == {"Newest first": [], "Oldest first": [("sort", "oldest")]}
+    assert page.select_one(".sort a[aria-current]").get_text() == current
+    assert page.select_one(".range-shown").get_text(" ", strip=True).endswith(f", {current.lower()}")
+
+
 def test_page_past_the_end_links_to_the_last(site_client):
     page = soup(site_client.get("/?q=sanctions&page=40"))
     last = api(site_client, q="sanctions")["pages"]
