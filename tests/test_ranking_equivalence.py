@@ -21,7 +21,7 @@ from indexer.engine.schema import SCHEMA, document_fields
 from indexer.engine.view import IndexView
 from indexer.extract.dates import PartialDate
 from indexer.extract.document import Document
-from searchapp.search import SearchRequest, search
+from searchapp.search import BadParameter, SearchRequest, search
 
 # Frequent words make long postings and many equal scores; rare ones trigger the fuzzy-variant
 # rewrite (body document frequency <= 2), and "lukashenko"/"lukashenka", "dunnigan"/"dunnigen"
@@ -181,6 +181,11 @@ def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str
         for source in picked:
             selected &= to_bits(searcher.docs_for_query(Q.Term("source", source)))
         ranking = whoosh_ranking(searcher, query, selected)
+        if any(not to_bits(searcher.docs_for_query(Q.Term("source", s))) & live for s in picked):
+            # A source parameter naming no source of the index is refused, not searched as nothing.
+            with pytest.raises(BadParameter):
+                search(view, SearchRequest(q=text, sources=picked))
+            continue
         for per_page in LIMITS:
             result = search(view, SearchRequest(q=text, sources=picked, per_page=per_page))
             # Which path ranked the page, for whoever reads a failure.
