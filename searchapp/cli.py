@@ -8,15 +8,15 @@ import time
 
 import click
 
+from indexer import config
+from indexer.engine.storage import IndexMissingError, open_view
 from indexer.extract.clean import clean_paths
 from indexer.extract.decode import MAX_BYTES
-from indexer.fetch.scraper import Scraper, ScrapeError
-from indexer import config
-from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter, reindex as reindex_corpus
+from indexer.fetch.scraper import ScrapeError, Scraper
 from indexer.index.lock import IndexBusyError
+from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter
+from indexer.index.reindex import reindex as reindex_corpus
 from indexer.index.stats import index_stats
-from indexer.engine.storage import IndexMissingError
-from indexer.engine.storage import open_view
 from searchapp.index_check import check_index_state
 from searchapp.results import result_dict
 from searchapp.search import MAX_PER_PAGE, SORTS, BadParameter, SearchRequest

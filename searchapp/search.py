@@ -54,7 +54,7 @@ class SearchRequest:
     per_page: int = PER_PAGE
 
     @classmethod
-    def from_args(cls, args) -> "SearchRequest":
+    def from_args(cls, args) -> SearchRequest:
         """Build a request from URL parameters (a MultiDict or a dict of lists); raise BadParameter."""
         def one(name):
             values = args.getlist(name) if hasattr(args, "getlist") else args.get(name, [])

@@ -6,25 +6,33 @@ import csv
 import json
 import os
 import shutil
-from contextlib import closing
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from whoosh.qparser import QueryParser
 
-from indexer.index import cleaning as clean_worker
 from indexer.engine.analysis import search_analyzer
-from indexer.index.reindex import IndexCheckError, reindex
+from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.engine.storage import (
+    IndexMissingError,
+    ViewSource,
+    current_generation,
+    generations,
+    open_index,
+    open_searcher,
+    open_view,
+    view_of,
+)
 from indexer.extract.clean import iter_pages
 from indexer.extract.metadata_files import MetadataFiles
-from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
-from indexer.index.stats import index_stats
+from indexer.index import cleaning as clean_worker
+from indexer.index.reindex import IndexCheckError, reindex
 from indexer.index.state import load_state
-from indexer.engine.storage import (IndexMissingError, ViewSource, current_generation, generations, open_index,
-                                    open_generation, open_searcher, open_view, view_of)
+from indexer.index.stats import index_stats
 from searchapp.cli import cli
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.index.reindex import reindex
-from indexer.index.lock import LOCK_NAME, read_holder
 from indexer.engine.storage import IndexMissingError, current_generation, generations, open_view
+from indexer.index.lock import LOCK_NAME, read_holder
+from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search
 
