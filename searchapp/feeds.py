@@ -33,6 +33,7 @@ def atom():
     req = SearchRequest.from_args(request.args)
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
     result = search(view, req, index_version=version)
+    req = result.request  # sources by their full names
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
     entries = [_entry(view, hit) for hit in result.hits]
     # The feed changed when its newest entry did; a feed with no entries, when the index was built.

@@ -19,8 +19,9 @@ FORM_FIELDS = {"q", "source", "from", "to", "page"}
 def search_page():
     """Search with facets; every state of the page is in its URL."""
     view = get_view()
-    req = SearchRequest.from_args(request.args)
-    result = search(view, req, index_version=index_version(view))
+    result = search(view, SearchRequest.from_args(request.args), index_version=index_version(view))
+    # The request as the search read it: sources by their full names, for every link the page makes.
+    req = result.request
     filters = refine.active_filters(req)
     link = refine.linker(req)
     return render_template(

@@ -214,6 +214,8 @@
     }
 
     function render(body, append) {
+      // The sources as the search read them: full names, so a facet toggles what data-source preset.
+      state.sources = body.query.source.slice();
       status.textContent = state.q ? plural(body.total) + " for “" + state.q + "”" :
         plural(body.total) + ", newest first";
       renderFacets(body.facets.source);

@@ -42,7 +42,7 @@ def partner_site(tmp_path_factory, live_server):
     folder = tmp_path_factory.mktemp("partner")
     (folder / "index.html").write_text(HOST_PAGE.format(origin=live_server, attributes=' data-per-page="4"'),
                                        encoding="utf-8")
-    (folder / "preset.html").write_text(HOST_PAGE.format(origin=live_server, attributes=' data-source="NAM-media"'),
+    (folder / "preset.html").write_text(HOST_PAGE.format(origin=live_server, attributes=' data-source="nam"'),
                                         encoding="utf-8")
     with serve_folder(folder) as url:
         yield url
@@ -116,11 +116,17 @@ def test_widget_styles_only_its_own_classes(partner_page, partner_site):
 
 
 def test_preset_source(partner_page, partner_site):
+    # A preset by part of the name, as a partner may write it, selects the source it names.
     page, _ = partner_page
     page.goto(partner_site + "/preset.html")
     expect(page.locator(".searchapp-hit")).to_have_count(1)
-    expect(page.locator(".searchapp-facet[aria-pressed=true]")).to_have_text("NAM-media (1)")
+    pressed = page.locator(".searchapp-facet[aria-pressed=true]")
+    expect(pressed).to_have_text("NAM-media (1)")
     expect(page.locator(".searchapp-meta")).to_have_text("NAM-media · 1 February, year unknown")
+    # Its facet lets go of it like any other.
+    pressed.click()
+    expect(pressed).to_have_count(0)
+    expect(page.locator(".searchapp-hit")).to_have_count(5)  # the default page of the widget
 
 
 def test_hostile_text_stays_text_in_the_widget(partner_page, partner_site, live_server):

@@ -131,3 +131,13 @@ def test_the_command_line_says_how_to_pick_one_source(site_index):
     assert result.stderr.splitlines()[-1] == (
         f'Error: Invalid value for --source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": '
         "give the full name")
+
+
+def test_the_page_links_by_the_full_name_of_a_source_given_in_part(site_client):
+    html = BeautifulSoup(site_client.get("/?q=sanctions&source=kremlin").get_data(as_text=True), "html.parser")
+    links = [a["href"] for a in html.select("a[href]") if "source=" in a["href"]]
+    hidden = [i["value"] for i in html.select("input[type=hidden][name=source]")]
+    sources = {value for href in links for key, value in parse_qsl(urlsplit(href).query) if key == "source"}
+    assert links and sources == {KREMLIN} and set(hidden) <= {KREMLIN}
+    feed = ET.fromstring(site_client.get("/feed.atom?source=kremlin").data)
+    assert feed.find(f"{ATOM}title").text == f"Press releases ({KREMLIN})"
