@@ -30,7 +30,10 @@ $(AXE): tests/package.json
 	mkdir -p $(NPM_DIR) && cp tests/package.json $(NPM_DIR)/package.json && \
 	npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error && touch $(AXE)
 
+# Lint and formatting first: they take a second and say exactly what to mend (`ruff format .` mends the second).
 test: $(STAMP) $(AXE)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 evaluate: $(STAMP)

@@ -70,6 +70,7 @@ def baseline(html: str) -> tuple[str | None, str | None, str]:
     """Return (title, date, body) from trafilatura + htmldate, the usual open-source pair."""
     import htmldate
     import trafilatura
+
     doc = trafilatura.bare_extraction(html, with_metadata=True)
     date = htmldate.find_date(html, original_date=True, extensive_search=True)
     return (doc.title if doc else None), date, (doc.text if doc else "") or ""
@@ -82,8 +83,11 @@ def same_title(ours: str | None, gold: str | None) -> bool:
     parts = [p for p in TITLE_SEPARATOR.split(gold) if p.strip()]
     # Every contiguous run of parts: "Headline | Site" accepts "Headline".
     runs = {re.sub(r"\W+", "", gold.lower())}
-    runs |= {re.sub(r"\W+", "", " ".join(parts[i:j]).lower())
-             for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)}
+    runs |= {
+        re.sub(r"\W+", "", " ".join(parts[i:j]).lower())
+        for i in range(len(parts))
+        for j in range(i + 1, len(parts) + 1)
+    }
     return re.sub(r"\W+", "", ours.lower()) in runs
 
 
@@ -95,17 +99,29 @@ def evaluate_seed(folder: Path) -> dict:
     # The release's paragraphs: everything between the title/source/lede block and "bottom of page".
     gold = [p.strip() for p in raw.split("\n\n") if p.strip()][3:-1]
     return {
-        "title": doc.title, "title_ok": doc.title == SEED_TITLE, "source": doc.source,
-        "date": doc.date_iso, "date_precision": doc.date.precision if doc.date else None,
+        "title": doc.title,
+        "title_ok": doc.title == SEED_TITLE,
+        "source": doc.source,
+        "date": doc.date_iso,
+        "date_precision": doc.date.precision if doc.date else None,
         "chrome_left": [c for c in ("top of page", "bottom of page") if c in doc.body.lower()],
-        "paragraphs_kept": sum(p in doc.paragraphs for p in gold), "paragraphs": len(gold),
+        "paragraphs_kept": sum(p in doc.paragraphs for p in gold),
+        "paragraphs": len(gold),
     }
 
 
 def evaluate_doj(folder: Path, with_baseline: bool = False) -> dict:
     """Score titles, dates and bodies on DOJ pages, extracted without the manifest."""
-    result = {"pages": 0, "title_ok": 0, "title_folded_ok": 0, "date_ok": 0, "f1": [], "recall": [],
-              "seconds": 0.0, "misses": []}
+    result = {
+        "pages": 0,
+        "title_ok": 0,
+        "title_folded_ok": 0,
+        "date_ok": 0,
+        "f1": [],
+        "recall": [],
+        "seconds": 0.0,
+        "misses": [],
+    }
     base = {"title_ok": 0, "date_ok": 0, "f1": [], "recall": [], "seconds": 0.0}
     for row in manifest_rows(folder):
         path = folder / row["html_file"]
@@ -157,8 +173,9 @@ def evaluate_readability(folder: Path, with_baseline: bool = False) -> dict:
     base = {"f1": {}, "title_ok": 0, "date_ok": 0}
     for case in readability_cases(folder):
         html = (case / "source.html").read_text(encoding="utf-8", errors="replace")
-        gold = tokens(html_text((case / "expected.html").read_text(encoding="utf-8", errors="replace")),
-                      ascii_fold=False)
+        gold = tokens(
+            html_text((case / "expected.html").read_text(encoding="utf-8", errors="replace")), ascii_fold=False
+        )
         meta = json.loads((case / "expected-metadata.json").read_text(encoding="utf-8"))
         gold_date = (meta.get("publishedTime") or "")[:10]
         result["dated"] += bool(gold_date)
@@ -184,8 +201,16 @@ def evaluate_manifests(corpus: Path) -> list[dict]:
         for row in manifest_rows(folder):
             rel = next(row[k] for k in ("html_file", "source_file", "md_file", "text_file") if row.get(k))
             gold[rel] = row
-        r = {"folder": folder.name, "listed": len(gold), "docs": 0, "failed": 0,
-             "has_source": 0, "source_ok": 0, "has_date": 0, "date_ok": 0}
+        r = {
+            "folder": folder.name,
+            "listed": len(gold),
+            "docs": 0,
+            "failed": 0,
+            "has_source": 0,
+            "source_ok": 0,
+            "has_date": 0,
+            "date_ok": 0,
+        }
         start = time.perf_counter()
         for path in iter_pages(folder, metadata):
             row = gold[path.relative_to(folder).as_posix()]
@@ -223,23 +248,29 @@ def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
     if only in (None, "seed"):
         s = evaluate_seed(corpus / "seed")
         print("## seed/")
-        print(f"  title {s['title']!r} ok={s['title_ok']}; source {s['source']!r}; date {s['date']!r} "
-              f"({s['date_precision']}); chrome left: {s['chrome_left'] or 'none'}; "
-              f"release paragraphs kept {pct(s['paragraphs_kept'], s['paragraphs'])}")
+        print(
+            f"  title {s['title']!r} ok={s['title_ok']}; source {s['source']!r}; date {s['date']!r} "
+            f"({s['date_precision']}); chrome left: {s['chrome_left'] or 'none'}; "
+            f"release paragraphs kept {pct(s['paragraphs_kept'], s['paragraphs'])}"
+        )
     if only in (None, "doj"):
         d = evaluate_doj(corpus / "doj_opa_press_releases", with_baseline)
         n = d["pages"]
         print(f"## doj_opa_press_releases/ ({n} pages, manifest ignored)")
-        print(f"  title exact (vs <h1>): {pct(d['title_ok'], n)}; vs manifest title, folded: "
-              f"{pct(d['title_folded_ok'], n)}")
+        print(
+            f"  title exact (vs <h1>): {pct(d['title_ok'], n)}; vs manifest title, folded: "
+            f"{pct(d['title_folded_ok'], n)}"
+        )
         print(f"  date exact: {pct(d['date_ok'], n)}")
         print(f"  body token F1, intact upstream texts: {mean(d['f1'])}")
         print(f"  body token recall, all pages with upstream text: {mean(d['recall'])}")
         print(f"  speed: {d['pages_per_second']:.1f} pages/s on one core")
         if with_baseline:
             b = d["baseline"]
-            print(f"  trafilatura+htmldate: title {pct(b['title_ok'], n)}, date {pct(b['date_ok'], n)}, "
-                  f"F1 {mean(b['f1'])}, recall {mean(b['recall'])}, {b['pages_per_second']:.1f} pages/s")
+            print(
+                f"  trafilatura+htmldate: title {pct(b['title_ok'], n)}, date {pct(b['date_ok'], n)}, "
+                f"F1 {mean(b['f1'])}, recall {mean(b['recall'])}, {b['pages_per_second']:.1f} pages/s"
+            )
         for miss in d["misses"][:10]:
             print("  miss:", miss)
     if only in (None, "readability"):
@@ -251,15 +282,19 @@ def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
         print(f"  date = Readability's publishedTime where given: {pct(r['date_ok'], r['dated'])}")
         if with_baseline:
             b = r["baseline"]
-            print(f"  trafilatura+htmldate: F1 {mean(b['f1'].values())}, title {pct(b['title_ok'], n)}, "
-                  f"date {pct(b['date_ok'], r['dated'])}")
+            print(
+                f"  trafilatura+htmldate: F1 {mean(b['f1'].values())}, title {pct(b['title_ok'], n)}, "
+                f"date {pct(b['date_ok'], r['dated'])}"
+            )
         print(f"  below 0.90: {[(k, round(v, 3)) for k, v in r['f1'].items() if v < 0.9]}")
     if only in (None, "manifests"):
         print("## every folder with a manifest (manifest and sidecars used): source and date right")
         for m in evaluate_manifests(corpus):
-            print(f"  {m['folder']}: {m['docs']} docs ({m['listed']} listed), source "
-                  f"{pct(m['source_ok'], m['has_source'])}, date {pct(m['date_ok'], m['has_date'])}, "
-                  f"failed {m['failed']}, {m['docs_per_second']:.0f} docs/s")
+            print(
+                f"  {m['folder']}: {m['docs']} docs ({m['listed']} listed), source "
+                f"{pct(m['source_ok'], m['has_source'])}, date {pct(m['date_ok'], m['has_date'])}, "
+                f"failed {m['failed']}, {m['docs_per_second']:.0f} docs/s"
+            )
 
 
 def main() -> None:

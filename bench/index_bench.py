@@ -35,8 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 # Folders whose manifest rows name plain-text release bodies.
-TEXT_FOLDERS = ("kremlin_and_president_ua_en_2021_2022", "ua_president_office_statements_2022",
-                "us_senate_press_releases_grimmer_2004_2008", "doj_opa_press_releases")
+TEXT_FOLDERS = (
+    "kremlin_and_president_ua_en_2021_2022",
+    "ua_president_office_statements_2022",
+    "us_senate_press_releases_grimmer_2004_2008",
+    "doj_opa_press_releases",
+)
 TEXT_COLUMNS = ("text_file", "body_text_file")
 SEED = 20240501
 FILES_PER_FOLDER = 1000
@@ -95,17 +99,29 @@ def write_corpus(folder: Path, size: int, paragraphs: list[tuple[str, str, str]]
         body, org, lang = "\n\n".join(p for p, _, _ in chosen), chosen[0][1], chosen[0][2]
         day = FIRST_DAY + dt.timedelta(days=rng.randrange(span))
         roll = rng.random()
-        date = ("" if roll < SHARE_WITHOUT_DATE
-                else day.strftime("%d %B") if roll < SHARE_WITHOUT_DATE + SHARE_WITHOUT_YEAR
-                else day.isoformat())
+        date = (
+            ""
+            if roll < SHARE_WITHOUT_DATE
+            else day.strftime("%d %B")
+            if roll < SHARE_WITHOUT_DATE + SHARE_WITHOUT_YEAR
+            else day.isoformat()
+        )
         relpath = f"text/{number // FILES_PER_FOLDER:03d}/release_{number:06d}.txt"
         path = folder / relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body + "\n", encoding="utf-8")
         title = SENTENCE_END.split(chosen[0][0], 1)[0][:120]
-        rows.append({"doc_id": f"bench_{number:06d}", "text_file": relpath, "source_org": org,
-                     "title": title, "date": date, "lang": lang,
-                     "url": f"https://example.org/releases/{number:06d}"})
+        rows.append(
+            {
+                "doc_id": f"bench_{number:06d}",
+                "text_file": relpath,
+                "source_org": org,
+                "title": title,
+                "date": date,
+                "lang": lang,
+                "url": f"https://example.org/releases/{number:06d}",
+            }
+        )
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -204,13 +220,19 @@ def reindex_here(corpus: str, index: str, full: bool, workers: int | None) -> No
     with WorkerMemory() as workers_memory:
         summary = reindex(corpus, index, full=full, workers=workers)
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "summary": summary.line(), "seconds": seconds, "failed": summary.failed,
-        # ru_maxrss is in KiB on Linux.
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peak_worker_mb": workers_memory.peak_each_mb,
-        "peak_workers_total_mb": workers_memory.peak_total_mb,
-    }))
+    print(
+        json.dumps(
+            {
+                "summary": summary.line(),
+                "seconds": seconds,
+                "failed": summary.failed,
+                # ru_maxrss is in KiB on Linux.
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_worker_mb": workers_memory.peak_each_mb,
+                "peak_workers_total_mb": workers_memory.peak_total_mb,
+            }
+        )
+    )
 
 
 def folder_bytes(folder: Path) -> int:
@@ -223,27 +245,38 @@ def bench_size(size: int, paragraphs, workdir: Path, workers: int | None, full_r
     corpus, index = workdir / f"corpus-{size}", workdir / f"var-{size}" / "index"
     started = time.perf_counter()
     write_corpus(corpus, size, paragraphs)
-    print(f"\n== {size:,} documents ({folder_bytes(corpus) / 1e6:.0f} MB of text, "
-          f"generated in {time.perf_counter() - started:.0f} s)", flush=True)
+    print(
+        f"\n== {size:,} documents ({folder_bytes(corpus) / 1e6:.0f} MB of text, "
+        f"generated in {time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
 
     first = run_reindex(corpus, index, workers=workers)
-    print(f"full build:        {first['seconds']:7.1f} s  {size / first['seconds']:6.0f} docs/s  "
-          f"index {folder_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
-          f"+ workers {first['peak_workers_total_mb']:.0f} MB (largest {first['peak_worker_mb']:.0f} MB)   "
-          f"[{first['summary']}]", flush=True)
+    print(
+        f"full build:        {first['seconds']:7.1f} s  {size / first['seconds']:6.0f} docs/s  "
+        f"index {folder_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
+        f"+ workers {first['peak_workers_total_mb']:.0f} MB (largest {first['peak_worker_mb']:.0f} MB)   "
+        f"[{first['summary']}]",
+        flush=True,
+    )
     noop = run_reindex(corpus, index, workers=workers)
-    print(f"no-op reindex:     {noop['seconds']:7.1f} s  peak {noop['peak_mb']:.0f} MB   [{noop['summary']}]",
-          flush=True)
+    print(
+        f"no-op reindex:     {noop['seconds']:7.1f} s  peak {noop['peak_mb']:.0f} MB   [{noop['summary']}]", flush=True
+    )
     changed = change_files(corpus, size, CHANGED_SHARE)
     after = run_reindex(corpus, index, workers=workers)
-    print(f"{changed} changed:  {after['seconds']:9.1f} s  peak {after['peak_mb']:.0f} MB   [{after['summary']}]",
-          flush=True)
+    print(
+        f"{changed} changed:  {after['seconds']:9.1f} s  peak {after['peak_mb']:.0f} MB   [{after['summary']}]",
+        flush=True,
+    )
     if not full_rebuild:
         return
     rebuild = run_reindex(corpus, index, full=True, workers=workers)
-    print(f"--full, cached:    {rebuild['seconds']:7.1f} s  {size / rebuild['seconds']:6.0f} docs/s  "
-          f"index {folder_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   [{rebuild['summary']}]",
-          flush=True)
+    print(
+        f"--full, cached:    {rebuild['seconds']:7.1f} s  {size / rebuild['seconds']:6.0f} docs/s  "
+        f"index {folder_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   [{rebuild['summary']}]",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -252,8 +285,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="Comma-separated corpus sizes.")
     parser.add_argument("--source", type=Path, default=SHARED_CORPUS, help="Corpus to take paragraphs from.")
     parser.add_argument("--workers", type=int, help="Cleaning processes (default: one per CPU).")
-    parser.add_argument("--no-full-rebuild", action="store_true",
-                        help="Skip the last measurement, a --full rebuild of the unchanged corpus.")
+    parser.add_argument(
+        "--no-full-rebuild",
+        action="store_true",
+        help="Skip the last measurement, a --full rebuild of the unchanged corpus.",
+    )
     parser.add_argument("--keep", type=Path, help="Build in this folder and keep it, instead of a temporary one.")
     parser.add_argument("--run-reindex", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
     parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)

@@ -58,10 +58,12 @@ WARMUP = 20
 VOCABULARY_DOCS = 3000
 SNIPPET_WORDS = 36
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
-STOP_WORDS = set("""a about after all also an and any are as at be been but by can could did do does for from
+STOP_WORDS = set(
+    """a about after all also an and any are as at be been but by can could did do does for from
 had has have he her his i if in into is it its more most my no not of on one or our out over said she so than
 that the their them then there these they this those to under up was we were what when which while who will
-with would you your""".split())
+with would you your""".split()
+)
 # Per size: p50 and p95 ms through HTTP that the search should meet, and whether it should beat FTS5.
 TARGETS = {10_000: (8, 40, False), 100_000: (20, 150, True)}
 KINDS = ("common", "rare", "and2", "and3", "phrase", "or", "exclude", "source", "year", "range", "browse", "typo")
@@ -115,11 +117,25 @@ def build_fts5(index: Path, database: Path) -> None:
                                             tokenize='{FTS_TOKENIZER}');
     """)
     with open_view(index) as view:
-        rows = ((f.get("id"), f.get("title", ""), f.get("body", ""), f.get("url"), f.get("source", ""),
-                 f.get("year", 0), f.get("month", 0), f.get("date", 0), f.get("date_iso"))
-                for f in map(view.stored, sorted(view.column("source"))))
-        db.executemany("INSERT INTO docs(doc_id, title, body, url, source, year, month, date, date_iso) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows = (
+            (
+                f.get("id"),
+                f.get("title", ""),
+                f.get("body", ""),
+                f.get("url"),
+                f.get("source", ""),
+                f.get("year", 0),
+                f.get("month", 0),
+                f.get("date", 0),
+                f.get("date_iso"),
+            )
+            for f in map(view.stored, sorted(view.column("source")))
+        )
+        db.executemany(
+            "INSERT INTO docs(doc_id, title, body, url, source, year, month, date, date_iso) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     db.executescript("""
         INSERT INTO fts(rowid, title, body) SELECT id, title, body FROM docs;
         INSERT INTO fts(fts) VALUES ('optimize');
@@ -150,11 +166,15 @@ def load_vocabulary(corpus: Path) -> dict:
         for a, b in zip(words, words[1:]):
             if len(a) >= 3 and len(b) >= 3 and a not in STOP_WORDS and b not in STOP_WORDS:
                 pairs[a, b] += 1
-    ranked = [w for w, _ in sorted(df.items(), key=lambda item: (-item[1], item[0]))
-              if w not in STOP_WORDS and len(w) >= 4]
+    ranked = [
+        w for w, _ in sorted(df.items(), key=lambda item: (-item[1], item[0])) if w not in STOP_WORDS and len(w) >= 4
+    ]
     sources = Counter(row["source_org"] for row in sample if row["source_org"])
     return {
-        "docs": docs, "known": set(df), "common": ranked[:150], "mid": ranked[150:1500],
+        "docs": docs,
+        "known": set(df),
+        "common": ranked[:150],
+        "mid": ranked[150:1500],
         "rare": sorted(w for w, n in df.items() if n <= 2 and len(w) >= 6 and w not in STOP_WORDS),
         "phrases": [" ".join(p) for p, _ in pairs.most_common(400)],
         "sources": [s for s, _ in sources.most_common(8)],
@@ -179,8 +199,11 @@ def make_queries(vocabulary: dict, count: int, seed: str) -> list[dict]:
 
     def typo(word):
         i = rng.randrange(1, len(word) - 1)
-        edits = [word[:i] + word[i + 1:], word[:i] + word[i + 1] + word[i] + word[i + 2:],
-                 word[:i] + rng.choice("aeiourstn") + word[i + 1:]]
+        edits = [
+            word[:i] + word[i + 1 :],
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :],
+            word[:i] + rng.choice("aeiourstn") + word[i + 1 :],
+        ]
         wrong = [e for e in edits if e not in vocabulary["known"] and e != word]
         return rng.choice(wrong) if wrong else word[:-1] + "q"
 
@@ -295,8 +318,10 @@ def fts5_search(db: sqlite3.Connection, args) -> dict:
     # One pass over the matches gives every count: grouped rows, summed per facet below.
     month = "docs.month" if year else "0"
     match = "FROM fts JOIN docs ON docs.id = fts.rowid WHERE fts MATCH ?" if q else "FROM docs"
-    groups = db.execute(f"SELECT docs.source, docs.year, {month}, {in_range}, count(*) {match} GROUP BY 1, 2, 3, 4",
-                        range_params + ([q] if q else [])).fetchall()
+    groups = db.execute(
+        f"SELECT docs.source, docs.year, {month}, {in_range}, count(*) {match} GROUP BY 1, 2, 3, 4",
+        range_params + ([q] if q else []),
+    ).fetchall()
     by_source, by_year, by_month, total, undated = Counter(), Counter(), Counter(), 0, 0
     for source, y, m, ranged, n in groups:
         source_ok = not sources or source in sources
@@ -333,17 +358,34 @@ def fts5_search(db: sqlite3.Connection, args) -> dict:
             "highlight(fts, 0, '<mark>', '</mark>'), "
             f"snippet(fts, 1, '<mark>', '</mark>', '…', {SNIPPET_WORDS}) "
             f"FROM fts JOIN docs ON docs.id = fts.rowid WHERE fts MATCH ?{filters} "
-            "ORDER BY bm25(fts, 2.0, 1.0) LIMIT ? OFFSET ?", [q] + params + [PER_PAGE, offset]).fetchall()
+            "ORDER BY bm25(fts, 2.0, 1.0) LIMIT ? OFFSET ?",
+            [q] + params + [PER_PAGE, offset],
+        ).fetchall()
     else:
         rows = db.execute(
             "SELECT doc_id, title, url, source, date_iso, year, title, substr(body, 1, 250) "
             # Undated documents have keys below 10000 (no year), so they come last.
             f"FROM docs WHERE 1{filters} ORDER BY docs.date DESC LIMIT ? OFFSET ?",
-            params + [PER_PAGE, offset]).fetchall()
-    hits = [{"id": r[0], "title": r[1], "url": r[2], "source": r[3], "date": r[4], "year": r[5] or None,
-             "title_html": r[6], "snippet_html": r[7]} for r in rows]
+            params + [PER_PAGE, offset],
+        ).fetchall()
+    hits = [
+        {
+            "id": r[0],
+            "title": r[1],
+            "url": r[2],
+            "source": r[3],
+            "date": r[4],
+            "year": r[5] or None,
+            "title_html": r[6],
+            "snippet_html": r[7],
+        }
+        for r in rows
+    ]
     return {
-        "ok": True, "status": 200, "total": total, "results": hits,
+        "ok": True,
+        "status": 200,
+        "total": total,
+        "results": hits,
         "facets": {
             "source": [{"value": s, "count": n} for s, n in sorted(by_source.items(), key=lambda x: -x[1]) if s],
             "year": [{"value": y, "count": n} for y, n in sorted(by_year.items())],
@@ -366,6 +408,7 @@ def serve(engine: str, path: str, threaded: bool) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if engine == "whoosh":
         from searchapp import create_app
+
         app = create_app({"INDEX": path})
     else:
         app = fts5_app(Path(path))
@@ -376,13 +419,16 @@ def serve(engine: str, path: str, threaded: bool) -> None:
 
 def timed(app):
     """Wrap a WSGI app so each response says how long the app took (X-App-Ms), to show HTTP's share."""
+
     def wrapper(environ, start_response):
         started = time.perf_counter()
 
         def start(status, headers, exc_info=None):
             headers.append(("X-App-Ms", f"{(time.perf_counter() - started) * 1000:.3f}"))
             return start_response(status, headers, exc_info)
+
         return app(environ, start)
+
     return wrapper
 
 
@@ -430,8 +476,15 @@ def bench_size(size: int, workdir: Path, args) -> dict:
     # Warm-up queries are other queries of the same kinds: the measured ones stay the same
     # whatever the warm-up, and none is repeated.
     keys = {(r["q"], r["source"], r["year"], r["from"], r["page"]) for r in measured}
-    warmup = [r for r in make_queries(vocabulary, args.warmup, f"{SEED}-warmup")
-              if (r["q"], r["source"], r["year"], r["from"], r["page"]) not in keys] if args.warmup else []
+    warmup = (
+        [
+            r
+            for r in make_queries(vocabulary, args.warmup, f"{SEED}-warmup")
+            if (r["q"], r["source"], r["year"], r["from"], r["page"]) not in keys
+        ]
+        if args.warmup
+        else []
+    )
     times = {"ours": defaultdict(list), "fts5": defaultdict(list)}
     app_times = {"ours": [], "fts5": []}
     disagree = Counter()
@@ -450,34 +503,49 @@ def bench_size(size: int, workdir: Path, args) -> dict:
             if abs(ours_page["total"] - fts_page["total"]) > max(2, 0.05 * fts_page["total"]):
                 disagree[r["kind"]] += 1
     print_table(size, times, app_times, disagree)
-    return {engine: {kind: (percentile(v, 0.5), percentile(v, 0.95)) for kind, v in kinds.items()}
-            for engine, kinds in times.items()}
+    return {
+        engine: {kind: (percentile(v, 0.5), percentile(v, 0.95)) for kind, v in kinds.items()}
+        for engine, kinds in times.items()
+    }
 
 
 def print_table(size: int, times, app_times, disagree) -> None:
     """Print p50/p95 per query kind for both engines, their ratio, and how often the totals disagree."""
     print(f"\n== {size:,} documents: ms through HTTP (ours = Whoosh app, fts5 = SQLite FTS5 app)")
-    print(f"{'kind':<8} {'n':>4} {'ours p50':>9} {'p95':>7} {'fts5 p50':>9} {'p95':>7} "
-          f"{'ratio p50':>9} {'p95':>6}  totals differ")
+    print(
+        f"{'kind':<8} {'n':>4} {'ours p50':>9} {'p95':>7} {'fts5 p50':>9} {'p95':>7} "
+        f"{'ratio p50':>9} {'p95':>6}  totals differ"
+    )
     for kind in ("all",) + KINDS:
         ours, fts = times["ours"].get(kind), times["fts5"].get(kind)
         if not ours:
             continue
-        o50, o95, f50, f95 = (percentile(ours, 0.5), percentile(ours, 0.95), percentile(fts, 0.5),
-                              percentile(fts, 0.95))
+        o50, o95, f50, f95 = (
+            percentile(ours, 0.5),
+            percentile(ours, 0.95),
+            percentile(fts, 0.5),
+            percentile(fts, 0.95),
+        )
         differ = sum(disagree.values()) if kind == "all" else disagree[kind]
-        print(f"{kind:<8} {len(ours):>4} {o50:>9.1f} {o95:>7.1f} {f50:>9.1f} {f95:>7.1f} "
-              f"{o50 / f50:>9.2f} {o95 / f95:>6.2f}  {differ}")
+        print(
+            f"{kind:<8} {len(ours):>4} {o50:>9.1f} {o95:>7.1f} {f50:>9.1f} {f95:>7.1f} "
+            f"{o50 / f50:>9.2f} {o95 / f95:>6.2f}  {differ}"
+        )
     ours, fts = times["ours"]["all"], times["fts5"]["all"]
     target = TARGETS.get(size)
     if target:
-        print(f"target: p50 <= {target[0]} ms and p95 <= {target[1]} ms"
-              + (" and ahead of FTS5" if target[2] else "") + f": ours {percentile(ours, 0.5):.1f} / "
-              f"{percentile(ours, 0.95):.1f} ms, FTS5 {percentile(fts, 0.5):.1f} / {percentile(fts, 0.95):.1f} ms")
+        print(
+            f"target: p50 <= {target[0]} ms and p95 <= {target[1]} ms"
+            + (" and ahead of FTS5" if target[2] else "")
+            + f": ours {percentile(ours, 0.5):.1f} / "
+            f"{percentile(ours, 0.95):.1f} ms, FTS5 {percentile(fts, 0.5):.1f} / {percentile(fts, 0.95):.1f} ms"
+        )
     for engine in ("ours", "fts5"):
         app, http = app_times[engine], times[engine]["all"]
-        print(f"{engine}: in the app p50 {percentile(app, 0.5):.1f} / p95 {percentile(app, 0.95):.1f} ms; "
-              f"HTTP, JSON and client add p50 {percentile(http, 0.5) - percentile(app, 0.5):.1f} ms")
+        print(
+            f"{engine}: in the app p50 {percentile(app, 0.5):.1f} / p95 {percentile(app, 0.95):.1f} ms; "
+            f"HTTP, JSON and client add p50 {percentile(http, 0.5) - percentile(app, 0.5):.1f} ms"
+        )
     sys.stdout.flush()
 
 
@@ -486,8 +554,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="Comma-separated corpus sizes.")
     parser.add_argument("--queries", type=int, default=300, help="Measured queries per size.")
-    parser.add_argument("--warmup", type=int, default=WARMUP,
-                        help="Other queries sent first and not measured (more: a server that has run a while).")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP,
+        help="Other queries sent first and not measured (more: a server that has run a while).",
+    )
     parser.add_argument("--workdir", type=Path, help="Keep corpora, indexes and databases here and reuse them.")
     parser.add_argument("--source", type=Path, help="Corpus to take paragraphs from (default: index_bench's).")
     parser.add_argument("--workers", type=int, help="Cleaning processes for building the index.")

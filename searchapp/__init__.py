@@ -17,8 +17,13 @@ INSTANCE_ENV = "SEARCHAPP_INSTANCE"
 def create_app(test_config: dict | None = None, *, overrides: dict | None = None) -> Flask:
     """Create the web app: defaults, instance config and $SEARCHAPP_INDEX (or `test_config`), `overrides`."""
     instance = os.environ.get(INSTANCE_ENV)
-    app = Flask(__name__, instance_relative_config=True, instance_path=os.path.abspath(instance) if instance else None,
-                template_folder=str(_resource_folder("templates")), static_folder=str(_resource_folder("static")))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.path.abspath(instance) if instance else None,
+        template_folder=str(_resource_folder("templates")),
+        static_folder=str(_resource_folder("static")),
+    )
     app.config.from_mapping(
         # $SEARCHAPP_INDEX, else var/index relative to where the app runs.
         INDEX=str(index_path()),

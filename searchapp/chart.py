@@ -88,7 +88,17 @@ def _bars(rows: list[tuple[int, str, int, bool]], href) -> list[Bar]:
     bars = []
     for i, (value, label, count, selected) in enumerate(rows):
         height = max(MIN_BAR, round(count / top * BAR_HEIGHT, 1)) if count else 1
-        bars.append(Bar(x=round(i * step + GAP / 2, 2), y=BAR_HEIGHT - height, width=round(step - GAP, 2),
-                        height=height, value=value, label=label, count=count, selected=selected,
-                        href=href(value) if count or selected else None))
+        bars.append(
+            Bar(
+                x=round(i * step + GAP / 2, 2),
+                y=BAR_HEIGHT - height,
+                width=round(step - GAP, 2),
+                height=height,
+                value=value,
+                label=label,
+                count=count,
+                selected=selected,
+                href=href(value) if count or selected else None,
+            )
+        )
     return bars

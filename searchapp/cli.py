@@ -33,8 +33,13 @@ def cli():
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document, one per line.")
 @click.option("--no-manifest", is_flag=True, help="Ignore manifests and sidecars; use only what the page says.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=MAX_BYTES, show_default=True,
-              help="Refuse files larger than this.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_BYTES,
+    show_default=True,
+    help="Refuse files larger than this.",
+)
 def clean(paths, as_json, no_manifest, max_bytes):
     """Clean saved pages (HTML, text, Markdown) into documents and print them.
 
@@ -81,25 +86,56 @@ def _format_document(doc) -> str:
 
 @cli.command()
 @click.argument("urls", nargs=-1)
-@click.option("--sitemap", "sitemaps", multiple=True, metavar="URL",
-              help="Also fetch every page a sitemap or sitemap index lists (may be gzipped).")
-@click.option("--feed", "feeds", multiple=True, metavar="URL",
-              help="Also fetch every page an RSS or Atom feed links to.")
-@click.option("--out", default="corpus/scraped", show_default=True, metavar="DIR",
-              type=click.Path(file_okay=False),
-              help="Folder to save pages in, one subfolder per host.")
-@click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(min=0),
-              metavar="SECONDS",
-              help="Seconds to wait between requests to the same host.")
-@click.option("--max-bytes", default=10_000_000, show_default=True, type=click.IntRange(min=1),
-              metavar="N",
-              help="Skip pages larger than this many bytes.")
-@click.option("--timeout", default=20.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Seconds to wait for a server to connect or send data.")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(min=0),
-              metavar="N",
-              help="Retries, with growing waits, after a network error, a 5xx or a 429.")
+@click.option(
+    "--sitemap",
+    "sitemaps",
+    multiple=True,
+    metavar="URL",
+    help="Also fetch every page a sitemap or sitemap index lists (may be gzipped).",
+)
+@click.option(
+    "--feed", "feeds", multiple=True, metavar="URL", help="Also fetch every page an RSS or Atom feed links to."
+)
+@click.option(
+    "--out",
+    default="corpus/scraped",
+    show_default=True,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Folder to save pages in, one subfolder per host.",
+)
+@click.option(
+    "--delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Seconds to wait between requests to the same host.",
+)
+@click.option(
+    "--max-bytes",
+    default=10_000_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Skip pages larger than this many bytes.",
+)
+@click.option(
+    "--timeout",
+    default=20.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Seconds to wait for a server to connect or send data.",
+)
+@click.option(
+    "--retries",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Retries, with growing waits, after a network error, a 5xx or a 429.",
+)
 def scrape(urls, sitemaps, feeds, out, delay, max_bytes, timeout, retries):
     """Download press-release pages into the corpus, politely.
 
@@ -157,9 +193,12 @@ CORPUS_HELP = f"Folder of pages to index. [default: ${config.CORPUS_ENV} or {con
 @click.option("--corpus", metavar="DIR", help=CORPUS_HELP)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 @click.option("--full", is_flag=True, help="Rebuild from scratch beside the live index, then swap it in.")
-@click.option("--no-wait", is_flag=True, help=f"Exit at once (status {EXIT_INDEX_BUSY}) if another reindex holds the index.")
-@click.option("--workers", type=click.IntRange(min=1), metavar="N",
-              help="Processes that clean pages. [default: one per CPU]")
+@click.option(
+    "--no-wait", is_flag=True, help=f"Exit at once (status {EXIT_INDEX_BUSY}) if another reindex holds the index."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), metavar="N", help="Processes that clean pages. [default: one per CPU]"
+)
 def reindex(corpus, index, full, no_wait, workers):
     """Bring the search index up to date with the corpus.
 
@@ -180,8 +219,15 @@ def reindex(corpus, index, full, no_wait, workers):
     corpus_dir, index_dir = config.corpus_path(corpus), config.index_path(index)
     reporter = _ReindexReporter(corpus_dir)
     try:
-        summary = reindex_corpus(corpus_dir, index_dir, full=full, wait=not no_wait, workers=workers,
-                                 reporter=reporter, check=check_index_state)
+        summary = reindex_corpus(
+            corpus_dir,
+            index_dir,
+            full=full,
+            wait=not no_wait,
+            workers=workers,
+            reporter=reporter,
+            check=check_index_state,
+        )
     except (CorpusMissingError, IndexCheckError) as exc:
         raise click.ClickException(str(exc)) from exc
     except IndexBusyError as exc:
@@ -253,7 +299,7 @@ def stats(index, as_json):
 
 def _format_stats(data: dict) -> str:
     """Return the text `searchapp stats` prints."""
-    dates = (f"{data['first_date']} to {data['last_date']}" if data["first_date"] else "none with a year")
+    dates = f"{data['first_date']} to {data['last_date']}" if data["first_date"] else "none with a year"
     built = data["built_at"] or "unknown"
     if data["full_built_at"] and data["full_built_at"] != data["built_at"]:
         built += f" (last full build {data['full_built_at']})"
@@ -277,15 +323,26 @@ def _format_stats(data: dict) -> str:
 
 @cli.command()
 @click.argument("query", required=False, default="")
-@click.option("--source", "sources", multiple=True, metavar="S",
-              help="Only this source, by its name (any case) or a part that names one (repeat for several).")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="S",
+    help="Only this source, by its name (any case) or a part that names one (repeat for several).",
+)
 @click.option("--from", "date_from", metavar="DATE", help="Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--to", "date_to", metavar="DATE", help="Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--year", metavar="YEAR", help='Only this year, or "unknown" for undated releases.')
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
-              help="Order of the results; with no QUERY there is nothing to rank, so newest first.")
-@click.option("--limit", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True,
-              help="How many results to show.")
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="relevance",
+    show_default=True,
+    help="Order of the results; with no QUERY there is nothing to rank, so newest first.",
+)
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True, help="How many results to show."
+)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON for the same search.")
@@ -296,8 +353,16 @@ def search(query, sources, date_from, date_to, year, sort, limit, page, index, a
     counts per source and per year. With --json, prints exactly what
     /api/search returns for the same parameters.
     """
-    params = {"q": query, "source": list(sources), "from": date_from or "", "to": date_to or "",
-              "year": year or "", "sort": sort, "per_page": str(limit), "page": str(page)}
+    params = {
+        "q": query,
+        "source": list(sources),
+        "from": date_from or "",
+        "to": date_to or "",
+        "year": year or "",
+        "sort": sort,
+        "per_page": str(limit),
+        "page": str(page),
+    }
     try:
         request = SearchRequest.from_args({k: v if isinstance(v, list) else [v] for k, v in params.items()})
         with open_view(config.index_path(index)) as view:
@@ -315,8 +380,12 @@ def search(query, sources, date_from, date_to, year, sort, limit, page, index, a
 
 def _format_results(result) -> str:
     """Return readable search results with the facet counts."""
-    shown = f"{(result.request.page - 1) * result.request.per_page + 1}-" \
-            f"{(result.request.page - 1) * result.request.per_page + len(result.hits)}" if result.hits else "none"
+    shown = (
+        f"{(result.request.page - 1) * result.request.per_page + 1}-"
+        f"{(result.request.page - 1) * result.request.per_page + len(result.hits)}"
+        if result.hits
+        else "none"
+    )
     noun = "press release" if result.total == 1 else "press releases"
     lines = [f"{result.total:,} {noun} (showing {shown})"]
     if result.notice:
@@ -324,10 +393,14 @@ def _format_results(result) -> str:
     if result.suggestion:
         lines.append(f"Did you mean: {result.suggestion}")
     for hit in result.hits:
-        lines += ["", f"{hit['title']}",
-                  f"  {hit['source'] or 'unknown source'} | {_date_text(hit)}" + (f" | {hit['language']}" if hit["language"] not in (None, "en") else ""),
-                  f"  {hit['url'] or '(no url)'}",
-                  f"  {hit['snippet']}"]
+        language = f" | {hit['language']}" if hit["language"] not in (None, "en") else ""
+        lines += [
+            "",
+            f"{hit['title']}",
+            f"  {hit['source'] or 'unknown source'} | {_date_text(hit)}{language}",
+            f"  {hit['url'] or '(no url)'}",
+            f"  {hit['snippet']}",
+        ]
     lines += ["", "Sources: " + "; ".join(f"{v['value']} {v['count']}" for v in result.facets["source"][:15])]
     years = "; ".join(f"{v['value']} {v['count']}" for v in result.facets["year"])
     lines.append(f"Years: {years or '-'}; date unknown {result.undated}")

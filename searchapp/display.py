@@ -10,9 +10,22 @@ from searchapp.facets import MONTH_NAMES
 # The interface is in English; a document in another language says which one.
 INTERFACE_LANGUAGE = "en"
 LANGUAGE_NAMES = {
-    "be": "Belarusian", "cs": "Czech", "de": "German", "en": "English", "es": "Spanish", "et": "Estonian",
-    "fr": "French", "ka": "Georgian", "kk": "Kazakh", "lt": "Lithuanian", "lv": "Latvian", "nl": "Dutch",
-    "pl": "Polish", "ro": "Romanian", "ru": "Russian", "uk": "Ukrainian",
+    "be": "Belarusian",
+    "cs": "Czech",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "et": "Estonian",
+    "fr": "French",
+    "ka": "Georgian",
+    "kk": "Kazakh",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "uk": "Ukrainian",
 }
 UNKNOWN_DATE = "date unknown"
 ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -77,8 +90,14 @@ def dom_id(value: str, prefix: str) -> str:
 
 
 FILTERS = {
-    "date_text": date_text, "machine_date": machine_date, "language_name": language_name,
-    "foreign_language": foreign_language, "web_url": web_url, "number": number, "releases": releases, "dom_id": dom_id,
+    "date_text": date_text,
+    "machine_date": machine_date,
+    "language_name": language_name,
+    "foreign_language": foreign_language,
+    "web_url": web_url,
+    "number": number,
+    "releases": releases,
+    "dom_id": dom_id,
 }
 
 

@@ -16,8 +16,9 @@ EMBED_CACHE_SECONDS = 3600
 @bp.get("/embed.js")
 def embed_js():
     """Serve the widget script to other sites: cacheable, as JavaScript, with the app's CORS policy."""
-    response = send_from_directory(current_app.static_folder, EMBED_SCRIPT, mimetype="text/javascript",
-                                   max_age=EMBED_CACHE_SECONDS)
+    response = send_from_directory(
+        current_app.static_folder, EMBED_SCRIPT, mimetype="text/javascript", max_age=EMBED_CACHE_SECONDS
+    )
     response.headers["Cache-Control"] = f"public, max-age={EMBED_CACHE_SECONDS}"
     # Pages that isolate themselves (COEP) may still load it.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"

@@ -12,8 +12,13 @@ from searchapp.results import error_dict
 from searchapp.search import BadParameter
 
 API_PREFIX = "/api/"
-TITLES = {400: "That search cannot be run", 404: "Page not found", 405: "Method not allowed",
-          500: "Something went wrong", 503: "The search is not ready yet"}
+TITLES = {
+    400: "That search cannot be run",
+    404: "Page not found",
+    405: "Method not allowed",
+    500: "Something went wrong",
+    503: "The search is not ready yet",
+}
 
 
 def respond(status: int, message: str, parameter: str | None = None):
@@ -26,8 +31,14 @@ def respond(status: int, message: str, parameter: str | None = None):
         dropped = {parameter, "page"} | ({"month"} if parameter == "year" else set())
         kept = [(k, v) for k, v in request.args.items(multi=True) if k not in dropped]
         without = request.path + ("?" + urlencode(kept) if kept else "")
-    return render_template("error.html", status=status, title=TITLES.get(status, "Error"), message=message,
-                           parameter=parameter, without=without), status
+    return render_template(
+        "error.html",
+        status=status,
+        title=TITLES.get(status, "Error"),
+        message=message,
+        parameter=parameter,
+        without=without,
+    ), status
 
 
 def bad_parameter(error: BadParameter):

@@ -8,8 +8,20 @@ from datetime import date as Date
 from indexer.engine.bitmaps import from_bits, membership, to_bits
 from indexer.engine.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR
 
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 # The date-range filters a view remembers: users page through the same range.
 RANGE_CACHE = 32
 
@@ -33,7 +45,7 @@ class FacetColumns:
         self._dated_docs = [d for _, d in dated]
         # Newest first, undated last: browsing and "newest" walk this order.
         self.newest_order = self._dated_docs[::-1] + [d for d in live if self.year_of[d] == UNKNOWN_YEAR]
-        self.oldest_order = self._dated_docs + self.newest_order[len(self._dated_docs):]
+        self.oldest_order = self._dated_docs + self.newest_order[len(self._dated_docs) :]
         self._ranges: dict[tuple, int] = {}
 
     # -- filters: bitmaps, or None for "no filter" --
@@ -99,8 +111,11 @@ class FacetColumns:
     def month_facet(self, docs, selected_month) -> list[dict]:
         """Return counts per month of the selected year; month 0 (unknown) is left out."""
         counts = self._counts(self.month_docs, docs)
-        return [{"value": m, "name": MONTH_NAMES[m - 1], "count": counts.get(m, 0), "selected": m == selected_month}
-                for m in range(1, 13) if counts.get(m) or m == selected_month]
+        return [
+            {"value": m, "name": MONTH_NAMES[m - 1], "count": counts.get(m, 0), "selected": m == selected_month}
+            for m in range(1, 13)
+            if counts.get(m) or m == selected_month
+        ]
 
     def count_undated(self, docs) -> int:
         """Return how many documents have no date or no known year."""
@@ -116,8 +131,11 @@ class FacetColumns:
             # Few documents: sort them (as the full order would: by date, then number) rather than
             # walk the whole order.
             found = from_bits(docs)
-            dated = sorted((d for d in found if self.year_of[d] != UNKNOWN_YEAR),
-                           key=lambda d: (self.date_of[d], d), reverse=newest)
+            dated = sorted(
+                (d for d in found if self.year_of[d] != UNKNOWN_YEAR),
+                key=lambda d: (self.date_of[d], d),
+                reverse=newest,
+            )
             return (dated + [d for d in found if self.year_of[d] == UNKNOWN_YEAR])[:limit]
         wanted, out = membership(docs, self.size), []
         for d in order:

@@ -44,8 +44,8 @@ def atom():
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{_text(title)}</title><id>{_text(request.url)}</id>"
-        f"<link rel=\"self\" href={_attribute(request.url)}/>"
-        f"<link rel=\"alternate\" type=\"text/html\" href={_attribute(page_url)}/>"
+        f'<link rel="self" href={_attribute(request.url)}/>'
+        f'<link rel="alternate" type="text/html" href={_attribute(page_url)}/>'
         f"<updated>{_atom_time(updated)}</updated>"
         f"<generator>searchapp</generator>{''.join(xml for xml, _ in entries)}</feed>"
     )

@@ -7,8 +7,10 @@ import hashlib
 from flask import current_app, request
 
 # No inline script or style anywhere: untrusted text that slipped through escaping still could not run.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 # Searches for sensitive subjects stay private: other sites learn only that a visitor came from here.
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 # What a partner's script may read besides the body: enough to revalidate and to notice a reindex.

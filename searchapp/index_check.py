@@ -50,23 +50,32 @@ def _check_facets(result) -> None:
     sources = sum(v["count"] for v in result.facets["source"])
     years = sum(v["count"] for v in result.facets["year"]) + result.undated
     if sources != result.total or years != result.total:
-        raise CheckFailed(f"the facets count {sources} releases by source and {years} by year, "
-                          f"where there are {result.total}")
+        raise CheckFailed(
+            f"the facets count {sources} releases by source and {years} by year, where there are {result.total}"
+        )
 
 
 def _probes(everything) -> list[tuple[str, dict]]:
     """Return a search of each kind the query language and the filters offer, built from the index's own words."""
-    probes = [("the newest releases", {"sort": "newest", "page": 2, "per_page": 5}),
-              ("the oldest releases", {"sort": "oldest"}),
-              ("the releases without a known year", {"undated": True})]
+    probes = [
+        ("the newest releases", {"sort": "newest", "page": 2, "per_page": 5}),
+        ("the oldest releases", {"sort": "oldest"}),
+        ("the releases without a known year", {"undated": True}),
+    ]
     hits = everything.hits
     words = [w for hit in hits for w in _words(hit["title"])]
     if len(words) >= 2:
         a, b = words[0], words[1]
-        probes += [("a word", {"q": a}), ("two words", {"q": f"{a} {b}"}), ("a phrase", {"q": f'"{a} {b}"'}),
-                   ("either word", {"q": f"{a} OR {b}"}), ("a word without another", {"q": f"{a} -{b}"}),
-                   ("a prefix", {"q": f"{a[:3]}*"}), ("a title word", {"q": f"title:{a}"}),
-                   ("a word, newest first", {"q": a, "sort": "newest"})]
+        probes += [
+            ("a word", {"q": a}),
+            ("two words", {"q": f"{a} {b}"}),
+            ("a phrase", {"q": f'"{a} {b}"'}),
+            ("either word", {"q": f"{a} OR {b}"}),
+            ("a word without another", {"q": f"{a} -{b}"}),
+            ("a prefix", {"q": f"{a[:3]}*"}),
+            ("a title word", {"q": f"title:{a}"}),
+            ("a word, newest first", {"q": a, "sort": "newest"}),
+        ]
     for facet in everything.facets["source"][:2]:
         probes.append((f"the releases of {facet['value']}", {"sources": (facet["value"],)}))
         probes.append(("a source in the query", {"q": f'source:"{facet["value"]}"'}))

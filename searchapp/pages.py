@@ -25,12 +25,18 @@ def search_page():
     filters = refine.active_filters(req)
     link = refine.linker(req)
     return render_template(
-        "search.html", result=result, req=req, link=link, filters=filters,
-        hidden=[(k, v) for k, v in req.to_args() if k not in FORM_FIELDS], clear_all=refine.clear_all(req),
+        "search.html",
+        result=result,
+        req=req,
+        link=link,
+        filters=filters,
+        hidden=[(k, v) for k, v in req.to_args() if k not in FORM_FIELDS],
+        clear_all=refine.clear_all(req),
         year_chart=chart.year_chart(result.facets["year"], req, link),
         month_chart=chart.month_chart(result.facets.get("month", []), req, link),
         undated_href=link(undated=True, year=None, month=None, date_from=None, date_to=None, page=1),
-        sorts=refine.sort_choices(req), pages=refine.page_choices(req, result.pages),
+        sorts=refine.sort_choices(req),
+        pages=refine.page_choices(req, result.pages),
         alternatives=refine.alternatives(view, req, filters) if result.total == 0 else [],
         suggestion_href=link(q=result.suggestion, page=1) if result.suggestion else None,
         api_href=refine.search_url(req.to_args(), "api.api_search"),
@@ -48,7 +54,9 @@ def document_page(doc_id: str):
         abort(404, f"No press release with id {doc_id!r}: it may have left the index; search for it by its words.")
     q = request.args.get("q", "")[:MAX_QUERY_CHARS].strip()
     return render_template(
-        "document.html", doc=found, q=q,
+        "document.html",
+        doc=found,
+        q=q,
         paragraphs=highlight.paragraphs(found["body"], highlight.query_terms(view, q)),
         api_href=url_for("api.api_document", doc_id=doc_id),
     )

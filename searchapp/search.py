@@ -56,14 +56,18 @@ class SearchRequest:
     @classmethod
     def from_args(cls, args) -> SearchRequest:
         """Build a request from URL parameters (a MultiDict or a dict of lists); raise BadParameter."""
+
         def one(name):
             values = args.getlist(name) if hasattr(args, "getlist") else args.get(name, [])
             values = [values] if isinstance(values, str) else list(values)
             return values[-1].strip() if values and values[-1] is not None else ""
 
         sources_raw = args.getlist("source") if hasattr(args, "getlist") else args.get("source", [])
-        sources = tuple(dict.fromkeys(s.strip() for s in ([sources_raw] if isinstance(sources_raw, str)
-                                                            else sources_raw) if s and s.strip()))
+        sources = tuple(
+            dict.fromkeys(
+                s.strip() for s in ([sources_raw] if isinstance(sources_raw, str) else sources_raw) if s and s.strip()
+            )
+        )
         if len(sources) > MAX_SOURCES:
             raise BadParameter("source", f"at most {MAX_SOURCES} sources at once")
         q = one("q")
@@ -82,9 +86,18 @@ class SearchRequest:
         date_to = _date(one("to"), "to")
         if date_from and date_to and date_from > date_to:
             raise BadParameter("from", "must not be after to")
-        return cls(q=q, sources=sources, year=year, month=month, date_from=date_from, date_to=date_to,
-                   undated=undated, sort=sort, page=_int(one("page"), "page", 1, MAX_PAGE) or 1,
-                   per_page=_int(one("per_page"), "per_page", 1, MAX_PER_PAGE) or PER_PAGE)
+        return cls(
+            q=q,
+            sources=sources,
+            year=year,
+            month=month,
+            date_from=date_from,
+            date_to=date_to,
+            undated=undated,
+            sort=sort,
+            page=_int(one("page"), "page", 1, MAX_PAGE) or 1,
+            per_page=_int(one("per_page"), "per_page", 1, MAX_PER_PAGE) or PER_PAGE,
+        )
 
     @property
     def order(self) -> str:
@@ -190,8 +203,16 @@ def search(view: SearchIndex, request: SearchRequest, *, index_version: str = ""
     hits = _page_of_hits(view, parsed, selected, request, start, columns)
     # Offered whenever a word is unknown, even if its spelling variants found something.
     suggestion = view.suggest(request.q) if request.q.strip() else None
-    return SearchResult(request=request, total=selected.bit_count(), hits=hits, facets=facets, undated=undated,
-                        suggestion=suggestion, notice=parsed.notice, index_version=index_version or view.version)
+    return SearchResult(
+        request=request,
+        total=selected.bit_count(),
+        hits=hits,
+        facets=facets,
+        undated=undated,
+        suggestion=suggestion,
+        notice=parsed.notice,
+        index_version=index_version or view.version,
+    )
 
 
 def _resolve_sources(view: SearchIndex, columns: FacetColumns, wanted: tuple[str, ...]) -> tuple[str, ...]:
@@ -211,13 +232,17 @@ def _resolve_source(view: SearchIndex, names: list[str], text: str) -> str:
     if len(found) == 1:
         return found[0]
     if found:
-        raise BadParameter("source", f"{_quote(text)} matches {len(found)} sources: {_listed(found)}: "
-                                     "give the full name")
+        raise BadParameter(
+            "source", f"{_quote(text)} matches {len(found)} sources: {_listed(found)}: give the full name"
+        )
     close = _close_sources(text, names if UNKNOWN_SOURCE in names else [*names, UNKNOWN_SOURCE])
     if close:
         raise BadParameter("source", f"{_quote(text)} matches no source; did you mean {_listed(close, 'or')}?")
-    raise BadParameter("source", f"{_quote(text)} matches no source: the source facet of a search without it "
-                                 "(or `searchapp stats`) lists the names")
+    raise BadParameter(
+        "source",
+        f"{_quote(text)} matches no source: the source facet of a search without it "
+        "(or `searchapp stats`) lists the names",
+    )
 
 
 def _close_sources(text: str, names: list[str]) -> list[str]:
@@ -256,8 +281,9 @@ def intersect(docs: int, *filters) -> int:
     return docs
 
 
-def _page_of_hits(view: SearchIndex, parsed: ParsedQuery, selected: int, request: SearchRequest, start: int,
-                  columns: FacetColumns) -> list[dict]:
+def _page_of_hits(
+    view: SearchIndex, parsed: ParsedQuery, selected: int, request: SearchRequest, start: int, columns: FacetColumns
+) -> list[dict]:
     """Return the hits of the requested page, with fields and snippets."""
     if not selected or start >= selected.bit_count():
         return []
@@ -296,11 +322,23 @@ def document(view: SearchIndex, doc_id: str, *, similar: int = 5) -> dict | None
     if docnum is None:
         return None
     stored = view.stored(docnum)
-    more = [{"id": hit["id"], "title": hit.get("title", ""), "source": known_source(hit.get("source")),
-             "date": hit.get("date_iso")} for hit in view.similar(docnum, similar)]
+    more = [
+        {
+            "id": hit["id"],
+            "title": hit.get("title", ""),
+            "source": known_source(hit.get("source")),
+            "date": hit.get("date_iso"),
+        }
+        for hit in view.similar(docnum, similar)
+    ]
     return {
-        "id": stored["id"], "title": stored.get("title", ""), "url": stored.get("url"),
-        "source": known_source(stored.get("source")), "date": stored.get("date_iso"),
-        "date_precision": stored.get("date_precision"), "language": stored.get("language"),
-        "body": stored.get("body", ""), "more_like_this": more,
+        "id": stored["id"],
+        "title": stored.get("title", ""),
+        "url": stored.get("url"),
+        "source": known_source(stored.get("source")),
+        "date": stored.get("date_iso"),
+        "date_precision": stored.get("date_precision"),
+        "language": stored.get("language"),
+        "body": stored.get("body", ""),
+        "more_like_this": more,
     }

@@ -34,6 +34,7 @@ def evaluation():
 def search_index(tmp_path_factory):
     """A real index of the hand-counted fixture corpus (tests/search_fixtures.py)."""
     from search_fixtures import build_index
+
     return build_index(tmp_path_factory.mktemp("search"))
 
 
@@ -41,6 +42,7 @@ def search_index(tmp_path_factory):
 def app(search_index):
     """The web app on the fixture index."""
     from searchapp import create_app
+
     return create_app({"TESTING": True, "INDEX": str(search_index)})
 
 
@@ -59,6 +61,7 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 def site_index(tmp_path_factory):
     """A real index of the bundled corpus plus hostile, undated and extra-source documents (tests/site_fixtures.py)."""
     from site_fixtures import build_site_index
+
     return build_site_index(tmp_path_factory.mktemp("site"))
 
 
@@ -66,6 +69,7 @@ def site_index(tmp_path_factory):
 def site_app(site_index):
     """The web app on the bundled-corpus index."""
     from searchapp import create_app
+
     return create_app({"TESTING": True, "INDEX": str(site_index)})
 
 
@@ -79,6 +83,7 @@ def site_client(site_app):
 def live_server(site_app):
     """The bundled-corpus app served over real HTTP on 127.0.0.1; its base URL."""
     from site_fixtures import serve_app
+
     with serve_app(site_app) as url:
         yield url
 

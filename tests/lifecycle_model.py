@@ -37,8 +37,9 @@ COLLECTION = "coll"
 WORD = re.compile(r"\w+")
 
 
-def page_html(title: str | None, body: list[str], *, date: str | None = None, source: str | None = None,
-              script: bool = False) -> str:
+def page_html(
+    title: str | None, body: list[str], *, date: str | None = None, source: str | None = None, script: bool = False
+) -> str:
     """Return an HTML page with what a generator chose: any of title, date, source may be missing."""
     head = f"<title>{title}</title>" if title else ""
     if date:
@@ -47,8 +48,10 @@ def page_html(title: str | None, body: list[str], *, date: str | None = None, so
     source_line = f"<p>Source: {source}</p>" if source else ""
     payload = '<script>document.title = "pwned"; alert(1)</script>' if script else ""
     paragraphs = "".join(f"<p>{p}</p>" for p in body)
-    return (f"<!DOCTYPE html><html><head>{head}{payload}</head><body><article>{heading}{source_line}"
-            f"{paragraphs}{payload}</article></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head>{head}{payload}</head><body><article>{heading}{source_line}"
+        f"{paragraphs}{payload}</article></body></html>"
+    )
 
 
 def page_text(title: str | None, body: list[str], *, source: str | None = None) -> str:
@@ -73,8 +76,7 @@ class ExpectedDoc:
 
     def terms(self) -> tuple[list[str], list[str]]:
         """Return the index terms of the title and of the body, in order."""
-        return ([index_term(w) for w in WORD.findall(self.title)],
-                [index_term(w) for w in WORD.findall(self.body)])
+        return ([index_term(w) for w in WORD.findall(self.title)], [index_term(w) for w in WORD.findall(self.body)])
 
 
 class Corpus:
@@ -93,8 +95,11 @@ class Corpus:
 
     def files(self) -> list[str]:
         """Return the corpus-relative paths of the page files, sorted."""
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                      if p.is_file() and p.name != "manifest.csv")
+        return sorted(
+            p.relative_to(self.root).as_posix()
+            for p in self.root.rglob("*")
+            if p.is_file() and p.name != "manifest.csv"
+        )
 
     def write(self, relpath: str, content: str | bytes) -> None:
         """Write a page file (bytes as given, text as UTF-8)."""
@@ -186,8 +191,17 @@ class Corpus:
             if key not in self._cleaned:
                 [(_, doc, error)] = clean_paths([path])
                 if doc is not None:
-                    doc = ExpectedDoc(doc.id, relpath, doc.title, doc.source, doc.date_iso,
-                                      doc.date.year if doc.date else None, doc.url, doc.language, doc.body)
+                    doc = ExpectedDoc(
+                        doc.id,
+                        relpath,
+                        doc.title,
+                        doc.source,
+                        doc.date_iso,
+                        doc.date.year if doc.date else None,
+                        doc.url,
+                        doc.language,
+                        doc.body,
+                    )
                 self._cleaned[key] = (relpath, doc, error)
             yield self._cleaned[key]
 
@@ -218,7 +232,7 @@ def _matches(terms: tuple[list[str], list[str]], query: tuple) -> bool:
         return index_term(query[1]) in title
     if kind == "phrase":
         wanted = [index_term(w) for w in query[1]]
-        return any(field[i:i + len(wanted)] == wanted for field in (title, body) for i in range(len(field)))
+        return any(field[i : i + len(wanted)] == wanted for field in (title, body) for i in range(len(field)))
     if kind == "and":
         return all(_matches(terms, q) for q in query[1:])
     if kind == "or":

@@ -13,29 +13,77 @@ from conftest import SEED
 
 # (file, source, date, language, title, body). Dates: "" means "let the cleaner find it".
 DOCUMENTS = [
-    ("a1.txt", "Viasna", "2023-02-10", "en", "Sanctions on Belarus extended",
-     "The sanctions against the Lukashenko regime were extended for another year, Viasna said.\n\n"
-     "Political prisoners remain in detention across the country."),
-    ("a2.txt", "Viasna", "2022-06-01", "en", "Human rights report on Belarus",
-     "The annual report documents arrests of journalists and lawyers.\n\n"
-     "More than a thousand political prisoners are held."),
-    ("a3.txt", "Council of the EU", "2022-02-25", "en", "EU adopts sanctions package over Ukraine",
-     "The Council adopted a package of sanctions after the invasion of Ukraine.\n\n"
-     "The measures target banks and officials."),
-    ("a4.txt", "Council of the EU", "2021-05-24", "en", "Statement on the forced landing of a Ryanair flight",
-     "The forced landing of the Ryanair flight in Minsk endangered passengers.\n\n"
-     "The Council calls for the release of the journalist detained."),
-    ("a5.txt", "Office of the President of Ukraine", "2022-03-01", "uk", "Заява про нові санкції",
-     "Президент закликав партнерів запровадити нові санкції проти Росії.\n\nУкраїна вдячна партнерам."),
-    ("a6.txt", "Viasna", "", "en", "Note on prisoners' families",
-     "Families of prisoners describe the conditions of their relatives in custody.\n\n"
-     "Letters are delayed for months."),
-    ("a7.txt", "RFE/RL", "2023-03-05", "en", "Lukašenka signs a new decree",
-     "Alyaksandr Lukašenka signed a decree on the confiscation of property of those who left.\n\n"
-     "Critics call it a new form of repression."),
-    ("x1.txt", "Hostile Example", "2020-01-15", "en", "Release with <script>alert(1)</script> in its title",
-     "This release contains <script>alert(1)</script> and <img src=x onerror=alert(2)> in its text.\n\n"
-     "It must be shown as text and never run."),
+    (
+        "a1.txt",
+        "Viasna",
+        "2023-02-10",
+        "en",
+        "Sanctions on Belarus extended",
+        "The sanctions against the Lukashenko regime were extended for another year, Viasna said.\n\n"
+        "Political prisoners remain in detention across the country.",
+    ),
+    (
+        "a2.txt",
+        "Viasna",
+        "2022-06-01",
+        "en",
+        "Human rights report on Belarus",
+        "The annual report documents arrests of journalists and lawyers.\n\n"
+        "More than a thousand political prisoners are held.",
+    ),
+    (
+        "a3.txt",
+        "Council of the EU",
+        "2022-02-25",
+        "en",
+        "EU adopts sanctions package over Ukraine",
+        "The Council adopted a package of sanctions after the invasion of Ukraine.\n\n"
+        "The measures target banks and officials.",
+    ),
+    (
+        "a4.txt",
+        "Council of the EU",
+        "2021-05-24",
+        "en",
+        "Statement on the forced landing of a Ryanair flight",
+        "The forced landing of the Ryanair flight in Minsk endangered passengers.\n\n"
+        "The Council calls for the release of the journalist detained.",
+    ),
+    (
+        "a5.txt",
+        "Office of the President of Ukraine",
+        "2022-03-01",
+        "uk",
+        "Заява про нові санкції",
+        "Президент закликав партнерів запровадити нові санкції проти Росії.\n\nУкраїна вдячна партнерам.",
+    ),
+    (
+        "a6.txt",
+        "Viasna",
+        "",
+        "en",
+        "Note on prisoners' families",
+        "Families of prisoners describe the conditions of their relatives in custody.\n\n"
+        "Letters are delayed for months.",
+    ),
+    (
+        "a7.txt",
+        "RFE/RL",
+        "2023-03-05",
+        "en",
+        "Lukašenka signs a new decree",
+        "Alyaksandr Lukašenka signed a decree on the confiscation of property of those who left.\n\n"
+        "Critics call it a new form of repression.",
+    ),
+    (
+        "x1.txt",
+        "Hostile Example",
+        "2020-01-15",
+        "en",
+        "Release with <script>alert(1)</script> in its title",
+        "This release contains <script>alert(1)</script> and <img src=x onerror=alert(2)> in its text.\n\n"
+        "It must be shown as text and never run.",
+    ),
 ]
 # The brief's sample page: NAM-media, "On February 1" with no year.
 SEED_ROW = ("seed.txt", "", "", "", "", None)

@@ -28,12 +28,17 @@ def _folding_map() -> dict[int, str | None]:
     folding = dict(accent_map)
     # Combining marks left after lowercasing ("İ".lower() is "i" + U+0307) carry no meaning here.
     folding.update({code: None for code in range(0x10000) if unicodedata.combining(chr(code))})
-    folding.update({
-        ord("ß"): "ss", ord("æ"): "ae", ord("œ"): "oe",
-        # Cyrillic letters that writers commonly type without their marks. "й" stays: it is a
-        # letter of its own and the Russian stemmer's endings ("-ый", "-ой") need it.
-        ord("ё"): "е", ord("ґ"): "г",
-    })
+    folding.update(
+        {
+            ord("ß"): "ss",
+            ord("æ"): "ae",
+            ord("œ"): "oe",
+            # Cyrillic letters that writers commonly type without their marks. "й" stays: it is a
+            # letter of its own and the Russian stemmer's endings ("-ый", "-ой") need it.
+            ord("ё"): "е",
+            ord("ґ"): "г",
+        }
+    )
     return folding
 
 
@@ -84,8 +89,19 @@ class SearchTokenizer(Tokenizer):
     def __eq__(self, other):
         return other.__class__ is self.__class__ and other.expression.pattern == self.expression.pattern
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         token.boost = 1.0
         token.stopped = False

@@ -37,7 +37,8 @@ def check_whoosh() -> None:
         raise WhooshVersionError(
             f"The search engine needs {WHOOSH_DISTRIBUTION}=={WHOOSH_VERSION}, found {installed or 'none'} "
             f"(another package may have installed Whoosh over it): run `pip install {WHOOSH_DISTRIBUTION}=="
-            f"{WHOOSH_VERSION}`")
+            f"{WHOOSH_VERSION}`"
+        )
 
 
 def unfiltered(m):

@@ -114,8 +114,9 @@ class CachedPostings:
             self._held -= len(self._terms.popitem(last=False)[1].docs)
         return found
 
-    def _read_postings(self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array,
-                       values: list | None) -> None:
+    def _read_postings(
+        self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array, values: list | None
+    ) -> None:
         """Append a segment's postings of a term and Whoosh's score for each (and their values, if asked)."""
         m = internals.unfiltered(sub.postings(fieldname, btext))
         scoring = internals.weight_scorer(m) if internals.is_block_matcher(m) else None
@@ -398,7 +399,7 @@ class CachedPostings:
                     yield -negative, d
                 return
             for docs, _, order, _ in orders:
-                for i in order[depth:depth + RANKING_STEP]:
+                for i in order[depth : depth + RANKING_STEP]:
                     d = docs[i]
                     if d not in seen and wanted[d >> 3] >> (d & 7) & 1:
                         seen.add(d)

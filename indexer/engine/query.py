@@ -21,8 +21,9 @@ MAX_PATTERN_TERMS = 200
 SYNTAX = re.compile(r'["()*?:\\^~+\-]')
 
 
-def parse_query(text: str, searcher, spelling: Spelling, sources: Callable[[str], list[str]]
-                ) -> tuple[Q.Query, str | None]:
+def parse_query(
+    text: str, searcher, spelling: Spelling, sources: Callable[[str], list[str]]
+) -> tuple[Q.Query, str | None]:
     """Parse the user's query; a query the parser cannot read falls back to its plain words.
 
     `sources(wanted)` returns the source names a `source:` term names.
@@ -32,7 +33,7 @@ def parse_query(text: str, searcher, spelling: Spelling, sources: Callable[[str]
     notice = None
     if text.count('"') % 2 or text.count("(") != text.count(")"):
         words = " ".join(SYNTAX.sub(" ", text).split())
-        notice = f'Could not read the query syntax; searched for the words: {words}'
+        notice = f"Could not read the query syntax; searched for the words: {words}"
         text = words
         if not text:
             return Q.NullQuery, notice
@@ -70,8 +71,7 @@ def match_sources(names, wanted: str) -> list[str]:
     """Return the source names `wanted` means: equal ignoring case, else starting with it, else containing it."""
     wanted = wanted.strip().lower()
     names = list(names)
-    for test in (lambda n: n.lower() == wanted, lambda n: n.lower().startswith(wanted),
-                 lambda n: wanted in n.lower()):
+    for test in (lambda n: n.lower() == wanted, lambda n: n.lower().startswith(wanted), lambda n: wanted in n.lower()):
         found = [n for n in names if test(n)]
         if found:
             return found

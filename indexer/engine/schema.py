@@ -20,8 +20,14 @@ UNKNOWN_MONTH = 0
 NO_DATE = "none"
 UNKNOWN_LANGUAGE = "und"  # BCP 47 for "undetermined"
 # What a document lacking a column's value (in an index of an older schema) counts as.
-COLUMN_DEFAULTS = {"source": UNKNOWN_SOURCE, "year": UNKNOWN_YEAR, "month": UNKNOWN_MONTH, "date": 0,
-                   "date_precision": NO_DATE, "language": UNKNOWN_LANGUAGE}
+COLUMN_DEFAULTS = {
+    "source": UNKNOWN_SOURCE,
+    "year": UNKNOWN_YEAR,
+    "month": UNKNOWN_MONTH,
+    "date": 0,
+    "date_precision": NO_DATE,
+    "language": UNKNOWN_LANGUAGE,
+}
 
 _TEXT = search_analyzer()
 

@@ -102,8 +102,12 @@ def fork_generation(index: Path, live: Path) -> Path:
     folder = new_generation(index)
     for path in live.iterdir():
         # The writer's lock, the file state of the live commit and half-written files stay behind.
-        if not path.is_file() or path.name.startswith(".") or path.name.endswith(WRITE_LOCK_SUFFIX) \
-                or path.suffix == ".json":
+        if (
+            not path.is_file()
+            or path.name.startswith(".")
+            or path.name.endswith(WRITE_LOCK_SUFFIX)
+            or path.suffix == ".json"
+        ):
             continue
         try:
             os.link(path, folder / path.name)
@@ -114,7 +118,7 @@ def fork_generation(index: Path, live: Path) -> Path:
 
 def _number(generation: Path) -> int:
     """Return a generation folder's number (-1 for a name that has none)."""
-    digits = generation.name[len(GENERATION_PREFIX):]
+    digits = generation.name[len(GENERATION_PREFIX) :]
     return int(digits) if digits.isdigit() else -1
 
 
@@ -169,8 +173,8 @@ def _with_live_generation(index: Path, opener):
             if current_generation(index) != generation:
                 continue
             raise IndexMissingError(
-                f"The index at {index} cannot be read ({type(exc).__name__}: {exc}): "
-                "run `searchapp reindex --full`") from exc
+                f"The index at {index} cannot be read ({type(exc).__name__}: {exc}): run `searchapp reindex --full`"
+            ) from exc
     raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
 
 

@@ -71,8 +71,9 @@ class GenerationWriter:
 def count_copies(generation: Path, doc_ids) -> tuple[int, dict[str, int]]:
     """Return how many live documents a generation holds, and how many of them have each of some ids."""
     with open_generation(generation).searcher() as searcher:
-        return searcher.doc_count(), {doc_id: len(list(searcher.docs_for_query(Term("id", doc_id))))
-                                      for doc_id in doc_ids}
+        return searcher.doc_count(), {
+            doc_id: len(list(searcher.docs_for_query(Term("id", doc_id)))) for doc_id in doc_ids
+        }
 
 
 def describe(generation: Path) -> tuple[int, bool]:

@@ -6,23 +6,61 @@ import re
 
 # Whole lines that website builders and CMSs put around every page (matched case-insensitively).
 CHROME_LINE_PATTERNS = [
-    r"top of page", r"bottom of page", r"back to top", r"to top", r"scroll to top",
-    r"skip to (the )?(main )?(content|navigation|menu)", r"skip (navigation|to main)", r"jump to (main )?content",
-    r"share( this)?( page| article| post| story| release)?:?", r"print( this)?( page| article)?",
-    r"e-?mail( this)?( page| article)?", r"tweet", r"pin it", r"copy link",
+    r"top of page",
+    r"bottom of page",
+    r"back to top",
+    r"to top",
+    r"scroll to top",
+    r"skip to (the )?(main )?(content|navigation|menu)",
+    r"skip (navigation|to main)",
+    r"jump to (main )?content",
+    r"share( this)?( page| article| post| story| release)?:?",
+    r"print( this)?( page| article)?",
+    r"e-?mail( this)?( page| article)?",
+    r"tweet",
+    r"pin it",
+    r"copy link",
     r"share (on|via|to) (facebook|twitter|x|linkedin|whatsapp|telegram|e-?mail|vk|reddit)",
     r"(facebook|twitter|linkedin|whatsapp|telegram|instagram|youtube|vk|x)",
-    r"follow us( on .{1,40})?:?", r"subscribe( to our newsletter| now)?:?", r"sign up for (our|the) .{0,40}newsletter",
-    r"(accept|reject|allow|decline)( all)?( cookies)?", r"(manage|cookie) (settings|preferences)",
-    r"(this|our) (web)?site uses cookies.*", r"we use cookies.*",
-    r"read more", r"continue reading", r"related( posts| articles| news| stories| content| links)?:?",
-    r"recent (posts|news|articles):?", r"more (news|stories|press releases):?",
+    r"follow us( on .{1,40})?:?",
+    r"subscribe( to our newsletter| now)?:?",
+    r"sign up for (our|the) .{0,40}newsletter",
+    r"(accept|reject|allow|decline)( all)?( cookies)?",
+    r"(manage|cookie) (settings|preferences)",
+    r"(this|our) (web)?site uses cookies.*",
+    r"we use cookies.*",
+    r"read more",
+    r"continue reading",
+    r"related( posts| articles| news| stories| content| links)?:?",
+    r"recent (posts|news|articles):?",
+    r"more (news|stories|press releases):?",
     r"(previous|next)( post| article| story)?",
-    r"menu", r"search", r"home", r"close", r"open menu", r"toggle navigation",
-    r"log ?in", r"sign ?in", r"sign ?up", r"register",
+    r"menu",
+    r"search",
+    r"home",
+    r"close",
+    r"open menu",
+    r"toggle navigation",
+    r"log ?in",
+    r"sign ?in",
+    r"sign ?up",
+    r"register",
     # Russian, Ukrainian, Belarusian and Polish sites' equivalents.
-    r"поделиться", r"поділитися", r"падзяліцца", r"версия для печати", r"версія для друку", r"друк", r"печать",
-    r"наверх", r"вгору", r"уверх", r"читать далее", r"читати далі", r"чытаць далей", r"udostępnij", r"drukuj",
+    r"поделиться",
+    r"поділитися",
+    r"падзяліцца",
+    r"версия для печати",
+    r"версія для друку",
+    r"друк",
+    r"печать",
+    r"наверх",
+    r"вгору",
+    r"уверх",
+    r"читать далее",
+    r"читати далі",
+    r"чытаць далей",
+    r"udostępnij",
+    r"drukuj",
 ]
 CHROME_LINE = re.compile(r"^\W*(?:" + "|".join(CHROME_LINE_PATTERNS) + r")\W*$", re.IGNORECASE)
 
@@ -38,15 +76,50 @@ TRAILING_LIST_HEADINGS = re.compile(
 )
 
 # Elements removed from HTML before extraction: never part of a release.
-CHROME_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "form", "button",
-               "select", "nav", "dialog")
+CHROME_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "svg",
+    "canvas",
+    "form",
+    "button",
+    "select",
+    "nav",
+    "dialog",
+)
 # Whole words in class or id attributes that mark navigation, sharing, consent banners and lists of
 # other content ("share-buttons" yes, "shared-history" no).
-CHROME_CLASS_WORDS = frozenset({
-    "breadcrumb", "breadcrumbs", "skiplink", "cookie", "cookies", "consent", "gdpr", "share", "sharing",
-    "sharethis", "addthis", "social", "newsletter", "subscribe", "related", "sidebar", "printfriendly",
-    "navbar", "topbar", "menu", "pagination", "pager", "comments", "disqus",
-})
+CHROME_CLASS_WORDS = frozenset(
+    {
+        "breadcrumb",
+        "breadcrumbs",
+        "skiplink",
+        "cookie",
+        "cookies",
+        "consent",
+        "gdpr",
+        "share",
+        "sharing",
+        "sharethis",
+        "addthis",
+        "social",
+        "newsletter",
+        "subscribe",
+        "related",
+        "sidebar",
+        "printfriendly",
+        "navbar",
+        "topbar",
+        "menu",
+        "pagination",
+        "pager",
+        "comments",
+        "disqus",
+    }
+)
 
 
 def is_chrome_line(line: str) -> bool:
@@ -90,11 +163,11 @@ def strip_headline_and_kickers(paragraphs: list[str], title: str | None) -> list
     if not title or len(paragraphs) < 2:
         return paragraphs
     key = title_key(title)
-    for i, para in enumerate(paragraphs[:MAX_KICKERS + 1]):
+    for i, para in enumerate(paragraphs[: MAX_KICKERS + 1]):
         if title_key(para) == key:
             if all(len(p) <= MAX_KICKER_CHARS for p in paragraphs[:i]):
-                return paragraphs[i + 1:]
-            return paragraphs[:i] + paragraphs[i + 1:]
+                return paragraphs[i + 1 :]
+            return paragraphs[:i] + paragraphs[i + 1 :]
     return paragraphs
 
 

@@ -23,8 +23,9 @@ TEXT_SUFFIXES = {".txt", ".text"}
 PAGE_SUFFIXES = HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
 # Files that describe a collection rather than being one of its pages.
 NOT_PAGES = {"readme", "provenance", "license", "licence", "changelog", "notice", "copying", "authors"}
-HTML_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
-                        re.IGNORECASE | re.DOTALL)
+HTML_SNIFF = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+)
 FIRST_SENTENCE = re.compile(r"^(.{20,160}?[.!?])(?:\s|$)")
 TITLE_FALLBACK_CHARS = 120
 
@@ -59,8 +60,13 @@ def document_key(given: dict[str, str], url: str | None, collection: str, relpat
     return f"{collection}/{relpath}"
 
 
-def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
-               use_metadata_files: bool = True, max_bytes: int | None = None) -> Document:
+def clean_file(
+    path: Path | str,
+    metadata: MetadataFiles | None = None,
+    *,
+    use_metadata_files: bool = True,
+    max_bytes: int | None = None,
+) -> Document:
     """Clean one page file into a Document; raise CleanError when it cannot be."""
     path = Path(path)
     metadata = metadata or MetadataFiles()
@@ -125,8 +131,15 @@ def clean_file(path: Path | str, metadata: MetadataFiles | None = None, *,
     collection, relpath = _collection_path(path, manifest, metadata)
     return Document(
         id=document_id(document_key(given, url, collection, relpath)),
-        path=str(path), url=url, source=source, title=title, date=date, language=language,
-        paragraphs=paragraphs, provenance=provenance, final_url=given.get("final_url"),
+        path=str(path),
+        url=url,
+        source=source,
+        title=title,
+        date=date,
+        language=language,
+        paragraphs=paragraphs,
+        provenance=provenance,
+        final_url=given.get("final_url"),
     )
 
 
@@ -161,8 +174,12 @@ def iter_pages(root: Path, metadata: MetadataFiles) -> Iterator[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if (name.startswith(".") or path.suffix.lower() not in PAGE_SUFFIXES or is_metadata_file(path)
-                    or path.stem.lower() in NOT_PAGES):
+            if (
+                name.startswith(".")
+                or path.suffix.lower() not in PAGE_SUFFIXES
+                or is_metadata_file(path)
+                or path.stem.lower() in NOT_PAGES
+            ):
                 continue
             collection = metadata.collection_of(path)
             if collection is not None and metadata.relpath(collection, path) not in collection.rows:
@@ -170,8 +187,9 @@ def iter_pages(root: Path, metadata: MetadataFiles) -> Iterator[Path]:
             yield path
 
 
-def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True, max_bytes: int | None = None
-                ) -> Iterator[tuple[Path, Document | None, str | None]]:
+def clean_paths(
+    paths: Iterable[str | Path], *, use_metadata_files: bool = True, max_bytes: int | None = None
+) -> Iterator[tuple[Path, Document | None, str | None]]:
     """Clean files and folders in input order, yielding (path, document, error) for each page."""
     metadata = MetadataFiles()
     for given_path in paths:
@@ -179,8 +197,7 @@ def clean_paths(paths: Iterable[str | Path], *, use_metadata_files: bool = True,
         files = iter_pages(root, metadata) if root.is_dir() else [root]
         for path in files:
             try:
-                yield path, clean_file(path, metadata, use_metadata_files=use_metadata_files,
-                                       max_bytes=max_bytes), None
+                yield path, clean_file(path, metadata, use_metadata_files=use_metadata_files, max_bytes=max_bytes), None
             except CleanError as exc:
                 yield path, None, str(exc)
             except RecursionError:

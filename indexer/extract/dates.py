@@ -45,53 +45,106 @@ class PartialDate:
 # One tuple per month, January first; every spelling a page may use, lower case.
 _MONTH_FORMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "en": (
-        ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-        ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-        ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+        ("january", "jan"),
+        ("february", "feb"),
+        ("march", "mar"),
+        ("april", "apr"),
+        ("may",),
+        ("june", "jun"),
+        ("july", "jul"),
+        ("august", "aug"),
+        ("september", "sep", "sept"),
+        ("october", "oct"),
+        ("november", "nov"),
         ("december", "dec"),
     ),
     # Nominative, genitive ("1 февраля") and the short forms of site date widgets.
     "ru": (
-        ("январь", "января", "янв"), ("февраль", "февраля", "фев", "февр"),
-        ("март", "марта", "мар"), ("апрель", "апреля", "апр"), ("май", "мая"),
-        ("июнь", "июня", "июн"), ("июль", "июля", "июл"), ("август", "августа", "авг"),
-        ("сентябрь", "сентября", "сен", "сент"), ("октябрь", "октября", "окт"),
-        ("ноябрь", "ноября", "ноя", "нояб"), ("декабрь", "декабря", "дек"),
+        ("январь", "января", "янв"),
+        ("февраль", "февраля", "фев", "февр"),
+        ("март", "марта", "мар"),
+        ("апрель", "апреля", "апр"),
+        ("май", "мая"),
+        ("июнь", "июня", "июн"),
+        ("июль", "июля", "июл"),
+        ("август", "августа", "авг"),
+        ("сентябрь", "сентября", "сен", "сент"),
+        ("октябрь", "октября", "окт"),
+        ("ноябрь", "ноября", "ноя", "нояб"),
+        ("декабрь", "декабря", "дек"),
     ),
     # No short forms: Ukrainian and Belarusian ones are ordinary words ("лист" is "letter").
     "uk": (
-        ("січень", "січня"), ("лютий", "лютого"), ("березень", "березня"),
-        ("квітень", "квітня"), ("травень", "травня"), ("червень", "червня"),
-        ("липень", "липня"), ("серпень", "серпня"), ("вересень", "вересня"),
-        ("жовтень", "жовтня"), ("листопад", "листопада"), ("грудень", "грудня"),
+        ("січень", "січня"),
+        ("лютий", "лютого"),
+        ("березень", "березня"),
+        ("квітень", "квітня"),
+        ("травень", "травня"),
+        ("червень", "червня"),
+        ("липень", "липня"),
+        ("серпень", "серпня"),
+        ("вересень", "вересня"),
+        ("жовтень", "жовтня"),
+        ("листопад", "листопада"),
+        ("грудень", "грудня"),
     ),
     "be": (
-        ("студзень", "студзеня"), ("люты", "лютага"), ("сакавік", "сакавіка"),
-        ("красавік", "красавіка"), ("травень", "траўня"), ("чэрвень", "чэрвеня"),
-        ("ліпень", "ліпеня"), ("жнівень", "жніўня"), ("верасень", "верасня"),
-        ("кастрычнік", "кастрычніка"), ("лістапад", "лістапада"), ("снежань", "снежня"),
+        ("студзень", "студзеня"),
+        ("люты", "лютага"),
+        ("сакавік", "сакавіка"),
+        ("красавік", "красавіка"),
+        ("травень", "траўня"),
+        ("чэрвень", "чэрвеня"),
+        ("ліпень", "ліпеня"),
+        ("жнівень", "жніўня"),
+        ("верасень", "верасня"),
+        ("кастрычнік", "кастрычніка"),
+        ("лістапад", "лістапада"),
+        ("снежань", "снежня"),
     ),
     # Spellings without diacritics too: URLs, old CMSs and hand-typed pages drop them.
     "de": (
-        ("januar", "jänner", "jan"), ("februar", "feb"), ("märz", "maerz", "mär"),
-        ("april", "apr"), ("mai",), ("juni", "jun"), ("juli", "jul"), ("august", "aug"),
-        ("september", "sep", "sept"), ("oktober", "okt"), ("november", "nov"),
+        ("januar", "jänner", "jan"),
+        ("februar", "feb"),
+        ("märz", "maerz", "mär"),
+        ("april", "apr"),
+        ("mai",),
+        ("juni", "jun"),
+        ("juli", "jul"),
+        ("august", "aug"),
+        ("september", "sep", "sept"),
+        ("oktober", "okt"),
+        ("november", "nov"),
         ("dezember", "dez"),
     ),
     "fr": (
-        ("janvier", "janv"), ("février", "fevrier", "févr", "fevr"), ("mars",),
-        ("avril", "avr"), ("mai",), ("juin",), ("juillet", "juil"), ("août", "aout"),
-        ("septembre", "sept"), ("octobre", "oct"), ("novembre", "nov"),
+        ("janvier", "janv"),
+        ("février", "fevrier", "févr", "fevr"),
+        ("mars",),
+        ("avril", "avr"),
+        ("mai",),
+        ("juin",),
+        ("juillet", "juil"),
+        ("août", "aout"),
+        ("septembre", "sept"),
+        ("octobre", "oct"),
+        ("novembre", "nov"),
         ("décembre", "decembre", "déc"),
     ),
     # No short forms: "lis", "sie", "lut" are common Polish words.
     "pl": (
-        ("styczeń", "stycznia", "styczen"), ("luty", "lutego"), ("marzec", "marca"),
-        ("kwiecień", "kwietnia", "kwiecien"), ("maj", "maja"), ("czerwiec", "czerwca"),
-        ("lipiec", "lipca"), ("sierpień", "sierpnia", "sierpien"),
+        ("styczeń", "stycznia", "styczen"),
+        ("luty", "lutego"),
+        ("marzec", "marca"),
+        ("kwiecień", "kwietnia", "kwiecien"),
+        ("maj", "maja"),
+        ("czerwiec", "czerwca"),
+        ("lipiec", "lipca"),
+        ("sierpień", "sierpnia", "sierpien"),
         ("wrzesień", "września", "wrzesien", "wrzesnia"),
         ("październik", "października", "pazdziernik", "pazdziernika"),
-        ("listopad", "listopada"), ("grudzień", "grudnia", "grudzien"),
+        ("listopad", "listopada"),
+        ("grudzień", "grudnia", "grudzien"),
     ),
 }
 
@@ -110,7 +163,8 @@ def _build_months(forms: dict[str, tuple[tuple[str, ...], ...]]) -> dict[str, in
 MONTHS: dict[str, int] = _build_months(_MONTH_FORMS)
 
 # Weekdays only ever precede a date; knowing them lets parse_date refuse other leading words.
-_WEEKDAYS = frozenset("""
+_WEEKDAYS = frozenset(
+    """
     monday tuesday wednesday thursday friday saturday sunday
     mon tue tues wed thu thur thurs fri sat sun
     понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс
@@ -120,7 +174,8 @@ _WEEKDAYS = frozenset("""
     lundi mardi mercredi jeudi vendredi samedi dimanche lun mar mer jeu ven sam dim
     poniedziałek wtorek środa czwartek piątek sobota niedziela
     poniedzialek sroda piatek pon wt śr czw pt sob niedz
-""".split())
+""".split()
+)
 
 # English month names that are also everyday words: in running text only a capital
 # makes them dates.
@@ -150,44 +205,64 @@ def _render_trie(node: dict) -> str:
 # --- regexes (compiled once: these run on every page) ------------------------------------------
 
 # The leading class turns away most positions in one step, before the trie is tried.
-_MONTH = ("(?=[" + "".join(sorted({name[0] for name in MONTHS})) + r"])(?<![^\W\d_])(?:"
-          + _trie_alternation(sorted(MONTHS)) + r")(?![^\W\d_])")
+_MONTH = (
+    "(?=["
+    + "".join(sorted({name[0] for name in MONTHS}))
+    + r"])(?<![^\W\d_])(?:"
+    + _trie_alternation(sorted(MONTHS))
+    + r")(?![^\W\d_])"
+)
 _ORDINAL = r"(?:st|nd|rd|th|er)?"
 # "2023 г.", "2023 года", "2023 року", "2023 r." follow years in Slavic languages.
 _YEAR_WORD = r"(?:\s*(?:г|р|r)\.?|\s+(?:года|году|год|року|рік|roku|rok))?"
 # A time and zone after the date ("10:00:00 GMT", "at 10:30 am", "um 10.30 Uhr") is skipped.
-_TIME = (r"(?:(?:,\s*|\s+|T)(?:at\s+|um\s+|à\s+|в\s+|о\s+|o\s+)?"
-         r"\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?m\.?)?"
-         r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|[A-Za-z]{2,5}(?:[+-]\d{1,2})?|Uhr))?)?")
+_TIME = (
+    r"(?:(?:,\s*|\s+|T)(?:at\s+|um\s+|à\s+|в\s+|о\s+|o\s+)?"
+    r"\d{1,2}[:.h]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?m\.?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|[A-Za-z]{2,5}(?:[+-]\d{1,2})?|Uhr))?)?"
+)
 
 _ISO_RE = re.compile(
     r"(\d{4})(?:([-/.])(\d{1,2})(?:\2(\d{1,2})"
     r"(?:[T\s]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)?)?)?)?",
-    re.IGNORECASE)
-_COMPACT_RE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T\d{4}(?:\d{2})?(?:Z|[+-]\d{4})?)?",
-                         re.IGNORECASE)
-_NUMERIC_RE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})" + _YEAR_WORD + _TIME + r"\.?",
-                         re.IGNORECASE)
+    re.IGNORECASE,
+)
+_COMPACT_RE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T\d{4}(?:\d{2})?(?:Z|[+-]\d{4})?)?", re.IGNORECASE)
+_NUMERIC_RE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})" + _YEAR_WORD + _TIME + r"\.?", re.IGNORECASE)
 _WEEKDAY_PREFIX = r"(?:(?P<wd>[^\W\d_]+[ʼ']?[^\W\d_]*)\.?,?\s+)?"
 # "1 February 2023", "1st of Feb. 2023", "1. Februar 2023", "01-Feb-23" (RFC 850), "1 лютого".
 _DMY_RE = re.compile(
     _WEEKDAY_PREFIX
-    + r"(?P<d>\d{1,2})" + _ORDINAL + r"(?:\.\s*|\s+|-)(?:of\s+)?(?P<m>" + _MONTH + r")\.?"
-    + r"(?:(?:,?\s+|-|\.\s*)(?P<y>\d{4}|\d{2}))?" + _YEAR_WORD + _TIME + r"\.?",
-    re.IGNORECASE)
+    + r"(?P<d>\d{1,2})"
+    + _ORDINAL
+    + r"(?:\.\s*|\s+|-)(?:of\s+)?(?P<m>"
+    + _MONTH
+    + r")\.?"
+    + r"(?:(?:,?\s+|-|\.\s*)(?P<y>\d{4}|\d{2}))?"
+    + _YEAR_WORD
+    + _TIME
+    + r"\.?",
+    re.IGNORECASE,
+)
 # "February 1, 2023", "Feb. 1st 2023", "February 1".
 _MDY_RE = re.compile(
     _WEEKDAY_PREFIX
-    + r"(?P<m>" + _MONTH + r")\.?\s*(?P<d>\d{1,2})" + _ORDINAL
-    + r"(?:,?\s+(?P<y>\d{4}))?" + _YEAR_WORD + _TIME + r"\.?",
-    re.IGNORECASE)
+    + r"(?P<m>"
+    + _MONTH
+    + r")\.?\s*(?P<d>\d{1,2})"
+    + _ORDINAL
+    + r"(?:,?\s+(?P<y>\d{4}))?"
+    + _YEAR_WORD
+    + _TIME
+    + r"\.?",
+    re.IGNORECASE,
+)
 # asctime, which HTTP still allows in Last-Modified: "Wed Feb 1 10:00:00 2023".
 _ASCTIME_RE = re.compile(
-    r"(?P<wd>[a-z]{3}) (?P<m>" + _MONTH + r") (?P<d>\d{1,2}) \d{2}:\d{2}:\d{2} (?P<y>\d{4})",
-    re.IGNORECASE)
+    r"(?P<wd>[a-z]{3}) (?P<m>" + _MONTH + r") (?P<d>\d{1,2}) \d{2}:\d{2}:\d{2} (?P<y>\d{4})", re.IGNORECASE
+)
 # "February 2023", "лютий 2023 р.".
-_MY_RE = re.compile(r"(?P<m>" + _MONTH + r")\.?,?\s+(?P<y>\d{4})" + _YEAR_WORD + r"\.?",
-                    re.IGNORECASE)
+_MY_RE = re.compile(r"(?P<m>" + _MONTH + r")\.?,?\s+(?P<y>\d{4})" + _YEAR_WORD + r"\.?", re.IGNORECASE)
 _SPACES_RE = re.compile(r"\s+")
 
 # Running text. Every date in it has a number, so the scan jumps from number to number (a
@@ -200,10 +275,14 @@ _TEXT_NUMBER_RE = re.compile(
     r"[0-9](?<![\w.,/:+-][0-9])(?:"
     r"[0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])"
     r"|[0-9]?([./-])[0-9]{1,2}\1[0-9]{4}(?![0-9]|[.,/:-][0-9])"
-    r"|[0-9]?(?:\s*[-–]\s*[0-9]{1,2})?" + _ORDINAL + r"\.?\s*(?:of\s+)?" + _MONTH
+    r"|[0-9]?(?:\s*[-–]\s*[0-9]{1,2})?"
+    + _ORDINAL
+    + r"\.?\s*(?:of\s+)?"
+    + _MONTH
     + r"|(?P<after_word>(?<=[^\W\d_][\s.][0-9])|(?<=[^\W\d_][\s.]{2}[0-9])"
     r"|(?<=[^\W\d_][\s.]{3}[0-9]))[0-9]?(?![0-9]|[.,:][0-9]))",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # The same shapes as _TEXT_NUMBER_RE, read out where it stopped.
 _TEXT_AT_NUMBER_RE = re.compile(
     r"(?P<iy>[0-9]{4})-(?P<im>[0-9]{2})-(?P<id>[0-9]{2})(?![0-9])"
@@ -211,17 +290,20 @@ _TEXT_AT_NUMBER_RE = re.compile(
     r"(?![0-9]|[.,/:-][0-9])"
     r"|(?P<dd>[0-9]{1,2})(?:\s*[-–]\s*[0-9]{1,2})?" + _ORDINAL + r"\.?\s*(?:of\s+)?"
     r"(?P<dm>" + _MONTH + r")\.?(?:,?\s*(?P<dy>[0-9]{4})(?![0-9]))?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # What follows the month in "February 1, 2023", "Feb. 1-3, 2023", "February 1st".
 _TEXT_DAY_YEAR_RE = re.compile(
     r"(?P<d>[0-9]{1,2})" + _ORDINAL + r"(?![0-9])(?:\s*[-–]\s*[0-9]{1,2}(?![0-9]))?"
-    r"(?:,?\s*(?P<y>[0-9]{4})(?![0-9]))?", re.IGNORECASE)
+    r"(?:,?\s*(?P<y>[0-9]{4})(?![0-9]))?",
+    re.IGNORECASE,
+)
 _MONTH_AT_END_RE = re.compile(r"(?:" + _MONTH + r")\Z", re.IGNORECASE)
 _LONGEST_MONTH = max(map(len, MONTHS))
 # A number right after "+7 (495)" or "version" is a phone or a release, not a date.
 _PHONE_OR_VERSION_BEFORE_RE = re.compile(
-    r"(?:[+(][\s()+-]*[0-9][0-9\s()+-]*|\b(?:v|ver|version|версия|версія|wersja)\.?\s*)\Z",
-    re.IGNORECASE)
+    r"(?:[+(][\s()+-]*[0-9][0-9\s()+-]*|\b(?:v|ver|version|версия|версія|wersja)\.?\s*)\Z", re.IGNORECASE
+)
 
 _URL_DAY_RE = re.compile(r"(?<!\d)(\d{4})[/_.-](\d{1,2})[/_.-](\d{1,2})(?!\d)")
 _URL_COMPACT_RE = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
@@ -237,6 +319,7 @@ _LEAD_CHARS = 400
 
 # --- helpers -------------------------------------------------------------------------------------
 
+
 def _current_year() -> int:
     """Return this year; a function so tests can pin it."""
     return _dt.date.today().year
@@ -247,8 +330,7 @@ def _valid_day(year: int | None, month: int, day: int) -> bool:
     return 1 <= day <= calendar.monthrange(year if year is not None else 2000, month)[1]
 
 
-def _make(year: int | None, month: int | None, day: int | None, source: str,
-          this_year: int) -> PartialDate | None:
+def _make(year: int | None, month: int | None, day: int | None, source: str, this_year: int) -> PartialDate | None:
     """Return a PartialDate if the parts form a real, plausible date, else None."""
     if year is not None and not 1900 <= year <= this_year + 1:
         return None
@@ -271,8 +353,9 @@ def _year(token: str | None, this_year: int) -> int | None:
     return value
 
 
-def _numeric(first: int, second: int, year: int, sep: str, dayfirst: bool | None,
-             source: str, this_year: int) -> PartialDate | None:
+def _numeric(
+    first: int, second: int, year: int, sep: str, dayfirst: bool | None, source: str, this_year: int
+) -> PartialDate | None:
     """Order two numbers as day and month: dots and dashes day-first, slashes month-first."""
     day_first = dayfirst if dayfirst is not None else sep != "/"
     # When one reading has a month above 12 the other is the only one left.
@@ -291,6 +374,7 @@ def _month(token: str) -> int | None:
 
 # --- public API ----------------------------------------------------------------------------------
 
+
 def parse_date(text: str, source: str, *, dayfirst: bool | None = None) -> PartialDate | None:
     """Parse a string that is a date (meta tag, JSON-LD, header) into a PartialDate, or None."""
     if not text or len(text) > 100:
@@ -303,15 +387,13 @@ def parse_date(text: str, source: str, *, dayfirst: bool | None = None) -> Parti
         year, sep, month, day = m.groups()
         if sep == "." and day is None:
             return None  # "2023.5" is a number, not May 2023.
-        return _make(int(year), int(month) if month else None, int(day) if day else None,
-                     source, this_year)
+        return _make(int(year), int(month) if month else None, int(day) if day else None, source, this_year)
     m = _COMPACT_RE.fullmatch(s)
     if m:
         return _make(int(m[1]), int(m[2]), int(m[3]), source, this_year)
     m = _NUMERIC_RE.fullmatch(s)
     if m:
-        return _numeric(int(m[1]), int(m[3]), _year(m[4], this_year), m[2], dayfirst,
-                        source, this_year)
+        return _numeric(int(m[1]), int(m[3]), _year(m[4], this_year), m[2], dayfirst, source, this_year)
     for regex in (_DMY_RE, _MDY_RE, _ASCTIME_RE):
         m = regex.fullmatch(s)
         if m and (m["wd"] is None or m["wd"].lower() in _WEEKDAYS):
@@ -360,12 +442,12 @@ def _text_date(name: str, day: str, year: str | None, this_year: int) -> Partial
     if month is None or (name.lower() in _ORDINARY_WORDS and name[0].islower()):
         return None
     # "On 1 February 1500 people marched": an impossible year is a count, the date has no year.
-    return (_make(int(year), month, int(day), "text", this_year) if year else None) \
-        or _make(None, month, int(day), "text", this_year)
+    return (_make(int(year), month, int(day), "text", this_year) if year else None) or _make(
+        None, month, int(day), "text", this_year
+    )
 
 
-def _text_candidate(text: str, pos: int, after_word: bool,
-                    this_year: int) -> tuple[PartialDate | None, int, int]:
+def _text_candidate(text: str, pos: int, after_word: bool, this_year: int) -> tuple[PartialDate | None, int, int]:
     """Read the date around the number at pos: (date or None, start, end of the phrase)."""
     m = None if after_word else _TEXT_AT_NUMBER_RE.match(text, pos)
     if m is None:
@@ -379,8 +461,7 @@ def _text_candidate(text: str, pos: int, after_word: bool,
     if m["na"]:
         if _PHONE_OR_VERSION_BEFORE_RE.search(text, max(0, pos - 20), pos):
             return None, pos, m.end()
-        found = _numeric(int(m["na"]), int(m["nb"]), int(m["ny"]), m["ns"], None, "text",
-                         this_year)
+        found = _numeric(int(m["na"]), int(m["nb"]), int(m["ny"]), m["ns"], None, "text", this_year)
         return found, pos, m.end()
     return _text_date(m["dm"], m["dd"], m["dy"], this_year), pos, m.end()
 
@@ -394,8 +475,7 @@ def date_from_text(text: str, *, limit: int = 3000) -> PartialDate | None:
     for number in _TEXT_NUMBER_RE.finditer(head):
         if number.start() < resume:
             continue  # Already read as part of the previous phrase ("2023" in "February 1, 2023").
-        found, start, resume = _text_candidate(head, number.start(),
-                                               number["after_word"] is not None, this_year)
+        found, start, resume = _text_candidate(head, number.start(), number["after_word"] is not None, this_year)
         if found is None:
             continue
         if found.year is not None and (first is None or start < _LEAD_CHARS):
@@ -415,30 +495,27 @@ def combine(extracted: PartialDate | None, signal: PartialDate | None) -> Partia
         return extracted
     if signal.month is not None and signal.month != extracted.month:
         return extracted
-    if extracted.month is None or extracted.day is None \
-            or not _valid_day(signal.year, extracted.month, extracted.day):
+    if extracted.month is None or extracted.day is None or not _valid_day(signal.year, extracted.month, extracted.day):
         return extracted  # 29 February cannot take a non-leap year.
-    return PartialDate(signal.year, extracted.month, extracted.day,
-                       f"{extracted.source}+{signal.source}")
+    return PartialDate(signal.year, extracted.month, extracted.day, f"{extracted.source}+{signal.source}")
 
 
 # A dateline or "On February 1 ..." opens a paragraph; a date further in, or quoted, is an event.
 DATELINE_MAX_OFFSET = 60
 LEAD_PARAGRAPHS = 3
-_QUOTES = set("\"“”„«»")
+_QUOTES = set('"“”„«»')
 
 
 def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
     """Return a date that opens one of the first paragraphs (a dateline), not one the text mentions."""
     this_year = _current_year()
     for para in paragraphs[:LEAD_PARAGRAPHS]:
-        head = para[:DATELINE_MAX_OFFSET + 40]
+        head = para[: DATELINE_MAX_OFFSET + 40]
         resume = 0
         for number in _TEXT_NUMBER_RE.finditer(head):
             if number.start() < resume:
                 continue
-            found, start, resume = _text_candidate(head, number.start(),
-                                                   number["after_word"] is not None, this_year)
+            found, start, resume = _text_candidate(head, number.start(), number["after_word"] is not None, this_year)
             if start > DATELINE_MAX_OFFSET:
                 break
             if found is not None and not _QUOTES & set(head[:start]):

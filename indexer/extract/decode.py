@@ -92,7 +92,7 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
     _refuse_magic(data)
     for bom, codec in BOMS:
         if data.startswith(bom):
-            text = _lenient(data[len(bom):], codec)
+            text = _lenient(data[len(bom) :], codec)
             _refuse_controls(text[:SNIFF_BYTES])
             return _normalise(text)
     if b"\x00" in data[:SNIFF_BYTES]:
@@ -129,8 +129,7 @@ def _decode_unmarked(data: bytes, declared: str | None, is_html: bool) -> str:
 def _guess(data: bytes) -> str | None:
     """Return the text in the likeliest of GUESS_CANDIDATES that reads right, or None."""
     matches = from_bytes(data, cp_isolation=list(GUESS_CANDIDATES), threshold=GUESS_THRESHOLD)
-    ranked = sorted(matches, key=lambda m: (
-        round(m.chaos / TIE), -round(m.coherence / TIE), _preference(m.encoding)))
+    ranked = sorted(matches, key=lambda m: (round(m.chaos / TIE), -round(m.coherence / TIE), _preference(m.encoding)))
     for match in ranked:
         text = _lenient(data, match.encoding)
         # Its sampling can miss the one "vóór" that windows-1251 turns into "vууr".
@@ -188,8 +187,9 @@ def _looks_right(text: str) -> bool:
     """Return True unless the text reads like mojibake: glued scripts, case flips, stray symbols."""
     sample = text[:CHECK_CHARS]
     runs = len(CYRILLIC_RUN.findall(sample))
-    if runs and (len(GLUED.findall(sample)) > MAX_GLUED * runs
-                 or len(CASE_FLIP.findall(sample)) > MAX_CASE_FLIPS * runs):
+    if runs and (
+        len(GLUED.findall(sample)) > MAX_GLUED * runs or len(CASE_FLIP.findall(sample)) > MAX_CASE_FLIPS * runs
+    ):
         return False
     return mess_ratio(sample[:SNIFF_BYTES], MAX_MESS) < MAX_MESS
 

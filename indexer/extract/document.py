@@ -33,8 +33,14 @@ class Document:
     def content_hash(self) -> str:
         """Return a hash of what the index stores, to detect real changes."""
         h = hashlib.sha256()
-        for part in (self.url or "", self.source or "", self.title, self.date_iso or "",
-                     self.language or "", self.body):
+        for part in (
+            self.url or "",
+            self.source or "",
+            self.title,
+            self.date_iso or "",
+            self.language or "",
+            self.body,
+        ):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()
@@ -70,4 +76,3 @@ class Document:
 def document_id(key: str) -> str:
     """Return a stable id for a page from its identifying key (URL or collection path)."""
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-

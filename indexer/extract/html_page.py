@@ -26,21 +26,78 @@ JSONLD_WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$")
 # A colon is not one: "Evolve: Shared Mutable History" is a headline with a subtitle.
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·•»«/]+\s+|\s*[|·•»«]\s*")
 # JSON-LD types whose fields describe the release itself.
-ARTICLE_TYPES = {"article", "newsarticle", "pressrelease", "blogposting", "report", "reportagenewsarticle",
-                 "analysisnewsarticle", "webpage", "creativework", "socialmediaposting", "liveblogposting"}
+ARTICLE_TYPES = {
+    "article",
+    "newsarticle",
+    "pressrelease",
+    "blogposting",
+    "report",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "webpage",
+    "creativework",
+    "socialmediaposting",
+    "liveblogposting",
+}
 # Meta tags that carry the publication date, most trusted first.
-DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
-             "publish-date", "publish_date", "publication_date", "date", "dc.date.issued", "dc.date",
-             "dcterms.issued", "dcterms.created", "dcterms.date", "citation_publication_date",
-             "citation_date", "sailthru.date", "parsely-pub-date", "article.published", "created",
-             "originalpublicationdate", "og:updated_time")
+DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.issued",
+    "dcterms.created",
+    "dcterms.date",
+    "citation_publication_date",
+    "citation_date",
+    "sailthru.date",
+    "parsely-pub-date",
+    "article.published",
+    "created",
+    "originalpublicationdate",
+    "og:updated_time",
+)
 # Other meta names that say "published date" in their own words ("article:publicationdate").
 DATE_META_NAME = re.compile(r"(publi|issued|release|created).*(date|time)|(date|time).*(publi|issued|release)")
 # Elements whose class or id words mark a date line, and those that mark other dates.
-DATED_CLASS_WORDS = frozenset({"date", "time", "published", "posted", "pubdate", "dateline", "timestamp",
-                               "byline", "publish", "datetime", "postdate", "entrydate"})
-UNDATED_CLASS_WORDS = frozenset({"comment", "comments", "updated", "modified", "reply", "event", "events",
-                                 "calendar", "archive", "footer", "copyright"})
+DATED_CLASS_WORDS = frozenset(
+    {
+        "date",
+        "time",
+        "published",
+        "posted",
+        "pubdate",
+        "dateline",
+        "timestamp",
+        "byline",
+        "publish",
+        "datetime",
+        "postdate",
+        "entrydate",
+    }
+)
+UNDATED_CLASS_WORDS = frozenset(
+    {
+        "comment",
+        "comments",
+        "updated",
+        "modified",
+        "reply",
+        "event",
+        "events",
+        "calendar",
+        "archive",
+        "footer",
+        "copyright",
+    }
+)
 MAX_DATED_TEXT = 200
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
@@ -54,8 +111,27 @@ CHROME_XPATH = etree.XPath(
     + "|//*[@role='navigation' or @role='search' or @role='contentinfo' or @aria-hidden='true']"
 )
 CLASS_WORD = re.compile(r"[a-z]+")
-CHROME_ID_FILLERS = frozenset({"banner", "bar", "box", "block", "buttons", "links", "widget", "container",
-                               "wrapper", "area", "list", "nav", "top", "bottom", "main", "site", "page"})
+CHROME_ID_FILLERS = frozenset(
+    {
+        "banner",
+        "bar",
+        "box",
+        "block",
+        "buttons",
+        "links",
+        "widget",
+        "container",
+        "wrapper",
+        "area",
+        "list",
+        "nav",
+        "top",
+        "bottom",
+        "main",
+        "site",
+        "page",
+    }
+)
 # A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
 MAX_CHROME_SHARE = 0.4
 # RDFa and microdata dates on visible elements (Drupal's property="dc:date", itemprop="datePublished").
@@ -63,8 +139,30 @@ DATED_ELEMENTS = etree.XPath(
     "//*[contains(translate(@property, 'DATE', 'date'), 'date') or @itemprop='datePublished' "
     "or @itemprop='dateCreated']"
 )
-BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "tr", "br",
-              "section", "article", "header", "footer", "table", "ul", "ol", "dd", "dt")
+BLOCK_TAGS = (
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "pre",
+    "tr",
+    "br",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "table",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+)
 # Elements whose removal would take the release with them.
 NEVER_REMOVED = {"html", "body", "main", "article"}
 
@@ -330,14 +428,31 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
 
     _remove_chrome(tree, headline_tags)
-    text = trafilatura.extract(tree, url=page_url, include_comments=False, include_tables=True,
-                               include_links=False, include_images=False, deduplicate=False,
-                               with_metadata=False, favor_recall=True) or ""
+    text = (
+        trafilatura.extract(
+            tree,
+            url=page_url,
+            include_comments=False,
+            include_tables=True,
+            include_links=False,
+            include_images=False,
+            deduplicate=False,
+            with_metadata=False,
+            favor_recall=True,
+        )
+        or ""
+    )
     # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
     lines = text.split("\n") if text.strip() else _block_lines(tree)
     paragraphs = [" ".join(line.split()) for line in lines]
     paragraphs = strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
     source_line, paragraphs = pop_source_line(paragraphs)
-    return HtmlPage(title=title, paragraphs=paragraphs, url=page_url, date=date, source=source,
-                    source_line=source_line,
-                    lang=lang if isinstance(lang, str) else None)
+    return HtmlPage(
+        title=title,
+        paragraphs=paragraphs,
+        url=page_url,
+        date=date,
+        source=source,
+        source_line=source_line,
+        lang=lang if isinstance(lang, str) else None,
+    )

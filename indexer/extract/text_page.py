@@ -11,8 +11,7 @@ from indexer.extract.chrome import strip_chrome_lines, title_key
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 # "Source: NAM-media" as website builders' text exports write it; the source, not release text.
-SOURCE_LINE = re.compile(r"^\s*(?:source|джерело|источник|крыніца|źródło|quelle)\s*:\s*(.{2,80}?)\s*$",
-                         re.IGNORECASE)
+SOURCE_LINE = re.compile(r"^\s*(?:source|джерело|источник|крыніца|źródło|quelle)\s*:\s*(.{2,80}?)\s*$", re.IGNORECASE)
 SOURCE_LINE_WITHIN = 6
 MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
@@ -41,7 +40,7 @@ def pop_source_line(paragraphs: list[str]) -> tuple[str | None, list[str]]:
     for i, para in enumerate(paragraphs[:SOURCE_LINE_WITHIN]):
         match = SOURCE_LINE.match(para)
         if match:
-            return match.group(1), paragraphs[:i] + paragraphs[i + 1:]
+            return match.group(1), paragraphs[:i] + paragraphs[i + 1 :]
     return None, paragraphs
 
 
@@ -57,7 +56,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not isinstance(data, dict):
         return {}, text
     fields = {str(k).lower(): str(v) for k, v in data.items() if v is not None and not isinstance(v, (list, dict))}
-    return fields, text[match.end():]
+    return fields, text[match.end() :]
 
 
 def markdown_to_lines(text: str) -> list[tuple[str, bool]]:
@@ -125,8 +124,11 @@ def extract_text(text: str, *, markdown: bool, given_title: str | None = None) -
         # A page that is only its title (a caption for a video) keeps it as its text.
         while len(paragraphs) > 1 and title_key(paragraphs[0]) == title_key(known):
             paragraphs = paragraphs[1:]
-    elif paragraphs and (paragraphs[0] in headings or (not markdown and _stands_alone(body, paragraphs))) \
-            and looks_like_title(paragraphs[0]):
+    elif (
+        paragraphs
+        and (paragraphs[0] in headings or (not markdown and _stands_alone(body, paragraphs)))
+        and looks_like_title(paragraphs[0])
+    ):
         title, paragraphs = paragraphs[0], paragraphs[1:]
     return TextPage(title=title, paragraphs=paragraphs, fields=fields, source_line=source_line)
 

@@ -97,9 +97,17 @@ def page_slug(url: str) -> str:
 class Scraper:
     """Fetches pages into out_dir/<host>/<slug>.html with a <slug>.meta.json sidecar."""
 
-    def __init__(self, out_dir: str | os.PathLike, *, user_agent: str = USER_AGENT,
-                 delay: float = 1.0, max_bytes: int = 10_000_000, timeout: float = 20.0,
-                 retries: int = 3, backoff: float = 1.0):
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        *,
+        user_agent: str = USER_AGENT,
+        delay: float = 1.0,
+        max_bytes: int = 10_000_000,
+        timeout: float = 20.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+    ):
         self.out_dir = Path(out_dir)
         self.user_agent = user_agent
         self.delay = delay
@@ -170,8 +178,7 @@ class Scraper:
                 if link:
                     urls.append(urljoin(base, link))
         else:
-            raise ScrapeError("failed",
-                              f"not an RSS or Atom feed (root element <{_local(root.tag)}>)")
+            raise ScrapeError("failed", f"not an RSS or Atom feed (root element <{_local(root.tag)}>)")
         return list(dict.fromkeys(u for u in urls if _is_http(u)))
 
     # -- pages ---------------------------------------------------------------
@@ -225,8 +232,9 @@ class Scraper:
             _write_atomic(page, body)
             _write_atomic(sidecar, _json_bytes(meta))
         except OSError as exc:
-            raise ScrapeError("failed", f"could not write {page}: {exc.strerror or exc}; "
-                                        "check that --out is writable") from exc
+            raise ScrapeError(
+                "failed", f"could not write {page}: {exc.strerror or exc}; check that --out is writable"
+            ) from exc
         return FetchResult(url, "saved", path=page, final_url=final_url, status=200)
 
     def _read(self, resp, limit: int, truncate: bool = False) -> bytes:
@@ -272,11 +280,16 @@ class Scraper:
         attempts = self.retries + 1
         for attempt in range(attempts):
             self._wait_for_host(url)
-            wait = self.backoff * 2 ** attempt
+            wait = self.backoff * 2**attempt
             try:
                 resp = self._http.request(
-                    "GET", url, headers={"User-Agent": self.user_agent, **headers},
-                    preload_content=False, redirect=False, retries=False)
+                    "GET",
+                    url,
+                    headers={"User-Agent": self.user_agent, **headers},
+                    preload_content=False,
+                    redirect=False,
+                    retries=False,
+                )
             except urllib3.exceptions.HTTPError as exc:
                 (problem, hint), status = _network_problem(exc, self.timeout), None
             else:
@@ -287,8 +300,9 @@ class Scraper:
                 _finish(resp, complete=False)
                 if retry_after is not None:
                     if retry_after > MAX_RETRY_AFTER:
-                        raise ScrapeError("failed", f"{problem}; the server asks to wait "
-                                                    f"{retry_after:.0f} s, try again later", status)
+                        raise ScrapeError(
+                            "failed", f"{problem}; the server asks to wait {retry_after:.0f} s, try again later", status
+                        )
                     wait = retry_after
             if attempt + 1 < attempts:
                 time.sleep(wait)
@@ -323,13 +337,13 @@ class Scraper:
         """Fetch and parse a host's robots.txt, or return the error that stops us using the host."""
         rules = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
-            _, resp = self._open(origin + "/robots.txt", {"Accept": "text/plain,*/*;q=0.1"},
-                                 check_robots=False)
+            _, resp = self._open(origin + "/robots.txt", {"Accept": "text/plain,*/*;q=0.1"}, check_robots=False)
         except ScrapeError as exc:
             if exc.status is not None and (exc.status >= 500 or exc.status == 429):
                 # RFC 9309: a server error on robots.txt means stay away from the whole host.
-                return ScrapeError("skipped", f"robots.txt unavailable (HTTP {exc.status}); "
-                                              "host skipped, try again later", exc.status)
+                return ScrapeError(
+                    "skipped", f"robots.txt unavailable (HTTP {exc.status}); host skipped, try again later", exc.status
+                )
             if exc.outcome == "failed":
                 return ScrapeError("failed", f"robots.txt: {exc.reason}", exc.status)
             rules.allow_all = True  # too many redirects counts as "unavailable", i.e. allowed
@@ -361,14 +375,18 @@ class Scraper:
             urls.extend(u for u in locs if _is_http(u))
             return
         if depth >= MAX_SITEMAP_DEPTH:
-            raise ScrapeError("failed", f"sitemap indexes nested more than {MAX_SITEMAP_DEPTH} "
-                                        f"deep at {url}; pass the inner sitemaps with --sitemap")
+            raise ScrapeError(
+                "failed",
+                f"sitemap indexes nested more than {MAX_SITEMAP_DEPTH} "
+                f"deep at {url}; pass the inner sitemaps with --sitemap",
+            )
         for loc in locs:
             if loc in seen or not _is_http(loc):
                 continue
             if len(seen) >= MAX_SITEMAPS:
-                raise ScrapeError("failed", f"more than {MAX_SITEMAPS} sitemaps under {url}; "
-                                            "pass the ones you need with --sitemap")
+                raise ScrapeError(
+                    "failed", f"more than {MAX_SITEMAPS} sitemaps under {url}; pass the ones you need with --sitemap"
+                )
             seen.add(loc)
             self._walk_sitemap(loc, depth + 1, urls, seen)
 
@@ -412,7 +430,8 @@ def parse_xml(data: bytes) -> ET.Element:
     parser.StartDoctypeDeclHandler = refuse_doctype
     parser.EntityDeclHandler = refuse
     parser.StartElementHandler = lambda name, attrs: builder.start(
-        _clark(name), {_clark(k): v for k, v in attrs.items()})
+        _clark(name), {_clark(k): v for k, v in attrs.items()}
+    )
     parser.EndElementHandler = lambda name: builder.end(_clark(name))
     parser.CharacterDataHandler = builder.data
     try:
@@ -466,8 +485,7 @@ def _is_http(url: str) -> bool:
 def _check_url(url: str) -> None:
     """Raise ScrapeError for a URL we cannot fetch, saying what a good one looks like."""
     if not _is_http(url):
-        raise ScrapeError("failed", "not an http(s) URL; give a full address such as "
-                                    "https://example.org/news/1")
+        raise ScrapeError("failed", "not an http(s) URL; give a full address such as https://example.org/news/1")
     try:
         _ = urlsplit(url).port  # a port out of range raises only when asked for
     except ValueError as exc:

@@ -31,8 +31,9 @@ PAGES_PER_BATCH = 16
 BATCHES_AHEAD_PER_WORKER = 8
 
 
-def outcomes(tasks: list[Task], cache: CleanCache, fingerprint: str, *, workers: int,
-             note: Callable[[str], None]) -> Iterator[Outcome]:
+def outcomes(
+    tasks: list[Task], cache: CleanCache, fingerprint: str, *, workers: int, note: Callable[[str], None]
+) -> Iterator[Outcome]:
     """Yield the outcome of every task, in task order."""
     # Manifests are read afresh each run: one may have changed since this process last read it.
     init_worker()
@@ -58,7 +59,7 @@ def _clean_all(paths: list[str], *, workers: int, note: Callable[[str], None]) -
     if len(paths) < MIN_PAGES_FOR_POOL or workers <= 1:
         yield from map(clean_page, paths)
         return
-    batches = [paths[i:i + PAGES_PER_BATCH] for i in range(0, len(paths), PAGES_PER_BATCH)]
+    batches = [paths[i : i + PAGES_PER_BATCH] for i in range(0, len(paths), PAGES_PER_BATCH)]
     pool = ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=start_worker)
     done = 0
     try:

@@ -51,8 +51,10 @@ class IndexBusyError(Exception):
     """Another reindex holds the index; the message names it."""
 
     def __init__(self, index: Path, holder: Holder):
-        super().__init__(f"The index at {index} is being rebuilt by {holder.describe()}: "
-                         "wait for it to finish, or run again without --no-wait to wait")
+        super().__init__(
+            f"The index at {index} is being rebuilt by {holder.describe()}: "
+            "wait for it to finish, or run again without --no-wait to wait"
+        )
         self.holder = holder
 
 

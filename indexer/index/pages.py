@@ -40,7 +40,7 @@ def scan_corpus(corpus: Path) -> list[Page]:
     for path in iter_pages(corpus, metadata):
         digest = rows.digest(path)
         page = str(path)
-        relpath = page[len(prefix):] if page.startswith(prefix) else os.path.relpath(page, corpus)
+        relpath = page[len(prefix) :] if page.startswith(prefix) else os.path.relpath(page, corpus)
         pages.append(Page(relpath.replace(os.sep, "/"), page, digest, *signature_and_time(page, digest)))
     return pages
 
@@ -67,7 +67,7 @@ class ManifestRows:
         if manifest is None:
             return ""
         page = str(path)
-        relpath = page[len(prefix):] if page.startswith(prefix) else self.metadata.relpath(manifest, path)
+        relpath = page[len(prefix) :] if page.startswith(prefix) else self.metadata.relpath(manifest, path)
         row = manifest.rows.get(relpath.replace(os.sep, "/"))
         if row is None:
             return ""

@@ -87,8 +87,7 @@ class ReindexSummary:
 
     def line(self) -> str:
         """Return "added 1, updated 2, deleted 0, unchanged 200, failed 1 in 3.2 s", "rebuilt 203 (...)" in full."""
-        counts = (f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
-                  f"unchanged {self.unchanged}")
+        counts = f"added {self.added}, updated {self.updated}, deleted {self.deleted}, unchanged {self.unchanged}"
         if self.rebuilt:
             # Relative to the index it replaced: "unchanged" pages were still read and written again.
             counts = f"rebuilt {self.documents} ({counts})"
@@ -117,9 +116,16 @@ class Reporter:
         """A page could not be indexed."""
 
 
-def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: bool = True,
-            workers: int | None = None, reporter: Reporter | None = None,
-            check: Check | None = None) -> ReindexSummary:
+def reindex(
+    corpus: Path | str,
+    index: Path | str,
+    *,
+    full: bool = False,
+    wait: bool = True,
+    workers: int | None = None,
+    reporter: Reporter | None = None,
+    check: Check | None = None,
+) -> ReindexSummary:
     """Update the index at `index` from the pages under `corpus` and return what changed.
 
     A new state is published only after it opens, holds the documents it should and passes
@@ -136,8 +142,15 @@ def reindex(corpus: Path | str, index: Path | str, *, full: bool = False, wait: 
         previous, why_full = _previous_state(index)
         if why_full and not full:
             reporter.note(why_full)
-        run = _Run(corpus, index, previous, full=full or why_full is not None,
-                   workers=workers or _cpu_count(), reporter=reporter, check=check)
+        run = _Run(
+            corpus,
+            index,
+            previous,
+            full=full or why_full is not None,
+            workers=workers or _cpu_count(),
+            reporter=reporter,
+            check=check,
+        )
         summary = run.execute()
     summary.rebuilt = summary.full and why_full != FIRST_BUILD
     summary.seconds = time.monotonic() - started
@@ -184,8 +197,17 @@ def _now() -> str:
 class _Run:
     """One reindex, holding the lock: plan from the file state, read pages, write, commit."""
 
-    def __init__(self, corpus: Path, index: Path, previous: IndexState, *, full: bool, workers: int,
-                 reporter: Reporter, check: Check | None):
+    def __init__(
+        self,
+        corpus: Path,
+        index: Path,
+        previous: IndexState,
+        *,
+        full: bool,
+        workers: int,
+        reporter: Reporter,
+        check: Check | None,
+    ):
         self.corpus, self.index, self.previous = corpus, index, previous
         self.full, self.workers, self.reporter, self.check = full, workers, reporter, check
         self.summary = ReindexSummary(full=full)
@@ -215,8 +237,9 @@ class _Run:
             for old in deleted.values():
                 self.summary.deleted += 1
                 self._delete(old.doc_id)
-            for done, outcome in enumerate(outcomes(tasks, self.cache, self.fingerprint, workers=self.workers,
-                                                    note=self.reporter.note)):
+            for done, outcome in enumerate(
+                outcomes(tasks, self.cache, self.fingerprint, workers=self.workers, note=self.reporter.note)
+            ):
                 if done == 0:
                     # Only now: hashing every page and starting workers come first, and would
                     # skew the progress bar's estimate of the time left.
@@ -232,8 +255,11 @@ class _Run:
         except BaseException:
             if self.writer is not None:
                 self.writer.cancel()
-            if (self.full or self.forked) and self.generation is not None \
-                    and self.generation != current_generation(self.index):
+            if (
+                (self.full or self.forked)
+                and self.generation is not None
+                and self.generation != current_generation(self.index)
+            ):
                 remove_generation(self.generation)
             raise
         finally:
@@ -252,8 +278,13 @@ class _Run:
         trusted_before = (self.previous.scanned_ns or 0) - RACY_MARGIN_NS
         for page in pages:
             old = self.previous.files.get(page.relpath)
-            if not self.full and old and page.signature and page.signature == old.signature \
-                    and page.modified_ns < trusted_before:
+            if (
+                not self.full
+                and old
+                and page.signature
+                and page.signature == old.signature
+                and page.modified_ns < trusted_before
+            ):
                 self.files[page.relpath] = old
                 self.settled.add(page.relpath)
                 self.summary.unchanged += 1
@@ -353,9 +384,15 @@ class _Run:
     def _commit(self) -> None:
         """Commit once, with the file state written first under the generation it describes."""
         now = _now()
-        state = IndexState(files=self.files, schema_version=SCHEMA_VERSION, corpus=str(self.corpus.resolve()),
-                           built_at=self.previous.built_at, full_built_at=self.previous.full_built_at,
-                           checked_at=now, scanned_ns=self.stamp)
+        state = IndexState(
+            files=self.files,
+            schema_version=SCHEMA_VERSION,
+            corpus=str(self.corpus.resolve()),
+            built_at=self.previous.built_at,
+            full_built_at=self.previous.full_built_at,
+            checked_at=now,
+            scanned_ns=self.stamp,
+        )
         if self.writer is None:
             # Nothing to write; the state still learns new signatures of files found unchanged.
             save_state(self.generation, latest_commit(self.generation), state)
@@ -396,6 +433,7 @@ class _Run:
 
     def _failed(self, why: str) -> str:
         """Return what to tell the user when the new state failed its check."""
-        return (f"The reindexed index failed its check and was not published: {why}. The previous index keeps "
-                f"serving; run `searchapp reindex --full` to rebuild it, and report this if it fails again.")
-
+        return (
+            f"The reindexed index failed its check and was not published: {why}. The previous index keeps "
+            f"serving; run `searchapp reindex --full` to rebuild it, and report this if it fails again."
+        )

@@ -47,16 +47,20 @@ class IndexState:
 
     def to_json(self) -> str:
         """Return the state as compact JSON."""
-        return json.dumps({
-            "format": STATE_FORMAT,
-            "schema_version": self.schema_version,
-            "corpus": self.corpus,
-            "built_at": self.built_at,
-            "full_built_at": self.full_built_at,
-            "checked_at": self.checked_at,
-            "scanned_ns": self.scanned_ns,
-            "files": {path: [f.signature, f.source_hash, f.doc_id] for path, f in sorted(self.files.items())},
-        }, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(
+            {
+                "format": STATE_FORMAT,
+                "schema_version": self.schema_version,
+                "corpus": self.corpus,
+                "built_at": self.built_at,
+                "full_built_at": self.full_built_at,
+                "checked_at": self.checked_at,
+                "scanned_ns": self.scanned_ns,
+                "files": {path: [f.signature, f.source_hash, f.doc_id] for path, f in sorted(self.files.items())},
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> IndexState:
@@ -66,9 +70,12 @@ class IndexState:
             raise ValueError(f"unknown state format {data.get('format')!r}")
         return cls(
             files={path: FileState(*entry) for path, entry in data["files"].items()},
-            schema_version=data.get("schema_version"), corpus=data.get("corpus"),
-            built_at=data.get("built_at"), full_built_at=data.get("full_built_at"),
-            checked_at=data.get("checked_at"), scanned_ns=data.get("scanned_ns"),
+            schema_version=data.get("schema_version"),
+            corpus=data.get("corpus"),
+            built_at=data.get("built_at"),
+            full_built_at=data.get("full_built_at"),
+            checked_at=data.get("checked_at"),
+            scanned_ns=data.get("scanned_ns"),
         )
 
 
@@ -104,4 +111,3 @@ def remove_other_states(generation: Path, keep: int) -> None:
         match = STATE_PATTERN.match(path.name)
         if (match and int(match.group(1)) != keep) or STATE_TEMP_PATTERN.match(path.name):
             path.unlink(missing_ok=True)
-

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -53,12 +54,19 @@ from site_fixtures import serve_app
 # Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times
 # as many, for a long hunt.
 SCALE = int(os.environ.get("SEARCHAPP_TEST_SCALE") or (5 if os.environ.get("CI") else 1))
-SEQUENCES = settings(max_examples=8 * SCALE, stateful_step_count=25 if SCALE > 1 else 12, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SEQUENCES = settings(
+    max_examples=8 * SCALE,
+    stateful_step_count=25 if SCALE > 1 else 12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 markers = st.lists(st.sampled_from(MARKERS), min_size=1, max_size=4)
-paragraph = st.builds(lambda words, filler: " ".join(words) + f" {filler}.",
-                      markers, st.sampled_from(["said the statement", "the release adds", "in Minsk today"]))
+paragraph = st.builds(
+    lambda words, filler: " ".join(words) + f" {filler}.",
+    markers,
+    st.sampled_from(["said the statement", "the release adds", "in Minsk today"]),
+)
 names = st.text("abcdefgh", min_size=1, max_size=6)
 dates = st.sampled_from([None, "2021-03-04", "2022-11-30", "2023-01-15"])
 # A correction, with the words a user will search for.
@@ -77,7 +85,7 @@ def generated_pages(draw) -> tuple[str, str | bytes]:
     if kind == "text":
         return ".txt", page_text(title, body, source=source)
     if kind == "markdown":
-        front = f"---\ntitle: \"{title}\"\n---\n\n" if title else ""
+        front = f'---\ntitle: "{title}"\n---\n\n' if title else ""
         return ".md", front + "\n\n".join(body) + "\n"
     if kind == "binary":
         return ".html", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -132,8 +140,13 @@ class IndexLifecycle(RuleBasedStateMachine):
         self.corpus.copy_real(source, name)
         return name
 
-    @rule(target=pages, title=st.builds(lambda w: "Manifest title " + " ".join(w), markers),
-          source=st.one_of(st.none(), st.sampled_from(SOURCES)), date=dates, body=paragraph)
+    @rule(
+        target=pages,
+        title=st.builds(lambda w: "Manifest title " + " ".join(w), markers),
+        source=st.one_of(st.none(), st.sampled_from(SOURCES)),
+        date=dates,
+        body=paragraph,
+    )
     def add_described_page(self, title, source, date, body):
         name = self._name(COLLECTION, ".txt")
         self.corpus.write(name, page_text(None, [body]))
@@ -166,8 +179,9 @@ class IndexLifecycle(RuleBasedStateMachine):
     def describe_in_manifest(self, page, source, date):
         # A row for a page of the collection changes its metadata; a row for nothing else matters.
         if page.startswith(COLLECTION + "/") and (self.corpus.root / page).exists():
-            self.corpus.set_row(page.split("/", 1)[1], {"title": "", "source": source or "", "date": date or "",
-                                                        "url": ""})
+            self.corpus.set_row(
+                page.split("/", 1)[1], {"title": "", "source": source or "", "date": date or "", "url": ""}
+            )
 
     @rule(page=pages)
     def drop_manifest_row(self, page):
@@ -215,8 +229,9 @@ class IndexLifecycle(RuleBasedStateMachine):
                 assert found == matching(docs, meaning), text
             for source in sources:
                 found = {h["id"] for h in all_hits(s, q=MARKERS[0], sources=(source,))}
-                assert found == {d for d in matching(docs, ("word", MARKERS[0]))
-                                 if (docs[d].source or "Unknown source") == source}
+                assert found == {
+                    d for d in matching(docs, ("word", MARKERS[0])) if (docs[d].source or "Unknown source") == source
+                }
             for doc_id, doc in list(docs.items())[:5]:
                 assert document(s, doc_id)["body"] == doc.body
         assert index_stats(self.index)["documents"] == len(docs)
@@ -227,7 +242,11 @@ test_random_corpus_changes_keep_the_index_searchable_and_exact = IndexLifecycle.
 
 
 SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()[:8]] + [
-    "/api/search", "/?q=" + MARKERS[0], "/feed.atom?q=" + MARKERS[1], "/api/search?sort=newest&page=2&per_page=3"]
+    "/api/search",
+    "/?q=" + MARKERS[0],
+    "/feed.atom?q=" + MARKERS[1],
+    "/api/search?sort=newest&page=2&per_page=3",
+]
 
 
 class ServedIndexLifecycle(IndexLifecycle):
@@ -279,4 +298,5 @@ class ServedIndexLifecycle(IndexLifecycle):
 
 
 ServedIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 4))
+ServedIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
 test_a_server_keeps_answering_across_every_reindex = ServedIndexLifecycle.TestCase

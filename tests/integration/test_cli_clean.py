@@ -49,8 +49,13 @@ def test_clean_help_reads_well():
 
 
 def test_clean_as_a_subprocess_on_a_folder():
-    proc = subprocess.run([sys.executable, "-m", "searchapp", "clean", "--json", str(CORPUS / "seed")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "searchapp", "clean", "--json", str(CORPUS / "seed")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     (line,) = proc.stdout.splitlines()
     assert json.loads(line)["source"] == "NAM-media"

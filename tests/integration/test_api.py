@@ -33,8 +33,16 @@ def test_search_envelope_and_facets(client):
     assert data["index_version"]
 
 
-@pytest.mark.parametrize("query, sort", [("", "newest"), ("sort=relevance", "newest"), ("sort=oldest", "oldest"),
-                                         ("q=sanctions", "relevance"), ("q=sanctions&sort=newest", "newest")])
+@pytest.mark.parametrize(
+    "query, sort",
+    [
+        ("", "newest"),
+        ("sort=relevance", "newest"),
+        ("sort=oldest", "oldest"),
+        ("q=sanctions", "relevance"),
+        ("q=sanctions&sort=newest", "newest"),
+    ],
+)
 def test_the_sort_reported_is_the_order_of_the_results(client, query, sort):
     # Without words there is nothing to rank: the default order is newest first, and says so.
     data = client.get(f"/api/search?{query}").get_json()
@@ -58,8 +66,16 @@ def test_responses_match_the_openapi_description(client):
     assert params == {"q", "source", "year", "month", "from", "to", "sort", "page", "per_page"}
 
 
-@pytest.mark.parametrize("query, parameter", [("page=0", "page"), ("per_page=1000", "per_page"), ("sort=x", "sort"),
-                                              ("from=2023-02-30", "from"), ("month=2", "month")])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("page=0", "page"),
+        ("per_page=1000", "per_page"),
+        ("sort=x", "sort"),
+        ("from=2023-02-30", "from"),
+        ("month=2", "month"),
+    ],
+)
 def test_bad_parameter_is_a_400_naming_it(client, query, parameter):
     response = client.get(f"/api/search?{query}")
     assert response.status_code == 400
@@ -71,8 +87,12 @@ def test_bad_parameter_is_a_400_naming_it(client, query, parameter):
 def test_unknown_document_is_a_404(client):
     response = client.get("/api/documents/does-not-exist")
     assert response.status_code == 404
-    assert response.get_json() == {"ok": False, "status": 404, "error": "No document with id 'does-not-exist'",
-                                   "parameter": None}
+    assert response.get_json() == {
+        "ok": False,
+        "status": 404,
+        "error": "No document with id 'does-not-exist'",
+        "parameter": None,
+    }
 
 
 def test_no_index_is_a_503_naming_the_command(tmp_path):
@@ -89,8 +109,9 @@ def test_cors_open_by_default_and_never_with_credentials(client):
 
 
 def test_cors_limited_to_configured_origins(search_index):
-    client = create_app({"TESTING": True, "INDEX": str(search_index),
-                         "CORS_ORIGINS": "https://a.example, https://b.example"}).test_client()
+    client = create_app(
+        {"TESTING": True, "INDEX": str(search_index), "CORS_ORIGINS": "https://a.example, https://b.example"}
+    ).test_client()
     allowed = client.get("/api/search", headers={"Origin": "https://b.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.example"
     assert "Origin" in allowed.headers["Vary"]
@@ -121,9 +142,30 @@ def test_atom_feed_of_a_search(client):
 
 
 PARAM_NAMES = st.sampled_from(["q", "source", "year", "month", "from", "to", "sort", "page", "per_page", "x"])
-VALUES = st.one_of(st.text(max_size=60), st.integers(-5, 3000).map(str),
-                   st.sampled_from(["unknown", "2022", "2022-02-01", "newest", '"', "(", "*", "source:", "-", "NOT",
-                                    "title:(", "\x00", "%", "0", "100", "101"]))
+VALUES = st.one_of(
+    st.text(max_size=60),
+    st.integers(-5, 3000).map(str),
+    st.sampled_from(
+        [
+            "unknown",
+            "2022",
+            "2022-02-01",
+            "newest",
+            '"',
+            "(",
+            "*",
+            "source:",
+            "-",
+            "NOT",
+            "title:(",
+            "\x00",
+            "%",
+            "0",
+            "100",
+            "101",
+        ]
+    ),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -34,8 +34,11 @@ def write_instance(folder: Path, settings: str) -> Path:
 
 def clean_environment(**extra: str) -> dict:
     """Return this process's environment without the app's own settings or a PYTHONPATH, plus extra."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SEARCHAPP_") and k not in ("PYTHONPATH", "PYTHONHOME", "FLASK_APP")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SEARCHAPP_") and k not in ("PYTHONPATH", "PYTHONHOME", "FLASK_APP")
+    }
     return {**env, **extra}
 
 
@@ -62,8 +65,14 @@ def serving(command: list[str], *, cwd: Path, env: dict, log: Path):
     port = free_port()
     with open(log, "wb") as output:
         # Unbuffered, so the log holds what the server said as soon as it said it.
-        server = subprocess.Popen([*command, "--port", str(port)], cwd=cwd, env={**env, "PYTHONUNBUFFERED": "1"},
-                                  stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [*command, "--port", str(port)],
+            cwd=cwd,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
@@ -97,11 +106,14 @@ def searchapp_command() -> list[str]:
 
 # -- the real command, as a server --
 
+
+@pytest.mark.slow
 def test_serve_applies_the_instance_cors_origins(tmp_path, site_index):
     instance = write_instance(tmp_path / "instance", f"CORS_ORIGINS = {PARTNER!r}\n")
     env = clean_environment(**{INSTANCE_ENV: str(instance)})
-    with serving([*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env,
-                 log=tmp_path / "serve.log") as (base, log):
+    with serving(
+        [*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
+    ) as (base, log):
         for path in CROSS_ORIGIN_PATHS:
             status, headers, body = get(base + path, PARTNER)
             assert status == 200 and body, path
@@ -117,10 +129,12 @@ def test_serve_applies_the_instance_cors_origins(tmp_path, site_index):
         assert f"Searching {site_index} on {base}/" in log.read_text()
 
 
+@pytest.mark.slow
 def test_serve_opens_cors_to_every_origin_by_default(tmp_path, site_index):
     env = clean_environment(**{INSTANCE_ENV: str(tmp_path / "empty-instance")})
-    with serving([*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env,
-                 log=tmp_path / "serve.log") as (base, log):
+    with serving(
+        [*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
+    ) as (base, log):
         for path in CROSS_ORIGIN_PATHS:
             for origin in (PARTNER, OTHER, None):
                 status, headers, _ = get(base + path, origin)
@@ -131,12 +145,14 @@ def test_serve_opens_cors_to_every_origin_by_default(tmp_path, site_index):
 
 # -- the factory --
 
+
 @pytest.fixture
 def instance(tmp_path, monkeypatch, site_index):
     """An instance folder chosen by $SEARCHAPP_INSTANCE, its config.py naming the index and one allowed origin."""
     monkeypatch.delenv("SEARCHAPP_INDEX", raising=False)
-    folder = write_instance(tmp_path / "instance", f"INDEX = {str(site_index)!r}\nCORS_ORIGINS = {PARTNER!r}\n"
-                                                   "CACHE_SECONDS = 5\n")
+    folder = write_instance(
+        tmp_path / "instance", f"INDEX = {str(site_index)!r}\nCORS_ORIGINS = {PARTNER!r}\nCACHE_SECONDS = 5\n"
+    )
     monkeypatch.setenv(INSTANCE_ENV, str(folder))
     return folder
 
@@ -181,16 +197,19 @@ def test_relative_instance_folder_is_taken_from_the_current_directory(tmp_path, 
     assert create_app().instance_path == str(tmp_path / "settings")
 
 
-@pytest.mark.parametrize("setting, origin, allowed", [
-    ("*", OTHER, "*"),
-    (f"{OTHER}, {PARTNER}", PARTNER, PARTNER),
-    (f" {PARTNER}/ ,", PARTNER, PARTNER),
-    ([PARTNER, OTHER], OTHER, OTHER),
-    (f"{PARTNER}, *", OTHER, "*"),
-    (PARTNER, "https://partner.example.evil", None),
-    (PARTNER, "null", None),
-    ("", PARTNER, None),
-])
+@pytest.mark.parametrize(
+    "setting, origin, allowed",
+    [
+        ("*", OTHER, "*"),
+        (f"{OTHER}, {PARTNER}", PARTNER, PARTNER),
+        (f" {PARTNER}/ ,", PARTNER, PARTNER),
+        ([PARTNER, OTHER], OTHER, OTHER),
+        (f"{PARTNER}, *", OTHER, "*"),
+        (PARTNER, "https://partner.example.evil", None),
+        (PARTNER, "null", None),
+        ("", PARTNER, None),
+    ],
+)
 def test_cors_origins_setting(search_index, setting, origin, allowed):
     client = create_app({"TESTING": True, "INDEX": str(search_index), "CORS_ORIGINS": setting}).test_client()
     for path in ["/api/search", "/feed.atom", "/embed.js", "/api/documents/nope", "/api/search?page=0"]:

@@ -9,6 +9,9 @@ import pytest
 
 from conftest import SCREENSHOTS
 
+# Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 try:
     from playwright.sync_api import expect
 except ImportError:
@@ -39,11 +42,14 @@ body {{ font-family: "DejaVu Serif", serif; color: rgb(40, 30, 90); max-width: 4
 def partner_site(tmp_path_factory, live_server):
     """Another site (another port, so another origin) with the snippet: index.html plain, preset.html with a source."""
     from site_fixtures import serve_folder
+
     folder = tmp_path_factory.mktemp("partner")
-    (folder / "index.html").write_text(HOST_PAGE.format(origin=live_server, attributes=' data-per-page="4"'),
-                                       encoding="utf-8")
-    (folder / "preset.html").write_text(HOST_PAGE.format(origin=live_server, attributes=' data-source="nam"'),
-                                        encoding="utf-8")
+    (folder / "index.html").write_text(
+        HOST_PAGE.format(origin=live_server, attributes=' data-per-page="4"'), encoding="utf-8"
+    )
+    (folder / "preset.html").write_text(
+        HOST_PAGE.format(origin=live_server, attributes=' data-source="nam"'), encoding="utf-8"
+    )
     with serve_folder(folder) as url:
         yield url
 

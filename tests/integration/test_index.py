@@ -43,13 +43,13 @@ KREMLIN = "kremlin_and_president_ua_en_2021_2022"
 BELARUSIANS = "belarusians_nl_news_2022_2023"
 NOTES = {
     "notes/decree.txt": "Statement on the decree of Lukašenka\n\nThe exiled opposition condemned the decree "
-                        "signed by Lukašenka on Monday, a step towards further repression.\n",
+    "signed by Lukašenka on Monday, a step towards further repression.\n",
     "notes/envoys.txt": "Lukasenka meets envoys\n\nOfficials said Lukasenka received the envoys in Minsk to "
-                        "discuss the negotiations on border crossings.\n",
+    "discuss the negotiations on border crossings.\n",
     "notes/emergency.txt": "Parliament extends the state of emergency\n\nThe state of emergency in the border "
-                           "regions was extended by thirty days.\n",
+    "regions was extended by thirty days.\n",
     "notes/other.txt": "Weather statement\n\nThe state weather service and emergency crews warned of storms "
-                       "along the coast.\n",
+    "along the coast.\n",
 }
 
 
@@ -109,6 +109,7 @@ def run_cli(*args: str):
 
 # --- the schema and analysis -------------------------------------------------------------------
 
+
 def test_analyzer_splits_dotted_runs_folds_and_stems_by_script():
     terms = [t.text for t in search_analyzer()("Obama.The negotiations of Lukašenka; Лукашенко встретился, Ёлка")]
     assert terms == ["obama", "the", "negoti", "of", "lukasenka", "лукашенк", "встрет", "елк"]
@@ -138,8 +139,9 @@ def test_documents_without_a_year_or_date_are_countable(corpus, index):
     reindex(corpus, index, workers=1)
     with closing(open_searcher(index)[1]) as s:
         no_year = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("year:0"), limit=None)}
-        undated = {hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("date_precision:none"),
-                                                    limit=None)}
+        undated = {
+            hit["title"] for hit in s.search(QueryParser("body", SCHEMA).parse("date_precision:none"), limit=None)
+        }
         hit = s.document(path=f"{BELARUSIANS}/md/ru_generators-for-ukraine.md")
     assert "U.S. to extend sanctions against Lukashenko regime" in no_year
     assert undated <= no_year and "Weather statement" in undated
@@ -149,6 +151,7 @@ def test_documents_without_a_year_or_date_are_countable(corpus, index):
 
 
 # --- incremental reindex --------------------------------------------------------------------
+
 
 def test_unchanged_reindex_reports_everything_unchanged(corpus, index):
     first = reindex(corpus, index, workers=1)
@@ -166,7 +169,12 @@ def test_added_changed_and_deleted_files_give_exact_counts(corpus, index):
     os.utime(corpus / "notes/decree.txt", ns=(1, 1))
     summary = reindex(corpus, index, workers=1)
     assert (summary.added, summary.updated, summary.deleted, summary.unchanged, summary.failed) == (
-        1, 1, 1, total - 2, 0)
+        1,
+        1,
+        1,
+        total - 2,
+        0,
+    )
     assert titles_matching(index, "resolution") == {"A new statement"}
     assert titles_matching(index, "resume") == {"Lukasenka meets envoys"}
     assert titles_matching(index, "weather") == set()
@@ -178,8 +186,12 @@ def test_added_changed_and_deleted_files_give_exact_counts(corpus, index):
 def test_a_changed_manifest_row_updates_its_document(corpus, index):
     reindex(corpus, index, workers=1)
     manifest = corpus / KREMLIN / "manifest.csv"
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
-        "Informal meeting of the CIS heads of state", "Informal CIS summit"), encoding="utf-8")
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace(
+            "Informal meeting of the CIS heads of state", "Informal CIS summit"
+        ),
+        encoding="utf-8",
+    )
     summary = reindex(corpus, index, workers=1)
     assert (summary.updated, summary.unchanged) == (1, page_count(corpus) - 1)
     assert titles_matching(index, "summit", field="title") == {"Informal CIS summit"}
@@ -214,8 +226,7 @@ def test_a_file_that_turns_bad_loses_its_document(corpus, index):
 def test_a_file_name_that_is_not_utf8_is_reported(corpus, index):
     (corpus / os.fsdecode(b"notes/bad\xff.txt")).write_text("Odd name\n\nA page saved under a broken name.\n")
     summary = reindex(corpus, index, workers=1)
-    assert summary.failures == [(os.fsdecode(b"notes/bad\xff.txt"),
-                                 "its file name is not printable UTF-8: rename it")]
+    assert summary.failures == [(os.fsdecode(b"notes/bad\xff.txt"), "its file name is not printable UTF-8: rename it")]
     assert summary.added == page_count(corpus) - 1
 
 
@@ -234,8 +245,9 @@ def test_two_pages_with_one_url_index_once_and_report_the_second(corpus, index):
         page.write_text(f"Copy {name}\n\nThe same release saved twice.\n")
         (corpus / "dups" / f"{Path(name).stem}.meta.json").write_text('{"url": "https://example.org/r/1"}')
     summary = reindex(corpus, index, workers=1)
-    assert summary.failures == [("dups/b.txt", "has the same document id as dups/a.txt "
-                                                 "(the same URL or manifest id): skipped")]
+    assert summary.failures == [
+        ("dups/b.txt", "has the same document id as dups/a.txt (the same URL or manifest id): skipped")
+    ]
     (corpus / "dups" / "a.txt").unlink()
     summary = reindex(corpus, index, workers=1)
     assert (summary.added, summary.deleted, summary.failed) == (1, 1, 0)
@@ -250,8 +262,9 @@ def test_a_duplicate_takes_over_in_the_same_reindex_when_the_page_it_copies_brea
         (dups / name).write_text(f"Copy {name}\n\nThe same release saved twice.\n")
         (dups / f"{Path(name).stem}.meta.json").write_text('{"url": "https://example.org/r/1"}')
         summary = reindex(corpus, index, workers=1)
-    assert summary.failures == [("dups/a.txt", "has the same document id as dups/b.txt "
-                                                 "(the same URL or manifest id): skipped")]
+    assert summary.failures == [
+        ("dups/a.txt", "has the same document id as dups/b.txt (the same URL or manifest id): skipped")
+    ]
     # The page that held the id breaks; its copy, earlier in path order, is indexed in its place at once.
     (dups / "b.txt").write_bytes(b"\x00\x01binary" * 100)
     summary = reindex(corpus, index, full=full, workers=1, check=check_index_state)
@@ -280,8 +293,10 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0, result.output
     # Every document was written again; the counts in brackets compare with the index replaced.
-    assert result.stdout.startswith(f"rebuilt {page_count(corpus)} (added 1, updated 0, deleted 0, "
-                                    f"unchanged {page_count(corpus) - 1}), failed 0 in ")
+    assert result.stdout.startswith(
+        f"rebuilt {page_count(corpus)} (added 1, updated 0, deleted 0, "
+        f"unchanged {page_count(corpus) - 1}), failed 0 in "
+    )
     new = current_generation(index)
     # The replaced generation stays until the next reindex, for searches still reading it.
     assert new != old and generations(index) == [old, new]
@@ -304,8 +319,9 @@ def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
     result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0
     assert "The index was built with another schema: rebuilding it in full." in result.stderr
-    assert result.stdout.startswith(f"rebuilt {page_count(corpus)} (added 0, updated 0, deleted 0, "
-                                    f"unchanged {page_count(corpus)}), failed 0 in ")
+    assert result.stdout.startswith(
+        f"rebuilt {page_count(corpus)} (added 0, updated 0, deleted 0, unchanged {page_count(corpus)}), failed 0 in "
+    )
     assert current_generation(index) != generation
 
 
@@ -317,6 +333,7 @@ def test_a_search_between_commits_sees_one_state(corpus, index):
 
 
 # --- stats, configuration and the command line ------------------------------------------------
+
 
 def test_stats_text_and_json(corpus, index):
     reindex(corpus, index, workers=1)
@@ -369,8 +386,13 @@ def test_defaults_are_relative_to_the_current_folder_and_env_overrides_them(corp
 
 
 def test_reindex_as_a_subprocess_prints_only_the_summary(corpus, index):
-    done = subprocess.run([sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus),
-                           "--index", str(index)], capture_output=True, text=True, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus), "--index", str(index)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith(f"added {page_count(corpus)}, updated 0, deleted 0, unchanged 0, failed 0 in ")
@@ -398,8 +420,11 @@ def test_a_state_that_fails_its_check_is_never_published(corpus, index):
 
     (corpus / "notes/decree.txt").write_text("Lukasenka revoked\n\nThe decree was revised.\n", encoding="utf-8")
     for full in (False, True):
-        with pytest.raises(IndexCheckError, match=r"failed its check and was not published: searching gen-\d+ "
-                                                  r"for \d+ written pages failed\. The previous index keeps serving"):
+        with pytest.raises(
+            IndexCheckError,
+            match=r"failed its check and was not published: searching gen-\d+ "
+            r"for \d+ written pages failed\. The previous index keeps serving",
+        ):
             reindex(corpus, index, full=full, workers=1, check=refuse)
         assert current_generation(index) == live and generations(index) == [live]
         assert searchable_state(index) == before
@@ -418,8 +443,10 @@ def test_an_incremental_reindex_leaves_the_generation_it_replaced_untouched(corp
     assert current_generation(index) != old
     # Whoosh added files to the new generation and never wrote to those it shares with the old one.
     with view_of(old) as s:
-        assert (search(s, SearchRequest()).total, {h["title"] for h in search(s, SearchRequest(q="Lukasenka")).hits}) \
-            == before
+        assert (
+            search(s, SearchRequest()).total,
+            {h["title"] for h in search(s, SearchRequest(q="Lukasenka")).hits},
+        ) == before
 
 
 def test_a_page_rewritten_within_one_timestamp_tick_is_read_again(corpus, index):
@@ -437,9 +464,12 @@ def test_a_page_rewritten_within_one_timestamp_tick_is_read_again(corpus, index)
 
 
 def test_pages_without_source_date_or_language_are_counted_in_the_facets(corpus, index):
-    (corpus / "bare.html").write_text("<html><head><title>Statement on detentions</title></head><body><h1>Statement "
-                                      "on detentions</h1><p>London, 3 March 2024. We condemn the detentions.</p>"
-                                      "</body></html>", encoding="utf-8")
+    (corpus / "bare.html").write_text(
+        "<html><head><title>Statement on detentions</title></head><body><h1>Statement "
+        "on detentions</h1><p>London, 3 March 2024. We condemn the detentions.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
     (corpus / "undated.txt").write_text("Zzz\n\nQqq.\n", encoding="utf-8")
     reindex(corpus, index, workers=1, check=check_index_state)
     with open_view(index) as s:

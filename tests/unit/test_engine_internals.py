@@ -26,8 +26,17 @@ def searcher(tmp_path_factory):
         writer = ix.writer()
         for n in range(400):
             words = [WORDS[(n * 7 + k * batch + k * k) % len(WORDS)] for k in range(3 + n % 11)]
-            writer.add_document(id=f"d{batch}-{n}", title=" ".join(words[:3]), body=" ".join(words), source="S",
-                                date=20220101, year=2022, month=1, date_precision="day", language="en")
+            writer.add_document(
+                id=f"d{batch}-{n}",
+                title=" ".join(words[:3]),
+                body=" ".join(words),
+                source="S",
+                date=20220101,
+                year=2022,
+                month=1,
+                date_precision="day",
+                language="en",
+            )
         writer.commit(merge=False)
     writer = ix.writer()
     for n in range(0, 400, 3):
@@ -50,8 +59,9 @@ def public_postings(sub, fieldname: str, text: str):
     return ids, weights, values, scores
 
 
-@pytest.mark.parametrize("fieldname,text", [("body", "council"), ("body", "the"), ("title", "minsk"),
-                                            ("body", "decre")])
+@pytest.mark.parametrize(
+    "fieldname,text", [("body", "council"), ("body", "the"), ("title", "minsk"), ("body", "decre")]
+)
 def test_decoded_blocks_hold_the_matchers_postings(searcher, fieldname, text):
     for sub, _ in searcher.leaf_searchers():
         if (fieldname, text.encode()) not in sub.reader():

@@ -8,7 +8,10 @@ import pytest
 
 from conftest import SHARED_CORPUS
 
-pytestmark = pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason=f"no development corpus at {SHARED_CORPUS}")
+pytestmark = [
+    pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason=f"no development corpus at {SHARED_CORPUS}"),
+    pytest.mark.slow,
+]
 
 
 def test_seed(evaluation):

@@ -82,7 +82,7 @@ def test_each_clean_example_prints_documents(args, tmp_path, monkeypatch):
     # The paths are the README's, relative to the top of the checkout; a shell redirection is the shell's job.
     monkeypatch.chdir(ROOT)
     if ">" in args:
-        args = args[:args.index(">")]
+        args = args[: args.index(">")]
     output = run(*args).stdout
     if "--json" in args:
         documents = [json.loads(line) for line in output.splitlines()]

@@ -23,16 +23,31 @@ from searchapp.search import SearchRequest, search
 
 from conftest import ROOT
 
-WORDS = ("council statement rights freedom election border minister peace talks sanctions court ruling "
-         "government humanitarian aid refugees police protest journalists").split()
+# Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
+WORDS = (
+    "council statement rights freedom election border minister peace talks sanctions court ruling "
+    "government humanitarian aid refugees police protest journalists"
+).split()
 BASE = 200
 # The change that every test reindexes: new pages, revised pages, deleted pages.
 ADDED, REVISED, DELETED = 250, 30, 20
 AFTER = BASE + ADDED - DELETED
 REVISION_WORD = "revised"
 # Searches of every kind the product runs; after any kill, each must answer.
-QUERIES = ["", REVISION_WORD, "council statement", '"peace talks"', "border OR refugees", "court -ruling",
-           "minist*", "title:release", "source:org", "sanctions police"]
+QUERIES = [
+    "",
+    REVISION_WORD,
+    "council statement",
+    '"peace talks"',
+    "border OR refugees",
+    "court -ruling",
+    "minist*",
+    "title:release",
+    "source:org",
+    "sanctions police",
+]
 # Random moments to SIGKILL each kind of reindex at; CI looks at more of them.
 KILLS = 10 if os.environ.get("CI") else 3
 
@@ -51,8 +66,15 @@ def write_pages(corpus: Path, numbers) -> None:
         writer.writerow(["text_file", "title", "source_org", "date", "lang"])
         for page in pages:
             number = int(page.stem[1:])
-            writer.writerow([f"text/{page.name}", f"Release {number}", f"Org {number % 5}",
-                             f"2022-{1 + number % 12:02d}-{1 + number % 28:02d}", "en"])
+            writer.writerow(
+                [
+                    f"text/{page.name}",
+                    f"Release {number}",
+                    f"Org {number % 5}",
+                    f"2022-{1 + number % 12:02d}-{1 + number % 28:02d}",
+                    "en",
+                ]
+            )
 
 
 def change_corpus(corpus: Path) -> None:
@@ -81,10 +103,14 @@ def index(tmp_path) -> Path:
 
 def start_reindex(corpus: Path, index: Path, *args: str) -> subprocess.Popen:
     """Start `python -m searchapp reindex` as a process."""
-    return subprocess.Popen([sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus),
-                             "--index", str(index), *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus), "--index", str(index), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def sigkill(process: subprocess.Popen) -> None:
@@ -122,8 +148,11 @@ def every_query_answers(index: Path) -> None:
     """Run each kind of search, a second page and a filter on the live index: none may raise."""
     with open_view(index) as s:
         for q in QUERIES:
-            for request in (SearchRequest(q=q), SearchRequest(q=q, page=2, per_page=5, sort="newest"),
-                            SearchRequest(q=q, sources=("Org 1",), year=2022)):
+            for request in (
+                SearchRequest(q=q),
+                SearchRequest(q=q, page=2, per_page=5, sort="newest"),
+                SearchRequest(q=q, sources=("Org 1",), year=2022),
+            ):
                 result = search(s, request)
                 assert result.total >= len(result.hits)
 
@@ -169,17 +198,25 @@ out.write_text(json.dumps(seen))
 def test_searches_during_reindexes_see_the_old_or_the_new_index(corpus, index, tmp_path):
     reindex(corpus, index)
     stop, out = tmp_path / "stop", tmp_path / "seen.json"
-    loop = subprocess.Popen([sys.executable, "-c", SEARCH_LOOP, str(index), str(stop), str(out), REVISION_WORD],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    loop = subprocess.Popen(
+        [sys.executable, "-c", SEARCH_LOOP, str(index), str(stop), str(out), REVISION_WORD],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(out.with_suffix(".ready").exists, what="the search loop")
         change_corpus(corpus)
         status, summary, _ = finish(start_reindex(corpus, index))
-        assert (status, counts(summary)) == (0, f"added {ADDED}, updated {REVISED}, deleted {DELETED}, "
-                                                f"unchanged {BASE - REVISED - DELETED}, failed 0")
+        assert (status, counts(summary)) == (
+            0,
+            f"added {ADDED}, updated {REVISED}, deleted {DELETED}, unchanged {BASE - REVISED - DELETED}, failed 0",
+        )
         status, summary, _ = finish(start_reindex(corpus, index, "--full"))
-        assert (status, counts(summary)) == (0, f"rebuilt {AFTER} (added 0, updated 0, deleted 0, "
-                                                f"unchanged {AFTER}), failed 0")
+        assert (status, counts(summary)) == (
+            0,
+            f"rebuilt {AFTER} (added 0, updated 0, deleted 0, unchanged {AFTER}), failed 0",
+        )
     finally:
         stop.touch()
         _, errors = loop.communicate(timeout=30)
@@ -224,8 +261,9 @@ def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finis
     if committed:
         assert counts(out) == f"added 0, updated 0, deleted 0, unchanged {AFTER}, failed 0"
     else:
-        assert counts(out) == (f"added {ADDED}, updated {REVISED}, deleted {DELETED}, "
-                               f"unchanged {BASE - REVISED - DELETED}, failed 0")
+        assert counts(out) == (
+            f"added {ADDED}, updated {REVISED}, deleted {DELETED}, unchanged {BASE - REVISED - DELETED}, failed 0"
+        )
     assert index_state(index) == (AFTER, REVISED)
     every_query_answers(index)
     # Only the live generation and the one it replaced remain: nothing half-built is left.
@@ -265,9 +303,18 @@ def test_locks_still_held_by_a_dead_reindexs_children_are_broken(corpus, index):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     # Stands for the orphaned children of a killed reindex: they keep both lock files locked.
-    orphan = subprocess.Popen([sys.executable, "-c", HOLD_LOCKS, str(index / LOCK_NAME),
-                               str(current_generation(index) / "MAIN_WRITELOCK"), str(gone.pid)],
-                              stdout=subprocess.PIPE, text=True)
+    orphan = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLD_LOCKS,
+            str(index / LOCK_NAME),
+            str(current_generation(index) / "MAIN_WRITELOCK"),
+            str(gone.pid),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert orphan.stdout.readline().strip() == "ready"
         with open(corpus / "text" / "r0000.txt", "a", encoding="utf-8") as f:

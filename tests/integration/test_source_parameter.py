@@ -30,13 +30,16 @@ def source_counts(client) -> dict[str, int]:
     return {v["value"]: v["count"] for v in api(client).get_json()["facets"]["source"]}
 
 
-@pytest.mark.parametrize("given, meant", [
-    ("President of Ukraine", UKRAINE),  # the exact name, though another name contains it
-    ("president of ukraine", UKRAINE),  # any case
-    ("NAM", "NAM-media"),  # the start of one name
-    ("kremlin", KREMLIN),  # a part of one name
-    ("justice", "U.S. Department of Justice"),
-])
+@pytest.mark.parametrize(
+    "given, meant",
+    [
+        ("President of Ukraine", UKRAINE),  # the exact name, though another name contains it
+        ("president of ukraine", UKRAINE),  # any case
+        ("NAM", "NAM-media"),  # the start of one name
+        ("kremlin", KREMLIN),  # a part of one name
+        ("justice", "U.S. Department of Justice"),
+    ],
+)
 def test_a_source_parameter_selects_the_source_it_names(site_client, given, meant):
     data = api(site_client, ("source", given)).get_json()
     assert data["query"]["source"] == [meant]
@@ -53,13 +56,19 @@ def test_several_source_parameters_are_resolved_each_and_once(site_client):
     assert data["total"] == counts[KREMLIN] + counts["U.S. Department of Justice"]
 
 
-@pytest.mark.parametrize("given, message", [
-    ("president", f'source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": give the full name'),
-    ("krmlin", f'source: "krmlin" matches no source; did you mean "{KREMLIN}"?'),
-    ("nam media", 'source: "nam media" matches no source; did you mean "NAM-media"?'),
-    ("zzqx", 'source: "zzqx" matches no source: the source facet of a search without it (or `searchapp stats`) '
-             "lists the names"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("president", f'source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": give the full name'),
+        ("krmlin", f'source: "krmlin" matches no source; did you mean "{KREMLIN}"?'),
+        ("nam media", 'source: "nam media" matches no source; did you mean "NAM-media"?'),
+        (
+            "zzqx",
+            'source: "zzqx" matches no source: the source facet of a search without it (or `searchapp stats`) '
+            "lists the names",
+        ),
+    ],
+)
 def test_a_source_parameter_naming_several_sources_or_none_is_a_400_saying_how_to_pick(site_client, given, message):
     response = api(site_client, ("q", "sanctions"), ("source", given))
     assert response.status_code == 400
@@ -71,9 +80,11 @@ def test_the_unknown_source_is_selectable_by_name_in_any_case(site_client):
     assert data["query"]["source"] == ["Unknown source"]
     assert data["total"] == 0
     assert [v for v in data["facets"]["source"] if v["selected"]] == [
-        {"value": "Unknown source", "count": 0, "selected": True, "unknown": True}]
+        {"value": "Unknown source", "count": 0, "selected": True, "unknown": True}
+    ]
     assert api(site_client, ("source", "unknown")).get_json()["error"] == (
-        'source: "unknown" matches no source; did you mean "Unknown source"?')
+        'source: "unknown" matches no source; did you mean "Unknown source"?'
+    )
 
 
 def test_releases_of_unknown_source_are_found_by_it(tmp_path):
@@ -102,7 +113,8 @@ def test_the_page_answers_an_unresolvable_source_with_a_400_page(site_client):
     assert response.status_code == 400 and response.mimetype == "text/html"
     page = BeautifulSoup(response.get_data(as_text=True), "html.parser")
     assert page.select_one(".error-message").get_text() == (
-        f'source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": give the full name')
+        f'source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": give the full name'
+    )
     assert page.select_one(".error-page code").get_text() == "source"
     assert parse_qsl(urlsplit(page.select_one(".error-page a")["href"]).query) == [("q", "sanctions"), ("year", "2022")]
 
@@ -116,8 +128,9 @@ def test_the_feed_resolves_its_source(site_client):
 
 
 def test_the_command_line_resolves_its_source_option(site_index, site_client):
-    result = CliRunner().invoke(cli, ["search", "sanctions", "--source", "kremlin", "--index", str(site_index),
-                                      "--json"])
+    result = CliRunner().invoke(
+        cli, ["search", "sanctions", "--source", "kremlin", "--index", str(site_index), "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == api(site_client, ("q", "sanctions"), ("source", "kremlin")).get_json()
     assert json.loads(result.stdout)["query"]["source"] == [KREMLIN]
@@ -130,7 +143,8 @@ def test_the_command_line_says_how_to_pick_one_source(site_index):
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f'Error: Invalid value for --source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": '
-        "give the full name")
+        "give the full name"
+    )
 
 
 def test_the_page_links_by_the_full_name_of_a_source_given_in_part(site_client):

@@ -39,6 +39,7 @@ def doc_id(client, q: str) -> str:
 
 # -- the search page --
 
+
 def test_home_page_counts_every_release_and_keeps_an_empty_box(site_client):
     response = site_client.get("/")
     assert response.status_code == 200
@@ -55,7 +56,8 @@ def test_query_is_kept_and_results_show_source_date_and_snippet(site_client):
     page = soup(site_client.get("/?q=sanctions"))
     assert page.select_one("input#q")["value"] == "sanctions"
     expected = api(site_client, q="sanctions")
-    assert page.select_one("#results-heading").get_text(" ", strip=True) == f"{releases(expected['total'])} for “sanctions”"
+    heading = page.select_one("#results-heading").get_text(" ", strip=True)
+    assert heading == f"{releases(expected['total'])} for “sanctions”"
     hits = page.select("li.hit")
     assert len(hits) == len(expected["results"]) == 10
     first = expected["results"][0]
@@ -74,18 +76,29 @@ def test_dates_read_with_their_precision(site_client):
     assert dated.select_one(".hit time").get_text() == "20 May 2022"
 
 
-@pytest.mark.parametrize("iso, text", [
-    (None, "date unknown"), ("", "date unknown"), ("2023-02-01", "1 February 2023"), ("2023-02", "February 2023"),
-    ("2023", "2023"), ("--02-01", "1 February, year unknown"), ("--11", "November, year unknown"),
-])
+@pytest.mark.parametrize(
+    "iso, text",
+    [
+        (None, "date unknown"),
+        ("", "date unknown"),
+        ("2023-02-01", "1 February 2023"),
+        ("2023-02", "February 2023"),
+        ("2023", "2023"),
+        ("--02-01", "1 February, year unknown"),
+        ("--11", "November, year unknown"),
+    ],
+)
 def test_date_text(iso, text):
     assert date_text(iso) == text
 
 
 def test_other_languages_are_named_and_marked_with_lang(site_client):
     page = soup(site_client.get("/", query_string={"q": "MARA", "per_page": 50}))
-    languages = {hit.select_one(".hit-title")["lang"]: hit.select_one(".hit-language").get_text()
-                 for hit in page.select("li.hit") if hit.select_one(".hit-title").has_attr("lang")}
+    languages = {
+        hit.select_one(".hit-title")["lang"]: hit.select_one(".hit-language").get_text()
+        for hit in page.select("li.hit")
+        if hit.select_one(".hit-title").has_attr("lang")
+    }
     assert {"be": "Belarusian", "nl": "Dutch", "ru": "Russian"}.items() <= languages.items()
     english = [hit for hit in page.select("li.hit") if not hit.select_one(".hit-title").has_attr("lang")]
     assert all(hit.select_one(".hit-language") is None for hit in english)
@@ -94,7 +107,7 @@ def test_other_languages_are_named_and_marked_with_lang(site_client):
 
 def test_source_facet_is_a_get_form_of_checkboxes(site_client):
     page = soup(site_client.get("/", query_string=[("q", "sanctions"), ("source", UKRAINE)]))
-    boxes = page.select('input[type=checkbox][name=source]')
+    boxes = page.select("input[type=checkbox][name=source]")
     assert boxes and all(box["form"] == "search-form" for box in boxes)
     checked = [box["value"] for box in boxes if box.has_attr("checked")]
     assert checked == [UKRAINE]
@@ -103,7 +116,7 @@ def test_source_facet_is_a_get_form_of_checkboxes(site_client):
         assert label.select_one(".facet-name").get_text() == box["value"]
     # The sources counted without their own filter: the others stay offered.
     assert len(boxes) == len(api(site_client, q="sanctions", source=UKRAINE)["facets"]["source"]) > 1
-    assert page.select_one('button[type=submit][form=search-form]')
+    assert page.select_one("button[type=submit][form=search-form]")
 
 
 def test_source_filter_box_only_when_many_sources(site_client):
@@ -120,8 +133,11 @@ def test_year_bars_are_plain_links_spanning_empty_years(site_client):
     page = soup(site_client.get("/?source=Baltic+Rights+Monitor&source=Refugee+Aid+Council"))
     bars = page.select("#year-chart a.bar")
     assert [bar["aria-label"] for bar in bars] == ["2019: 1 press release", "2021: 1 press release"]
-    assert params(bars[1]["href"]) == [("source", "Baltic Rights Monitor"), ("source", "Refugee Aid Council"),
-                                       ("year", "2021")]
+    assert params(bars[1]["href"]) == [
+        ("source", "Baltic Rights Monitor"),
+        ("source", "Refugee Aid Council"),
+        ("year", "2021"),
+    ]
     assert len(page.select("#year-chart rect.bar-empty")) == 1, "2020 keeps its place, with no link"
     everything = soup(site_client.get("/"))
     years = [int(a["aria-label"][:4]) for a in everything.select("#year-chart a.bar")]
@@ -147,22 +163,50 @@ def test_undated_bucket_links_to_year_unknown(site_client):
     assert params(link["href"]) == [("q", "prisoners"), ("year", "unknown")]
     undated = soup(site_client.get(link["href"]))
     assert {hit.select_one(".date").get_text() for hit in undated.select("li.hit")} <= {
-        "date unknown", "1 February, year unknown"}
+        "date unknown",
+        "1 February, year unknown",
+    }
     assert undated.select_one(".chip").get_text(strip=True).startswith("Date unknown")
 
 
 def test_chips_remove_one_filter_and_clear_all(site_client):
-    page = soup(site_client.get("/", query_string=[("q", "sanctions"), ("source", UKRAINE), ("source", NAM_SOURCE),
-                                                  ("year", "2022"), ("month", "3"), ("sort", "newest")]))
+    page = soup(
+        site_client.get(
+            "/",
+            query_string=[
+                ("q", "sanctions"),
+                ("source", UKRAINE),
+                ("source", NAM_SOURCE),
+                ("year", "2022"),
+                ("month", "3"),
+                ("sort", "newest"),
+            ],
+        )
+    )
     chips = {chip.get_text(strip=True).rstrip("×"): params(chip["href"]) for chip in page.select(".chip")}
     assert chips == {
-        f"Source: {UKRAINE}": [("q", "sanctions"), ("source", NAM_SOURCE), ("year", "2022"), ("month", "3"),
-                              ("sort", "newest")],
-        f"Source: {NAM_SOURCE}": [("q", "sanctions"), ("source", UKRAINE), ("year", "2022"), ("month", "3"),
-                                  ("sort", "newest")],
+        f"Source: {UKRAINE}": [
+            ("q", "sanctions"),
+            ("source", NAM_SOURCE),
+            ("year", "2022"),
+            ("month", "3"),
+            ("sort", "newest"),
+        ],
+        f"Source: {NAM_SOURCE}": [
+            ("q", "sanctions"),
+            ("source", UKRAINE),
+            ("year", "2022"),
+            ("month", "3"),
+            ("sort", "newest"),
+        ],
         "Year: 2022": [("q", "sanctions"), ("source", UKRAINE), ("source", NAM_SOURCE), ("sort", "newest")],
-        "Month: March 2022": [("q", "sanctions"), ("source", UKRAINE), ("source", NAM_SOURCE), ("year", "2022"),
-                              ("sort", "newest")],
+        "Month: March 2022": [
+            ("q", "sanctions"),
+            ("source", UKRAINE),
+            ("source", NAM_SOURCE),
+            ("year", "2022"),
+            ("sort", "newest"),
+        ],
     }
     assert params(page.select_one(".clear-all")["href"]) == [("q", "sanctions"), ("sort", "newest")]
 
@@ -172,7 +216,8 @@ def test_date_range_inputs_keep_their_values(site_client):
     assert page.select_one("#date-from")["value"] == "2022-03-01"
     assert page.select_one("#date-to")["value"] == "2022-04-30"
     assert page.select_one("#date-from")["form"] == "search-form"
-    assert [c.get_text(strip=True).rstrip("×") for c in page.select(".chip")] == ["From 1 March 2022", "To 30 April 2022"]
+    chips = [c.get_text(strip=True).rstrip("×") for c in page.select(".chip")]
+    assert chips == ["From 1 March 2022", "To 30 April 2022"]
     total = api(site_client, q="sanctions", **{"from": "2022-03-01", "to": "2022-04-30"})["total"]
     assert page.select_one("#results-heading").get_text("", strip=True).startswith(releases(total))
 
@@ -180,9 +225,11 @@ def test_date_range_inputs_keep_their_values(site_client):
 def test_sort_and_pagination_are_plain_links(site_client):
     page = soup(site_client.get("/", query_string=[("q", "sanctions"), ("source", UKRAINE)]))
     sorts = {a.get_text(): params(a["href"]) for a in page.select(".sort a")}
-    assert sorts == {"Relevance": [("q", "sanctions"), ("source", UKRAINE)],
-                     "Newest first": [("q", "sanctions"), ("source", UKRAINE), ("sort", "newest")],
-                     "Oldest first": [("q", "sanctions"), ("source", UKRAINE), ("sort", "oldest")]}
+    assert sorts == {
+        "Relevance": [("q", "sanctions"), ("source", UKRAINE)],
+        "Newest first": [("q", "sanctions"), ("source", UKRAINE), ("sort", "newest")],
+        "Oldest first": [("q", "sanctions"), ("source", UKRAINE), ("sort", "oldest")],
+    }
     assert page.select_one(".sort a[aria-current]").get_text() == "Relevance"
     following = page.select_one("a[rel=next]")
     assert params(following["href"]) == [("q", "sanctions"), ("source", UKRAINE), ("page", "2")]
@@ -192,8 +239,15 @@ def test_sort_and_pagination_are_plain_links(site_client):
     assert second.select_one("ol.hits")["start"] == "11"
 
 
-@pytest.mark.parametrize("query, current", [("", "Newest first"), ("sort=newest", "Newest first"),
-                                            ("sort=relevance", "Newest first"), ("sort=oldest", "Oldest first")])
+@pytest.mark.parametrize(
+    "query, current",
+    [
+        ("", "Newest first"),
+        ("sort=newest", "Newest first"),
+        ("sort=relevance", "Newest first"),
+        ("sort=oldest", "Oldest first"),
+    ],
+)
 def test_browsing_without_words_offers_newest_or_oldest_first(site_client, query, current):
     page = soup(site_client.get(f"/?{query}"))
     # Nothing to rank by relevance: the default order is newest first, and has one address.
@@ -220,11 +274,15 @@ def test_no_results_names_the_search_and_the_filters_to_drop(site_client):
     page = soup(site_client.get("/", query_string=[("q", "sanctions"), ("source", NAM_SOURCE), ("year", "2022")]))
     box = page.select_one(".no-results")
     assert "No press releases match “sanctions” with these filters." in box.get_text(" ", strip=True)
-    offered = {a.get_text(): (params(a["href"]), a.find_next_sibling(class_="count").get_text())
-               for a in box.select(".alternatives a")}
+    offered = {
+        a.get_text(): (params(a["href"]), a.find_next_sibling(class_="count").get_text())
+        for a in box.select(".alternatives a")
+    }
     assert offered == {
-        f"Remove “Source: {NAM_SOURCE}”": ([("q", "sanctions"), ("year", "2022")],
-                                           releases(api(site_client, q="sanctions", year=2022)["total"])),
+        f"Remove “Source: {NAM_SOURCE}”": (
+            [("q", "sanctions"), ("year", "2022")],
+            releases(api(site_client, q="sanctions", year=2022)["total"]),
+        ),
         "Remove “Year: 2022”": ([("q", "sanctions"), ("source", NAM_SOURCE)], "1 press release"),
         "Remove all filters": ([("q", "sanctions")], releases(api(site_client, q="sanctions")["total"])),
     }
@@ -247,6 +305,7 @@ def test_json_and_feed_twins_carry_the_same_parameters(site_client):
 
 
 # -- escaping --
+
 
 def test_hostile_text_is_escaped_everywhere(site_client):
     raw = site_client.get("/?q=hostile+markup").get_data(as_text=True)
@@ -273,8 +332,14 @@ def test_a_javascript_url_never_becomes_a_link(site_client):
 
 
 def test_pages_have_no_inline_script_or_style(site_client):
-    for url in ("/", "/?q=sanctions&year=2022", "/?q=zzzzqqq", f"/documents/{doc_id(site_client, 'sanctions')}",
-                "/documents/nope", "/?year=abc"):
+    for url in (
+        "/",
+        "/?q=sanctions&year=2022",
+        "/?q=zzzzqqq",
+        f"/documents/{doc_id(site_client, 'sanctions')}",
+        "/documents/nope",
+        "/?year=abc",
+    ):
         page = soup(site_client.get(url))
         assert all(script.has_attr("src") for script in page.select("script")), url
         assert not page.select("style") and not page.select("[style]"), url
@@ -283,9 +348,16 @@ def test_pages_have_no_inline_script_or_style(site_client):
 
 # -- headers --
 
-@pytest.mark.parametrize("url, status", [
-    ("/", 200), ("/?q=sanctions", 200), ("/documents/nope", 404), ("/?year=abc", 400),
-])
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/", 200),
+        ("/?q=sanctions", 200),
+        ("/documents/nope", 404),
+        ("/?year=abc", 400),
+    ],
+)
 def test_security_headers_on_html(site_client, url, status):
     response = site_client.get(url)
     assert response.status_code == status
@@ -311,14 +383,17 @@ def test_embed_script_is_served_to_any_site(site_client):
 
 # -- the document page --
 
+
 def test_document_page_shows_text_with_marks_and_links(site_client):
     doc = api(site_client, q="Mortgage Fraud Summit")["results"][0]
     response = site_client.get(f"/documents/{doc['id']}?q=fraud")
     assert response.status_code == 200
     page = soup(response)
     assert page.select_one("h1").get_text() == doc["title"]
-    meta = {dt.get_text(): dd.get_text(" ", strip=True) for dt, dd in
-            zip(page.select(".doc-meta dt"), page.select(".doc-meta dd"))}
+    meta = {
+        dt.get_text(): dd.get_text(" ", strip=True)
+        for dt, dd in zip(page.select(".doc-meta dt"), page.select(".doc-meta dd"))
+    }
     assert meta["Source"] == "U.S. Department of Justice" and meta["Date"] == "24 February 2010"
     assert meta["Language"] == "English" and meta["Original"].startswith("https://www.justice.gov/opa/pr/")
     assert page.select_one("a.original")["href"] == doc["url"]
@@ -348,6 +423,7 @@ def test_document_without_query_has_no_marks(site_client):
 
 # -- errors --
 
+
 def test_unknown_document_is_a_404_page(site_client):
     response = site_client.get("/documents/does-not-exist")
     assert response.status_code == 404
@@ -361,11 +437,14 @@ def test_unknown_path_is_a_404_page(site_client):
     assert response.status_code == 404 and response.mimetype == "text/html"
 
 
-@pytest.mark.parametrize("query, parameter, without", [
-    ("q=sanctions&year=abc&month=2", "year", [("q", "sanctions")]),
-    ("q=sanctions&sort=sideways&page=2", "sort", [("q", "sanctions")]),
-    ("from=2023-13-45&q=war", "from", [("q", "war")]),
-])
+@pytest.mark.parametrize(
+    "query, parameter, without",
+    [
+        ("q=sanctions&year=abc&month=2", "year", [("q", "sanctions")]),
+        ("q=sanctions&sort=sideways&page=2", "sort", [("q", "sanctions")]),
+        ("from=2023-13-45&q=war", "from", [("q", "war")]),
+    ],
+)
 def test_bad_parameter_is_a_400_page_naming_it(site_client, query, parameter, without):
     response = site_client.get(f"/?{query}")
     assert response.status_code == 400 and response.mimetype == "text/html"
@@ -386,9 +465,14 @@ def test_no_index_is_a_503_page_naming_the_command(tmp_path):
     assert api_response.status_code == 503 and api_response.get_json()["ok"] is False
 
 
-@pytest.mark.parametrize("url, status", [
-    ("/api/no-such-endpoint", 404), ("/api/search?year=abc", 400), ("/api/documents/nope", 404),
-])
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/api/no-such-endpoint", 404),
+        ("/api/search?year=abc", 400),
+        ("/api/documents/nope", 404),
+    ],
+)
 def test_api_errors_are_json(site_client, url, status):
     response = site_client.get(url)
     assert response.status_code == status and response.mimetype == "application/json"
@@ -403,6 +487,7 @@ def test_api_method_not_allowed_is_json(site_client):
 
 # -- pieces --
 
+
 def test_charts_are_left_out_when_nothing_is_dated():
     def link(**changes):
         return ""
@@ -416,8 +501,16 @@ def test_charts_are_left_out_when_nothing_is_dated():
 
 def test_month_and_from_parameters_round_trip_through_links(site_client):
     # Every link on a busy page parses back into a valid search.
-    page = soup(site_client.get("/", query_string=[("q", "war"), ("year", "2022"), ("month", "3"), ("from", "2022-03-05"),
-                                                  ("source", UKRAINE), ("sort", "oldest"), ("page", "2")]))
+    busy = [
+        ("q", "war"),
+        ("year", "2022"),
+        ("month", "3"),
+        ("from", "2022-03-05"),
+        ("source", UKRAINE),
+        ("sort", "oldest"),
+        ("page", "2"),
+    ]
+    page = soup(site_client.get("/", query_string=busy))
     links = [a["href"] for a in page.select("#region a[href]") if a["href"].startswith("/?")]
     assert len(links) > 10
     for href in links:

@@ -28,32 +28,46 @@ def page(body: str, head: str = "") -> str:
 
 # --- charsets without a BOM ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, charset", [
-    (RU, "windows-1251"),
-    (BE, "windows-1251"),
-    (UK, "windows-1251"),
-    (RU, "koi8-r"),
-    (UK, "koi8-u"),
-    (NL, "windows-1252"),
-    (FR, "windows-1252"),
-    (PL, "windows-1250"),
-])
+
+@pytest.mark.parametrize(
+    "text, charset",
+    [
+        (RU, "windows-1251"),
+        (BE, "windows-1251"),
+        (UK, "windows-1251"),
+        (RU, "koi8-r"),
+        (UK, "koi8-u"),
+        (NL, "windows-1252"),
+        (FR, "windows-1252"),
+        (PL, "windows-1250"),
+    ],
+)
 def test_undeclared_legacy_charset_is_guessed(text, charset):
     assert decode(text.encode(charset)) == text
 
 
-@pytest.mark.parametrize("text, charset", [
-    (RU, "windows-1251"), (RU, "koi8-r"), (PL, "iso-8859-2"), (PL, "windows-1250"), (FR, "windows-1252"),
-])
+@pytest.mark.parametrize(
+    "text, charset",
+    [
+        (RU, "windows-1251"),
+        (RU, "koi8-r"),
+        (PL, "iso-8859-2"),
+        (PL, "windows-1250"),
+        (FR, "windows-1252"),
+    ],
+)
 def test_a_declared_charset_that_fits_is_used(text, charset):
     assert decode(text.encode(charset), declared=charset) == text
 
 
-@pytest.mark.parametrize("head", [
-    '<meta charset="utf-8">',
-    "<meta charset=UTF-8>",
-    '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">',
-])
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta charset="utf-8">',
+        "<meta charset=UTF-8>",
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">',
+    ],
+)
 def test_windows_1251_declared_as_utf8_in_meta(head):
     html = page(RU, head)
     assert decode(html.encode("windows-1251"), is_html=True) == html
@@ -63,23 +77,29 @@ def test_windows_1251_declared_as_utf8_in_header():
     assert decode(RU.encode("windows-1251"), declared="text/html; charset=utf-8") == RU
 
 
-@pytest.mark.parametrize("declared, head", [
-    ("windows-1251", ""),
-    (None, '<meta charset="windows-1251">'),
-    (None, '<meta http-equiv="Content-Type" content="text/html; charset=cp1251">'),
-    ("koi8-r", '<meta charset="windows-1251">'),
-])
+@pytest.mark.parametrize(
+    "declared, head",
+    [
+        ("windows-1251", ""),
+        (None, '<meta charset="windows-1251">'),
+        (None, '<meta http-equiv="Content-Type" content="text/html; charset=cp1251">'),
+        ("koi8-r", '<meta charset="windows-1251">'),
+    ],
+)
 def test_utf8_declared_as_a_single_byte_charset_stays_utf8(declared, head):
     html = page(BE, head)
     assert decode(html.encode("utf-8"), declared=declared, is_html=True) == html
 
 
-@pytest.mark.parametrize("text, real, declared", [
-    (RU, "koi8-r", "windows-1251"),
-    (RU, "windows-1251", "koi8-r"),
-    (NL, "windows-1252", "windows-1251"),
-    (RU, "windows-1251", "windows-1252"),
-])
+@pytest.mark.parametrize(
+    "text, real, declared",
+    [
+        (RU, "koi8-r", "windows-1251"),
+        (RU, "windows-1251", "koi8-r"),
+        (NL, "windows-1252", "windows-1251"),
+        (RU, "windows-1251", "windows-1252"),
+    ],
+)
 def test_a_declared_charset_that_gives_mojibake_is_not_trusted(text, real, declared):
     assert decode(text.encode(real), declared=declared) == text
 
@@ -127,13 +147,17 @@ def test_ascii_is_ascii_whatever_is_declared():
 
 # --- BOMs, UTF-16 and truncation -------------------------------------------------------------
 
-@pytest.mark.parametrize("data", [
-    b"\xef\xbb\xbf" + BE.encode("utf-8"),
-    b"\xff\xfe" + BE.encode("utf-16-le"),
-    b"\xfe\xff" + BE.encode("utf-16-be"),
-    b"\xff\xfe\x00\x00" + BE.encode("utf-32-le"),
-    b"\x00\x00\xfe\xff" + BE.encode("utf-32-be"),
-])
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf" + BE.encode("utf-8"),
+        b"\xff\xfe" + BE.encode("utf-16-le"),
+        b"\xfe\xff" + BE.encode("utf-16-be"),
+        b"\xff\xfe\x00\x00" + BE.encode("utf-32-le"),
+        b"\x00\x00\xfe\xff" + BE.encode("utf-32-be"),
+    ],
+)
 def test_bom_is_honoured_and_removed(data):
     assert decode(data) == BE
 
@@ -159,30 +183,38 @@ def test_truncated_utf16_with_bom_drops_the_partial_character():
 
 # --- normalisation ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data, expected", [
-    (b"one\r\ntwo\rthree\n", "one\ntwo\nthree\n"),
-    ("Cafe\u0301 й".encode("utf-8"), "Café й"),
-    (b"\xef\xbb\xbf\xef\xbb\xbfdouble BOM", "double BOM"),
-    (b"x" * 9000 + b"\x00y", "x" * 9000 + "y"),
-])
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"one\r\ntwo\rthree\n", "one\ntwo\nthree\n"),
+        ("Cafe\u0301 й".encode("utf-8"), "Café й"),
+        (b"\xef\xbb\xbf\xef\xbb\xbfdouble BOM", "double BOM"),
+        (b"x" * 9000 + b"\x00y", "x" * 9000 + "y"),
+    ],
+)
 def test_output_is_nfc_with_unix_newlines_and_no_nul(data, expected):
     assert decode(data) == expected
 
 
 # --- binary input ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("data, message", [
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "binary file (PDF), not a page"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file (PNG), not a page"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "binary file (JPEG), not a page"),
-    (b"GIF89a\x01\x00\x01\x00", "binary file (GIF), not a page"),
-    (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "binary file (GZIP), not a page"),
-    (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "binary file (ZIP/DOCX), not a page"),
-    (random.Random(0).randbytes(4096), "binary file (contains NUL bytes), not a page"),
-    (b"text\x00" * 100, "binary file (contains NUL bytes), not a page"),
-    (bytes(range(1, 32)) * 100, "binary file (81% control bytes), not a page"),
-    (b"\xef\xbb\xbf" + bytes(range(1, 32)) * 100, "binary file (81% control bytes), not a page"),
-])
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "binary file (PDF), not a page"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file (PNG), not a page"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "binary file (JPEG), not a page"),
+        (b"GIF89a\x01\x00\x01\x00", "binary file (GIF), not a page"),
+        (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "binary file (GZIP), not a page"),
+        (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "binary file (ZIP/DOCX), not a page"),
+        (random.Random(0).randbytes(4096), "binary file (contains NUL bytes), not a page"),
+        (b"text\x00" * 100, "binary file (contains NUL bytes), not a page"),
+        (bytes(range(1, 32)) * 100, "binary file (81% control bytes), not a page"),
+        (b"\xef\xbb\xbf" + bytes(range(1, 32)) * 100, "binary file (81% control bytes), not a page"),
+    ],
+)
 def test_binary_is_refused_with_its_kind(data, message):
     with pytest.raises(CleanError) as caught:
         decode(data)
@@ -200,8 +232,11 @@ def test_a_few_control_characters_are_still_text():
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.binary(max_size=3000), declared=st.sampled_from([None, "utf-8", "windows-1251", "utf-16", "bogus"]),
-       is_html=st.booleans())
+@given(
+    data=st.binary(max_size=3000),
+    declared=st.sampled_from([None, "utf-8", "windows-1251", "utf-16", "bogus"]),
+    is_html=st.booleans(),
+)
 def test_any_bytes_give_text_or_a_clean_error(data, declared, is_html):
     try:
         text = decode(data, declared=declared, is_html=is_html)
@@ -212,6 +247,7 @@ def test_any_bytes_give_text_or_a_clean_error(data, declared, is_html):
 
 
 # --- read_bytes ------------------------------------------------------------------------------
+
 
 def test_read_bytes_returns_the_content(tmp_path):
     path = tmp_path / "page.html"
@@ -234,13 +270,15 @@ def test_read_bytes_refuses_a_folder(tmp_path):
     assert str(caught.value) == "not a regular file; pass a saved page"
 
 
-@pytest.mark.parametrize("size, max_bytes, message", [
-    (150, 100, "file is 150 bytes, over the 100 bytes limit; raise --max-bytes or split it"),
-    (3 * 1024 + 512, 2048, "file is 3.5 KB, over the 2 KB limit; raise --max-bytes or split it"),
-    (int(52.4 * MB), 20 * MB, "file is 52.4 MB, over the 20 MB limit; raise --max-bytes or split it"),
-    (20 * MB + 1, 20 * MB,
-     "file is 20971521 bytes, over the 20971520 bytes limit; raise --max-bytes or split it"),
-])
+@pytest.mark.parametrize(
+    "size, max_bytes, message",
+    [
+        (150, 100, "file is 150 bytes, over the 100 bytes limit; raise --max-bytes or split it"),
+        (3 * 1024 + 512, 2048, "file is 3.5 KB, over the 2 KB limit; raise --max-bytes or split it"),
+        (int(52.4 * MB), 20 * MB, "file is 52.4 MB, over the 20 MB limit; raise --max-bytes or split it"),
+        (20 * MB + 1, 20 * MB, "file is 20971521 bytes, over the 20971520 bytes limit; raise --max-bytes or split it"),
+    ],
+)
 def test_read_bytes_refuses_a_file_over_the_limit(tmp_path, size, max_bytes, message):
     path = tmp_path / "big.html"
     with open(path, "wb") as f:

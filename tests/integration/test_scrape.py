@@ -31,7 +31,7 @@ from indexer.fetch.scraper import (
     parse_xml,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 ROBOTS = "User-agent: *\nDisallow: /private/\n"
 LAST_MODIFIED = "Wed, 01 Feb 2023 10:00:00 GMT"
@@ -40,12 +40,15 @@ CYRILLIC = "Правозащитники требуют освободить з�
 
 
 def html(title: str, body: str = "Full text of the release.") -> bytes:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body><h1>{title}</h1><p>{body}</p></body></html>").encode()
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{body}</p></body></html>"
+    ).encode()
 
 
-CP1251_PAGE = (f"<html><head><title>{CYRILLIC}</title></head>"
-               f"<body><p>{CYRILLIC}.</p></body></html>").encode("windows-1251")
+CP1251_PAGE = (f"<html><head><title>{CYRILLIC}</title></head><body><p>{CYRILLIC}.</p></body></html>").encode(
+    "windows-1251"
+)
 HUGE = b"<html><body>" + b"x" * 200_000 + b"</body></html>"
 
 
@@ -68,8 +71,7 @@ class Site:
 
     def sitemap(self, paths) -> bytes:
         urls = "".join(f"<url><loc>{self.url(p)}</loc></url>" for p in paths)
-        return ('<?xml version="1.0" encoding="UTF-8"?>'
-                f'<urlset xmlns="{SITEMAP_NS}">{urls}</urlset>').encode()
+        return (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>').encode()
 
     def route(self, path: str, headers) -> tuple[int, dict, bytes]:
         """Return (status, headers, body) for a request."""
@@ -127,15 +129,19 @@ class Site:
             body = gzip.compress(self.sitemap(["/news/cp1251.html", "/news/plain.html"]))
             return 200, {"Content-Type": "application/x-gzip"}, body
         if path == "/sitemap-index.xml":
-            maps = "".join(f"<sitemap><loc>{self.url(p)}</loc></sitemap>"
-                           for p in ("/sitemap.xml", "/sitemap-more.xml.gz", "/sitemap.xml"))
+            maps = "".join(
+                f"<sitemap><loc>{self.url(p)}</loc></sitemap>"
+                for p in ("/sitemap.xml", "/sitemap-more.xml.gz", "/sitemap.xml")
+            )
             body = f'<sitemapindex xmlns="{SITEMAP_NS}">{maps}</sitemapindex>'
             return 200, xml_type, body.encode()
         if path == "/sitemap-loop.xml":
-            return 200, xml_type, (b'<sitemapindex><sitemap><loc>/sitemap-loop.xml</loc></sitemap>'
-                                   b'</sitemapindex>')
+            return 200, xml_type, (b"<sitemapindex><sitemap><loc>/sitemap-loop.xml</loc></sitemap></sitemapindex>")
         if path == "/feed.rss":
-            return 200, {"Content-Type": "application/rss+xml"}, f"""<?xml version="1.0"?>
+            return (
+                200,
+                {"Content-Type": "application/rss+xml"},
+                f"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>
   <title>News</title><link>{self.base}/</link>
   <atom:link href="{self.base}/feed.rss" rel="self"/>
@@ -143,19 +149,28 @@ class Site:
   <item><title>Two</title><link> {self.base}/news/cp1251.html </link></item>
   <item><title>Three</title><guid>{self.base}/news/plain.html</guid></item>
   <item><title>No link</title><guid isPermaLink="false">tag:1</guid></item>
-</channel></rss>""".encode()
+</channel></rss>""".encode(),
+            )
         if path == "/feed.atom":
-            return 200, {"Content-Type": "application/atom+xml"}, f"""<?xml version="1.0"?>
+            return (
+                200,
+                {"Content-Type": "application/atom+xml"},
+                f"""<?xml version="1.0"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>
   <link rel="self" href="{self.base}/feed.atom"/>
   <entry><title>One</title>
     <link rel="enclosure" href="/doc.pdf"/><link rel="alternate" href="/news/plain.html"/></entry>
   <entry><title>Two</title><link href="{self.base}/news/lastmod.html"/></entry>
-</feed>""".encode()
+</feed>""".encode(),
+            )
         if path == "/evil.xml":
-            return 200, xml_type, b"""<?xml version="1.0"?>
+            return (
+                200,
+                xml_type,
+                b"""<?xml version="1.0"?>
 <!DOCTYPE urlset [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
-<urlset><url><loc>http://127.0.0.1/&b;</loc></url></urlset>"""
+<urlset><url><loc>http://127.0.0.1/&b;</loc></url></urlset>""",
+            )
         return 404, {"Content-Type": "text/html"}, b"<html><body>Not here</body></html>"
 
 
@@ -262,12 +277,18 @@ def test_fetch_saves_raw_page_and_sidecar(site, scraper, out):
     fetched_at = datetime.fromisoformat(meta.pop("fetched_at").replace("Z", "+00:00"))
     assert abs(datetime.now(timezone.utc) - fetched_at) < timedelta(minutes=1)
     assert meta == {
-        "url": url, "final_url": url, "etag": '"v1"', "last_modified": LAST_MODIFIED,
-        "content_type": "text/html; charset=utf-8", "charset": "utf-8", "status": 200,
+        "url": url,
+        "final_url": url,
+        "etag": '"v1"',
+        "last_modified": LAST_MODIFIED,
+        "content_type": "text/html; charset=utf-8",
+        "charset": "utf-8",
+        "status": 200,
     }
     assert sidecar_path(page).is_file()  # where the cleaner looks for it
-    assert saved_files(out) == sorted([str(page.relative_to(out)),
-                                       str(page.relative_to(out)).replace(".html", ".meta.json")])
+    assert saved_files(out) == sorted(
+        [str(page.relative_to(out)), str(page.relative_to(out)).replace(".html", ".meta.json")]
+    )
     assert site.requests("/news/etag.html")[0]["User-Agent"] == USER_AGENT
     assert USER_AGENT == "searchapp-pressrelease-scraper/0.1 (+https://github.com/searchapp)"
 
@@ -303,8 +324,7 @@ def test_robots_txt_disallow_is_obeyed_and_fetched_once(site, scraper):
 
 
 def test_robots_txt_group_for_our_user_agent_wins(site, scraper):
-    site.robots = ("User-agent: searchapp-pressrelease-scraper\nDisallow: /news/\n\n"
-                   "User-agent: *\nDisallow:\n")
+    site.robots = "User-agent: searchapp-pressrelease-scraper\nDisallow: /news/\n\nUser-agent: *\nDisallow:\n"
     assert scraper.fetch(site.url("/news/plain.html")).reason == "disallowed by robots.txt"
     assert scraper.fetch(site.url("/private/secret.html")).outcome == "saved"
 
@@ -318,7 +338,8 @@ def test_robots_txt_server_error_skips_the_host(site, scraper):
     site.robots = 503
     results = list(scraper.scrape([site.url("/news/plain.html"), site.url("/news/etag.html")]))
     assert [(r.outcome, r.reason) for r in results] == [
-        ("skipped", "robots.txt unavailable (HTTP 503); host skipped, try again later")] * 2
+        ("skipped", "robots.txt unavailable (HTTP 503); host skipped, try again later")
+    ] * 2
     assert site.hits["/robots.txt"] == 3  # 1 + 2 retries, then cached for the host
     assert site.hits["/news/plain.html"] == site.hits["/news/etag.html"] == 0
 
@@ -348,8 +369,7 @@ def test_429_retry_after_small_is_waited_and_large_gives_up(site, scraper):
     assert site.hits["/busy"] == 2
     result = scraper.fetch(site.url("/busy-long"))
     assert result.failed
-    assert result.reason == ("HTTP 429 Too Many Requests; the server asks to wait 3600 s, "
-                             "try again later")
+    assert result.reason == ("HTTP 429 Too Many Requests; the server asks to wait 3600 s, try again later")
     assert site.hits["/busy-long"] == 1
 
 
@@ -360,15 +380,15 @@ def test_connection_refused_fails(out):
     with Scraper(out, delay=0, retries=1, backoff=0.01) as scraper:
         result = scraper.fetch(f"http://127.0.0.1:{port}/news")
     assert result.failed
-    assert result.reason == ("robots.txt: could not connect (Connection refused) (2 attempts); "
-                             "check the URL or try again later")
+    assert result.reason == (
+        "robots.txt: could not connect (Connection refused) (2 attempts); check the URL or try again later"
+    )
 
 
 def test_not_an_http_url_fails_with_an_example(scraper):
     result = scraper.fetch("example.org/news/1")
     assert result.failed
-    assert result.reason == ("not an http(s) URL; give a full address such as "
-                             "https://example.org/news/1")
+    assert result.reason == ("not an http(s) URL; give a full address such as https://example.org/news/1")
 
 
 def test_redirect_is_followed_and_final_url_recorded(site, scraper):
@@ -400,8 +420,7 @@ def test_slow_page_times_out(site, out):
 def test_page_over_max_bytes_is_skipped_not_truncated(site, out, path):
     with Scraper(out, delay=0, max_bytes=50_000) as scraper:
         result = scraper.fetch(site.url(path))
-        assert (result.outcome, result.reason) == (
-            "skipped", "larger than 50000 bytes; raise --max-bytes to save it")
+        assert (result.outcome, result.reason) == ("skipped", "larger than 50000 bytes; raise --max-bytes to save it")
         assert not any(name.endswith(".html") for name in saved_files(out))
         # The connection is still usable for the next page.
         assert scraper.fetch(site.url("/news/plain.html")).outcome == "saved"
@@ -465,12 +484,17 @@ def test_delay_spaces_requests_to_one_host(site, out):
 
 def test_urls_from_sitemap(site, scraper):
     assert scraper.urls_from_sitemap(site.url("/sitemap.xml")) == [
-        site.url("/news/etag.html"), site.url("/news/plain.html")]
+        site.url("/news/etag.html"),
+        site.url("/news/plain.html"),
+    ]
 
 
 def test_urls_from_sitemap_index_with_gzip_child(site, scraper):
     assert scraper.urls_from_sitemap(site.url("/sitemap-index.xml")) == [
-        site.url("/news/etag.html"), site.url("/news/plain.html"), site.url("/news/cp1251.html")]
+        site.url("/news/etag.html"),
+        site.url("/news/plain.html"),
+        site.url("/news/cp1251.html"),
+    ]
     assert site.hits["/sitemap.xml"] == 1
 
 
@@ -481,12 +505,17 @@ def test_sitemap_index_pointing_at_itself_ends(site, scraper):
 
 def test_urls_from_rss_feed(site, scraper):
     assert scraper.urls_from_feed(site.url("/feed.rss")) == [
-        site.url("/news/etag.html"), site.url("/news/cp1251.html"), site.url("/news/plain.html")]
+        site.url("/news/etag.html"),
+        site.url("/news/cp1251.html"),
+        site.url("/news/plain.html"),
+    ]
 
 
 def test_urls_from_atom_feed(site, scraper):
     assert scraper.urls_from_feed(site.url("/feed.atom")) == [
-        site.url("/news/plain.html"), site.url("/news/lastmod.html")]
+        site.url("/news/plain.html"),
+        site.url("/news/lastmod.html"),
+    ]
 
 
 def test_sitemap_and_feed_errors(site, scraper):
@@ -519,12 +548,14 @@ def test_parse_xml_refuses_entities_and_keeps_namespaces():
 
 def run_cli(*args):
     from searchapp.cli import cli
+
     return CliRunner().invoke(cli, ["scrape", *args])
 
 
 def test_cli_prints_a_line_per_url_and_a_summary(site, out):
-    urls = [site.url(p) for p in ("/news/etag.html", "/news/cp1251.html", "/private/secret.html",
-                                  "/doc.pdf", "/missing")]
+    urls = [
+        site.url(p) for p in ("/news/etag.html", "/news/cp1251.html", "/private/secret.html", "/doc.pdf", "/missing")
+    ]
     args = [*urls, "--out", str(out), "--delay", "0"]
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
@@ -546,8 +577,7 @@ def test_cli_prints_a_line_per_url_and_a_summary(site, out):
 
 def test_cli_failure_exits_1(site, out):
     url, slow = site.url("/error"), site.url("/slow")
-    result = run_cli(url, slow, "--out", str(out), "--delay", "0", "--retries", "0",
-                     "--timeout", "0.2")
+    result = run_cli(url, slow, "--out", str(out), "--delay", "0", "--retries", "0", "--timeout", "0.2")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"failed {url}: HTTP 500 Internal Server Error (1 attempt); try again later",
@@ -560,13 +590,22 @@ def test_cli_max_bytes(site, out):
     url = site.url("/huge")
     result = run_cli(url, "--out", str(out), "--delay", "0", "--max-bytes", "50000")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == (
-        f"skipped {url}: larger than 50000 bytes; raise --max-bytes to save it")
+    assert result.stdout.splitlines()[0] == (f"skipped {url}: larger than 50000 bytes; raise --max-bytes to save it")
 
 
 def test_cli_sitemap_and_feed(site, out):
-    result = run_cli("--sitemap", site.url("/sitemap.xml"), "--feed", site.url("/feed.atom"),
-                     "--feed", site.url("/evil.xml"), "--out", str(out), "--delay", "0")
+    result = run_cli(
+        "--sitemap",
+        site.url("/sitemap.xml"),
+        "--feed",
+        site.url("/feed.atom"),
+        "--feed",
+        site.url("/evil.xml"),
+        "--out",
+        str(out),
+        "--delay",
+        "0",
+    )
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert [line.split(" -> ")[0] for line in lines] == [
@@ -575,8 +614,7 @@ def test_cli_sitemap_and_feed(site, out):
         f"saved {site.url('/news/lastmod.html')}",
         "3 saved, 0 unchanged, 0 skipped, 1 failed",
     ]
-    assert result.stderr == (f"failed {site.url('/evil.xml')}: "
-                             "XML with a DOCTYPE or entity declaration is refused\n")
+    assert result.stderr == (f"failed {site.url('/evil.xml')}: XML with a DOCTYPE or entity declaration is refused\n")
 
 
 def test_cli_needs_something_to_fetch():
@@ -597,8 +635,12 @@ def test_python_m_searchapp_scrape(site, out):
     url = site.url("/news/cp1251.html")
     proc = subprocess.run(
         [sys.executable, "-m", "searchapp", "scrape", url, "--out", str(out), "--delay", "0"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
     assert proc.returncode == 0, proc.stderr
     with Scraper(out) as s:
         path = s.path_for(url)

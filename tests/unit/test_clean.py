@@ -31,8 +31,13 @@ def test_seed_comes_out_clean():
     assert doc.paragraphs[0].startswith("U.S. lawyers, the Cabinet and the NAM")
     assert len(SEED_PARAGRAPHS) == 9
     assert all(p in doc.paragraphs for p in SEED_PARAGRAPHS)
-    assert doc.provenance == {"url": "none", "title": "text", "source": "source-line", "date": "text",
-                              "language": "detected"}
+    assert doc.provenance == {
+        "url": "none",
+        "title": "text",
+        "source": "source-line",
+        "date": "text",
+        "language": "detected",
+    }
 
 
 def test_wix_page_loses_its_chrome_and_keeps_the_release():
@@ -41,9 +46,22 @@ def test_wix_page_loses_its_chrome_and_keeps_the_release():
     assert doc.source == "NAM-media"
     assert doc.date_iso == "--02-01"
     assert doc.url == "https://www.example.org/post/u-s-to-extend-sanctions-against-lukashenko-regime"
-    for chrome in ("Skip to Main Content", "top of page", "bottom of page", "About NAM", "Share on",
-                   "Copy link", "Recent Posts", "Cabinet meets EU envoys", "Subscribe", "Wix.com",
-                   "injected", "wixBiSession", "font-family", "Source: NAM-media"):
+    for chrome in (
+        "Skip to Main Content",
+        "top of page",
+        "bottom of page",
+        "About NAM",
+        "Share on",
+        "Copy link",
+        "Recent Posts",
+        "Cabinet meets EU envoys",
+        "Subscribe",
+        "Wix.com",
+        "injected",
+        "wixBiSession",
+        "font-family",
+        "Source: NAM-media",
+    ):
         assert chrome not in doc.body, chrome
     assert doc.paragraphs[0].startswith("U.S. lawyers, the Cabinet and the NAM")
     assert doc.paragraphs[1].startswith("On February 1 at the Museum of Free Belarus")
@@ -54,8 +72,9 @@ def test_wix_page_loses_its_chrome_and_keeps_the_release():
 def test_url_date_fixes_the_year_of_a_no_year_date(tmp_path):
     page = tmp_path / "release.txt"
     shutil.copyfile(SEED, page)
-    (tmp_path / "release.meta.json").write_text(json.dumps(
-        {"url": "https://nam.example.org/news/2023/02/us-to-extend-sanctions"}))
+    (tmp_path / "release.meta.json").write_text(
+        json.dumps({"url": "https://nam.example.org/news/2023/02/us-to-extend-sanctions"})
+    )
     doc = clean_file(page)
     assert doc.date_iso == "2023-02-01"
     assert doc.date.source == "text+url"
@@ -80,8 +99,17 @@ def test_doj_page_without_manifest(row):
     assert doc.source == "U.S. Department of Justice"
     assert doc.url == row["url"]
     assert doc.provenance["source"] == "domain-map"
-    for chrome in ("Justice News", "Share", "Email", "Print", "Updated", "Component(s):",
-                   "Press Release Number:", "Office of Public Affairs", "FOR IMMEDIATE RELEASE"):
+    for chrome in (
+        "Justice News",
+        "Share",
+        "Email",
+        "Print",
+        "Updated",
+        "Component(s):",
+        "Press Release Number:",
+        "Office of Public Affairs",
+        "FOR IMMEDIATE RELEASE",
+    ):
         assert not any(p.startswith(chrome) for p in doc.paragraphs), chrome
 
 
@@ -107,18 +135,24 @@ def test_manifest_wins_over_the_page(tmp_path):
     shutil.copyfile(DOJ / row["html_file"], tmp_path / row["html_file"])
     (tmp_path / "manifest.csv").write_text(
         "doc_id,html_file,source_org,title,date,url,lang\n"
-        f"x1,{row['html_file']},Justice Watchers,A manifest title,2001-02-03,https://example.org/x1,en\n")
+        f"x1,{row['html_file']},Justice Watchers,A manifest title,2001-02-03,https://example.org/x1,en\n"
+    )
     doc = clean_file(tmp_path / row["html_file"])
     assert (doc.source, doc.title, doc.date_iso, doc.url) == (
-        "Justice Watchers", "A manifest title", "2001-02-03", "https://example.org/x1")
+        "Justice Watchers",
+        "A manifest title",
+        "2001-02-03",
+        "https://example.org/x1",
+    )
     assert doc.provenance["title"] == doc.provenance["date"] == "manifest"
     assert doc.date.source == "manifest"
 
 
 def test_sidecar_wins_over_manifest(tmp_path):
     shutil.copyfile(SEED, tmp_path / "a.txt")
-    (tmp_path / "manifest.json").write_text(json.dumps(
-        {"documents": [{"path": "a.txt", "source": "From manifest", "date": "2023-02-01"}]}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"documents": [{"path": "a.txt", "source": "From manifest", "date": "2023-02-01"}]})
+    )
     (tmp_path / "a.meta.json").write_text(json.dumps({"source": "From sidecar"}))
     doc = clean_file(tmp_path / "a.txt")
     assert (doc.source, doc.date_iso) == ("From sidecar", "2023-02-01")
@@ -126,8 +160,7 @@ def test_sidecar_wins_over_manifest(tmp_path):
 
 
 def test_markdown_with_front_matter():
-    doc = clean_file(CORPUS / "belarusians_nl_news_2022_2023" / "md" / "be_25-03-2023.md",
-                     use_metadata_files=False)
+    doc = clean_file(CORPUS / "belarusians_nl_news_2022_2023" / "md" / "be_25-03-2023.md", use_metadata_files=False)
     assert doc.title == "Дзень волі"
     assert doc.date_iso == "2023-03-25"
     assert doc.date.source == "front-matter"
@@ -136,11 +169,20 @@ def test_markdown_with_front_matter():
     assert "канцэрт гурта РСП" in doc.body and "](" not in doc.body and "---" not in doc.body
 
 
-@pytest.mark.parametrize("folder", ["kremlin_and_president_ua_en_2021_2022", "ua_president_office_statements_2022",
-                                    "belarusians_nl_news_2022_2023", "doj_opa_press_releases"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "kremlin_and_president_ua_en_2021_2022",
+        "ua_president_office_statements_2022",
+        "belarusians_nl_news_2022_2023",
+        "doj_opa_press_releases",
+    ],
+)
 def test_every_bundled_document_gets_manifest_source_and_date(folder):
-    rows = {next(r[k] for k in ("html_file", "md_file", "text_file") if r.get(k)): r
-            for r in csv.DictReader(open(CORPUS / folder / "manifest.csv", encoding="utf-8"))}
+    rows = {
+        next(r[k] for k in ("html_file", "md_file", "text_file") if r.get(k)): r
+        for r in csv.DictReader(open(CORPUS / folder / "manifest.csv", encoding="utf-8"))
+    }
     results = list(clean_paths([CORPUS / folder]))
     assert len(results) == len(rows)
     for path, doc, error in results:
@@ -183,22 +225,39 @@ def test_to_dict_has_the_documented_fields():
     assert d["body"].startswith("U.S. lawyers")
 
 
-PARAGRAPHS = ("<p>The committee published its findings on the detention of journalists, with testimony from "
-              "families and lawyers gathered over many months.</p><p>It calls for the release of all those held "
-              "and for an independent inquiry into the conditions of their detention.</p>")
+PARAGRAPHS = (
+    "<p>The committee published its findings on the detention of journalists, with testimony from "
+    "families and lawyers gathered over many months.</p><p>It calls for the release of all those held "
+    "and for an independent inquiry into the conditions of their detention.</p>"
+)
 
 
-@pytest.mark.parametrize("head, body, expected, source", [
-    ('<script type="application/ld+json"><![CDATA[{"@type": "NewsArticle", "datePublished": '
-     '"2020-07-10T14:15:42+00:00", "dateModified": "2025-01-07"}]]></script>', "", "2020-07-10", "json-ld"),
-    ('<meta name="article:publicationdate" content="Fri Mar 13 21:30:09 EST 2015">', "", "2015-03-13", "meta"),
-    ("", '<div class="updated">Last updated: January 7, 2025</div>'
-         '<span class="post-date">Monday, February 29, 2016 @ 11:10 PM UTC</span>', "2016-02-29", "byline"),
-    ("", '<div class="comment-date">March 1, 2019</div>', None, None),
-])
+@pytest.mark.parametrize(
+    "head, body, expected, source",
+    [
+        (
+            '<script type="application/ld+json"><![CDATA[{"@type": "NewsArticle", "datePublished": '
+            '"2020-07-10T14:15:42+00:00", "dateModified": "2025-01-07"}]]></script>',
+            "",
+            "2020-07-10",
+            "json-ld",
+        ),
+        ('<meta name="article:publicationdate" content="Fri Mar 13 21:30:09 EST 2015">', "", "2015-03-13", "meta"),
+        (
+            "",
+            '<div class="updated">Last updated: January 7, 2025</div>'
+            '<span class="post-date">Monday, February 29, 2016 @ 11:10 PM UTC</span>',
+            "2016-02-29",
+            "byline",
+        ),
+        ("", '<div class="comment-date">March 1, 2019</div>', None, None),
+    ],
+)
 def test_dates_from_page_markup(tmp_path, head, body, expected, source):
-    html = (f"<html><head><title>Findings</title>{head}</head><body><h1>Findings</h1>{body}"
-            f"<article>{PARAGRAPHS}</article></body></html>")
+    html = (
+        f"<html><head><title>Findings</title>{head}</head><body><h1>Findings</h1>{body}"
+        f"<article>{PARAGRAPHS}</article></body></html>"
+    )
     doc = clean_file(write_page(tmp_path, html))
     assert doc.date_iso == expected
     assert (doc.date.source if doc.date else None) == source

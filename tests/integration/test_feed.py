@@ -47,8 +47,9 @@ def updated_times(root: ET.Element) -> list[datetime]:
     return [atom_time(e.find(f"{ATOM}updated").text) for e in root.iter(f"{ATOM}entry")]
 
 
-@pytest.mark.parametrize("query", ["", "q=prisoners", "year=unknown", "q=hostile+markup", "source=NAM-media",
-                                   "q=zzzqqq", "q=%22unbalanced"])
+@pytest.mark.parametrize(
+    "query", ["", "q=prisoners", "year=unknown", "q=hostile+markup", "source=NAM-media", "q=zzzqqq", "q=%22unbalanced"]
+)
 def test_feed_is_valid_atom(site_client, query):
     feed(site_client, query)
 
@@ -110,8 +111,10 @@ def test_empty_feed_is_updated_when_the_index_was_built(site_client, site_index)
 def test_feed_links_itself_and_its_search_page(site_client):
     root = feed(site_client, "q=sanctions&source=NAM-media")
     links = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
-    assert links == {"self": "http://localhost/feed.atom?q=sanctions&source=NAM-media",
-                     "alternate": "http://localhost/?q=sanctions&source=NAM-media"}
+    assert links == {
+        "self": "http://localhost/feed.atom?q=sanctions&source=NAM-media",
+        "alternate": "http://localhost/?q=sanctions&source=NAM-media",
+    }
 
 
 def test_feed_is_the_same_until_the_index_changes(site_client):

@@ -27,10 +27,30 @@ from searchapp.search import BadParameter, SearchRequest, search
 # rewrite (body document frequency <= 2), and "lukashenko"/"lukashenka", "dunnigan"/"dunnigen"
 # are one edit apart so the variants exist. Weights are repetitions in the sampled list.
 FREQUENT = ["sanctions", "prisoners", "report", "council", "minsk", "regime", "the", "of"]
-MEDIUM = ["belarus", "ukraine", "journalists", "decree", "release", "forced", "landing", "political",
-          "санкции", "президент"]
-RARE = ["lukashenko", "lukashenka", "ryanair", "confiscation", "repression", "dunnigan", "dunnigen",
-        "україна", "партнерів", "заява"]
+MEDIUM = [
+    "belarus",
+    "ukraine",
+    "journalists",
+    "decree",
+    "release",
+    "forced",
+    "landing",
+    "political",
+    "санкции",
+    "президент",
+]
+RARE = [
+    "lukashenko",
+    "lukashenka",
+    "ryanair",
+    "confiscation",
+    "repression",
+    "dunnigan",
+    "dunnigen",
+    "україна",
+    "партнерів",
+    "заява",
+]
 VOCABULARY = FREQUENT + MEDIUM + RARE
 WEIGHTED = FREQUENT * 6 + MEDIUM * 2 + RARE
 # Words no document has; "lukashenkp" still has a close spelling in the index.
@@ -64,8 +84,16 @@ class Batch(NamedTuple):
 def fields(doc_id: str, doc: Doc) -> dict:
     """Return the index fields of a generated document, as the indexer fills them."""
     date = PartialDate(doc.year, 3, 14) if doc.year else None
-    document = Document(id=doc_id, path=f"{doc_id}.txt", url=f"https://example.org/{doc_id}", source=doc.source,
-                        title=doc.title, date=date, language="en", paragraphs=[doc.body])
+    document = Document(
+        id=doc_id,
+        path=f"{doc_id}.txt",
+        url=f"https://example.org/{doc_id}",
+        source=doc.source,
+        title=doc.title,
+        date=date,
+        language="en",
+        paragraphs=[doc.body],
+    )
     return {**document_fields(document), "path": f"{doc_id}.txt"}
 
 
@@ -232,8 +260,13 @@ def indexes(draw) -> list[Batch]:
     if draw(st.booleans()):
         # A last commit that only deletes and replaces: deleted documents in every older segment.
         earlier = st.integers(0, count - 1)
-        batches.append(Batch((), tuple(draw(st.lists(earlier, min_size=1, max_size=8))),
-                             tuple(draw(st.lists(st.tuples(earlier, docs), max_size=4, unique_by=itemgetter(0))))))
+        batches.append(
+            Batch(
+                (),
+                tuple(draw(st.lists(earlier, min_size=1, max_size=8))),
+                tuple(draw(st.lists(st.tuples(earlier, docs), max_size=4, unique_by=itemgetter(0)))),
+            )
+        )
     return batches
 
 
@@ -257,7 +290,7 @@ def clauses(draw, bodies: list[str], depth: int = 0) -> str:
         if len(body) >= 2:
             size = draw(st.integers(2, min(3, len(body))))
             start = draw(st.integers(0, len(body) - size))
-            return '"' + " ".join(body[start:start + size]) + '"'
+            return '"' + " ".join(body[start : start + size]) + '"'
         kind = "phrase_any"
     if kind == "phrase_any":
         return '"' + " ".join(single_words(draw) for _ in range(draw(st.integers(2, 3)))) + '"'
@@ -265,7 +298,7 @@ def clauses(draw, bodies: list[str], depth: int = 0) -> str:
         return "title:" + single_words(draw)
     if kind == "prefix":
         word = draw(st.sampled_from(VOCABULARY))
-        return word[:draw(st.integers(2, 4))] + "*"
+        return word[: draw(st.integers(2, 4))] + "*"
     inner = draw(st.lists(clauses(bodies, depth + 1), min_size=2, max_size=3))
     return "(" + draw(st.sampled_from([" OR ", " "])).join(inner) + ")"
 
@@ -315,11 +348,15 @@ def cases(draw) -> Case:
     docs = [doc for batch in batches for doc in (*batch.adds, *(d for _, d in batch.updates))]
     bodies = [doc.body for doc in docs]
     sources = sorted({doc.source for doc in docs})
-    return Case(batches, draw(st.lists(queries(bodies, sources), min_size=1, max_size=6)),
-                draw(st.lists(st.integers(0, 2**32), max_size=2)),
-                draw(st.lists(st.sampled_from(sources), max_size=1)))
+    return Case(
+        batches,
+        draw(st.lists(queries(bodies, sources), min_size=1, max_size=6)),
+        draw(st.lists(st.integers(0, 2**32), max_size=2)),
+        draw(st.lists(st.sampled_from(sources), max_size=1)),
+    )
 
 
+@pytest.mark.slow
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_matched_sets_and_rankings_equal_whoosh_on_random_indexes(case):
@@ -338,54 +375,113 @@ def test_matched_sets_and_rankings_equal_whoosh_on_random_indexes(case):
 # -- one fixed index, hand-written queries --
 
 FIXED = [
-    Batch(adds=(
-        Doc("Sanctions on Belarus extended", "The sanctions against the Lukashenko regime were extended "
-            "political prisoners remain in detention", "Viasna", 2023),
-        Doc("Human rights report", "The report documents arrests of journalists political prisoners are held "
-            "in Minsk", "Viasna", 2022),
-        Doc("Forced landing of a Ryanair flight", "The forced landing of the Ryanair flight in Minsk "
-            "sanctions followed the landing", "EEAS", 2021),
-        Doc("Заява про нові санкції", "Президент закликав партнерів запровадити нові санкції проти Росії",
-            "Президент України", 2022),
-        Doc("Decree on confiscation", "Lukashenka signed a decree on the confiscation of property critics call "
-            "it repression", "NAM-media", None),
-    )),
-    Batch(adds=(
-        Doc("Sanctions package over Ukraine", "The council adopted a package of sanctions after the invasion of "
-            "Ukraine", "Council of the EU", 2022),
-        Doc("Prisoners families", "Families of political prisoners describe conditions in custody", "Viasna", 2019),
-        Doc("Minsk report", "A report from Minsk on sanctions and prisoners", "NAM-media", 2021),
-        Doc("Україна вдячна партнерам", "Україна вдячна партнерам за санкції", "Президент України", 2022),
-        # Two identical documents in different segments: equal scores, ranked by docnum.
-        Doc("Minsk", "prisoners in Minsk", "Viasna", 2023),
-    )),
-    Batch(adds=(
-        Doc("Council statement", "The council calls for the release of the journalist detained after the forced "
-            "landing", "Council of the EU", 2021),
-        Doc("Sanctions", "sanctions sanctions sanctions", "EEAS", 2023),
-        Doc("Release of prisoners", "The release of political prisoners in Belarus", "Viasna", None),
-        Doc("Note", "Lukashenko regime repression report", "NAM-media", 2019),
-        Doc("Minsk", "prisoners in Minsk", "Viasna", 2023),
-    )),
+    Batch(
+        adds=(
+            Doc(
+                "Sanctions on Belarus extended",
+                "The sanctions against the Lukashenko regime were extended political prisoners remain in detention",
+                "Viasna",
+                2023,
+            ),
+            Doc(
+                "Human rights report",
+                "The report documents arrests of journalists political prisoners are held in Minsk",
+                "Viasna",
+                2022,
+            ),
+            Doc(
+                "Forced landing of a Ryanair flight",
+                "The forced landing of the Ryanair flight in Minsk sanctions followed the landing",
+                "EEAS",
+                2021,
+            ),
+            Doc(
+                "Заява про нові санкції",
+                "Президент закликав партнерів запровадити нові санкції проти Росії",
+                "Президент України",
+                2022,
+            ),
+            Doc(
+                "Decree on confiscation",
+                "Lukashenka signed a decree on the confiscation of property critics call it repression",
+                "NAM-media",
+                None,
+            ),
+        )
+    ),
+    Batch(
+        adds=(
+            Doc(
+                "Sanctions package over Ukraine",
+                "The council adopted a package of sanctions after the invasion of Ukraine",
+                "Council of the EU",
+                2022,
+            ),
+            Doc("Prisoners families", "Families of political prisoners describe conditions in custody", "Viasna", 2019),
+            Doc("Minsk report", "A report from Minsk on sanctions and prisoners", "NAM-media", 2021),
+            Doc("Україна вдячна партнерам", "Україна вдячна партнерам за санкції", "Президент України", 2022),
+            # Two identical documents in different segments: equal scores, ranked by docnum.
+            Doc("Minsk", "prisoners in Minsk", "Viasna", 2023),
+        )
+    ),
+    Batch(
+        adds=(
+            Doc(
+                "Council statement",
+                "The council calls for the release of the journalist detained after the forced landing",
+                "Council of the EU",
+                2021,
+            ),
+            Doc("Sanctions", "sanctions sanctions sanctions", "EEAS", 2023),
+            Doc("Release of prisoners", "The release of political prisoners in Belarus", "Viasna", None),
+            Doc("Note", "Lukashenko regime repression report", "NAM-media", 2019),
+            Doc("Minsk", "prisoners in Minsk", "Viasna", 2023),
+        )
+    ),
     # Deletions in the first two segments: d2 is the only Ryanair document, d0 and d6 share words
     # with many others; d7 is replaced by a new version in a segment of its own.
-    Batch(deletes=(2, 0), updates=((7, Doc("Minsk statement", "A statement from Minsk on the forced landing",
-                                           "NAM-media", 2021)),)),
+    Batch(
+        deletes=(2, 0),
+        updates=((7, Doc("Minsk statement", "A statement from Minsk on the forced landing", "NAM-media", 2021)),),
+    ),
     Batch(deletes=(6,)),
 ]
 
 FIXED_QUERIES = [
     # Words whose postings span deleted documents ("ryanair" only a deleted one), phrases that occur and not.
-    "landing", "ryanair", "sanctions", "prisoners", '"forced landing"', '"landing forced"', '"political prisoners"',
-    '"political prisoners" minsk', "minsk prisoners", "sanctions OR prisoners", "prisoners -minsk",
-    "sanctions NOT report", "(sanctions OR release) prisoners", "(minsk OR belarus) (prisoners OR report)",
+    "landing",
+    "ryanair",
+    "sanctions",
+    "prisoners",
+    '"forced landing"',
+    '"landing forced"',
+    '"political prisoners"',
+    '"political prisoners" minsk',
+    "minsk prisoners",
+    "sanctions OR prisoners",
+    "prisoners -minsk",
+    "sanctions NOT report",
+    "(sanctions OR release) prisoners",
+    "(minsk OR belarus) (prisoners OR report)",
     # Whoosh's docs_for_query is wrong for these two (a deleted document; a document with "prisoners").
-    "NOT sanctions", "minsk -prisoners",
-    "sanc*", "pris* minsk", "title:minsk", "title:sanctions report", "source:viasna", "source:nam", "source:nobody",
-    "source:viasna prisoners", "санкции", "партнерів OR україна", "lukashenko", "lukashenkp",
+    "NOT sanctions",
+    "minsk -prisoners",
+    "sanc*",
+    "pris* minsk",
+    "title:minsk",
+    "title:sanctions report",
+    "source:viasna",
+    "source:nam",
+    "source:nobody",
+    "source:viasna prisoners",
+    "санкции",
+    "партнерів OR україна",
+    "lukashenko",
+    "lukashenkp",
     # A prefix makes search() rank through Whoosh's searcher.search; given a limit, its TopCollector
     # loses the best document ("Sanctions", 10.0) of an OR under an exclusion.
-    "sanc* OR minsk -zebra", "sanc* OR prisoners NOT zebra",
+    "sanc* OR minsk -zebra",
+    "sanc* OR prisoners NOT zebra",
 ]
 
 

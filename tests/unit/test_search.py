@@ -13,9 +13,11 @@ from searchapp.search import BadParameter, SearchRequest, document, search
 def run(search_index):
     """Return a function that searches the fixture index with URL-style parameters."""
     with open_view(search_index) as s:
+
         def run_search(*pairs, **params):
             args = MultiDict(list(pairs) + list(params.items()))
             return search(s, SearchRequest.from_args(args))
+
         yield run_search
 
 
@@ -26,8 +28,18 @@ def titles(result) -> list[str]:
 SEED_TITLE = "U.S. to extend sanctions against Lukashenko regime"
 
 
-@pytest.mark.parametrize("q", ["Dunnigan", '"forced landing"', "sanctions -Belgium", "source:NAM-media",
-                               "source:nam-media", "Lukashenka", "title:lukashenko"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Dunnigan",
+        '"forced landing"',
+        "sanctions -Belgium",
+        "source:NAM-media",
+        "source:nam-media",
+        "Lukashenka",
+        "title:lukashenko",
+    ],
+)
 def test_the_briefs_sample_is_found(run, q):
     assert SEED_TITLE in titles(run(q=q))
 
@@ -45,9 +57,14 @@ def test_accent_folding_both_ways(run):
 
 def test_all_words_must_match_and_or_widens(run):
     assert set(titles(run(q="sanctions prisoners"))) == {"Sanctions on Belarus extended", SEED_TITLE}
-    assert {"Sanctions on Belarus extended", "Human rights report on Belarus", "Note on prisoners' families",
-            SEED_TITLE} == set(titles(run(q="sanctions OR prisoners", per_page="50"))) - {
-        "EU adopts sanctions package over Ukraine"} - {"Release with <script>alert(1)</script> in its title"}
+    assert {
+        "Sanctions on Belarus extended",
+        "Human rights report on Belarus",
+        "Note on prisoners' families",
+        SEED_TITLE,
+    } == set(titles(run(q="sanctions OR prisoners", per_page="50"))) - {"EU adopts sanctions package over Ukraine"} - {
+        "Release with <script>alert(1)</script> in its title"
+    }
 
 
 def test_exclusion_is_exact(run):
@@ -57,8 +74,7 @@ def test_exclusion_is_exact(run):
 
 
 def test_phrase_and_exclusion(run):
-    assert set(titles(run(q='"forced landing"'))) == {"Statement on the forced landing of a Ryanair flight",
-                                                      SEED_TITLE}
+    assert set(titles(run(q='"forced landing"'))) == {"Statement on the forced landing of a Ryanair flight", SEED_TITLE}
     assert "EU adopts sanctions package over Ukraine" not in titles(run(q="sanctions -Ukraine"))
     assert "EU adopts sanctions package over Ukraine" not in titles(run(q="sanctions NOT ukraine"))
 
@@ -89,8 +105,14 @@ def test_empty_query_browses_everything_newest_first(run):
 
 def test_source_facet_counts_by_hand(run):
     facet = {v["value"]: v["count"] for v in run().facets["source"]}
-    assert facet == {"Viasna": 3, "Council of the EU": 2, "Office of the President of Ukraine": 1, "RFE/RL": 1,
-                     "NAM-media": 1, "Hostile Example": 1}
+    assert facet == {
+        "Viasna": 3,
+        "Council of the EU": 2,
+        "Office of the President of Ukraine": 1,
+        "RFE/RL": 1,
+        "NAM-media": 1,
+        "Hostile Example": 1,
+    }
 
 
 def test_selecting_a_source_keeps_the_other_sources_counts(run):
@@ -104,8 +126,7 @@ def test_selecting_a_source_keeps_the_other_sources_counts(run):
 
 def test_year_facet_and_undated_bucket(run):
     result = run()
-    assert [(v["value"], v["count"]) for v in result.facets["year"]] == [
-        (2020, 1), (2021, 1), (2022, 3), (2023, 2)]
+    assert [(v["value"], v["count"]) for v in result.facets["year"]] == [(2020, 1), (2021, 1), (2022, 3), (2023, 2)]
     assert result.undated == 2  # a6 has no date; the seed has no year
     assert run(year="unknown").total == 2
 
@@ -136,8 +157,9 @@ def test_a_selected_source_with_no_hits_is_still_listed(run):
 def test_sorting_and_paging(run):
     newest = run(q="sanctions", sort="newest")
     oldest = run(q="sanctions", sort="oldest")
-    assert [h["date"] for h in newest.hits if h["date"] and not h["date"].startswith("--")] == \
-        sorted([h["date"] for h in oldest.hits if h["date"] and not h["date"].startswith("--")], reverse=True)
+    assert [h["date"] for h in newest.hits if h["date"] and not h["date"].startswith("--")] == sorted(
+        [h["date"] for h in oldest.hits if h["date"] and not h["date"].startswith("--")], reverse=True
+    )
     page1, page2 = run(per_page="4", sort="newest"), run(per_page="4", sort="newest", page="2")
     assert page1.pages == 3 and not {h["id"] for h in page1.hits} & {h["id"] for h in page2.hits}
     assert run(page="9").hits == []
@@ -145,8 +167,19 @@ def test_sorting_and_paging(run):
 
 def test_every_hit_has_its_fields(run):
     for hit in run(q="sanctions").hits:
-        assert set(hit) == {"id", "title", "title_html", "url", "source", "date", "date_precision", "year",
-                            "language", "snippet_html", "snippet"}
+        assert set(hit) == {
+            "id",
+            "title",
+            "title_html",
+            "url",
+            "source",
+            "date",
+            "date_precision",
+            "year",
+            "language",
+            "snippet_html",
+            "snippet",
+        }
     seed = next(h for h in run(q="Dunnigan").hits)
     assert seed["date"] == "--02-01" and seed["year"] is None and seed["date_precision"] == "no-year"
     assert "<mark>Dannigan</mark>" in seed["snippet_html"] or "<mark>Dunigan</mark>" in seed["snippet_html"]
@@ -168,13 +201,22 @@ def test_document_and_more_like_this(search_index, run):
         assert document(s, "no-such-id") is None
 
 
-@pytest.mark.parametrize("args, name", [
-    ({"page": "0"}, "page"), ({"page": "x"}, "page"), ({"per_page": "101"}, "per_page"),
-    ({"sort": "best"}, "sort"), ({"year": "12"}, "year"), ({"month": "3"}, "month"),
-    ({"year": "2022", "month": "13"}, "month"), ({"from": "yesterday"}, "from"),
-    ({"from": "2023-02-30"}, "from"), ({"from": "2023-01-01", "to": "2022-01-01"}, "from"),
-    ({"q": "x" * 501}, "q"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"per_page": "101"}, "per_page"),
+        ({"sort": "best"}, "sort"),
+        ({"year": "12"}, "year"),
+        ({"month": "3"}, "month"),
+        ({"year": "2022", "month": "13"}, "month"),
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2023-02-30"}, "from"),
+        ({"from": "2023-01-01", "to": "2022-01-01"}, "from"),
+        ({"q": "x" * 501}, "q"),
+    ],
+)
 def test_bad_parameters_name_themselves(args, name):
     with pytest.raises(BadParameter) as info:
         SearchRequest.from_args(MultiDict(args))

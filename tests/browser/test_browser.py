@@ -12,6 +12,9 @@ import pytest
 
 from conftest import SCREENSHOTS, unavailable
 
+# Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 try:
     from playwright.sync_api import expect
 except ImportError:
@@ -119,8 +122,15 @@ def test_search_flow_with_javascript(open_page, live_server):
     expect(page).to_have_url(re.compile(r"page=2"))
     expect(page.locator(".pagination a[aria-current=page]")).to_have_text("2")
     assert hit_dates(page)[0] <= first_page[-1]
-    assert query(page) == {"q": ["war"], "year": ["2022"], "source": [UKRAINE], "from": ["2022-03-01"],
-                           "to": ["2022-05-31"], "sort": ["newest"], "page": ["2"]}
+    assert query(page) == {
+        "q": ["war"],
+        "year": ["2022"],
+        "source": [UKRAINE],
+        "from": ["2022-03-01"],
+        "to": ["2022-05-31"],
+        "sort": ["newest"],
+        "page": ["2"],
+    }
     assert page.evaluate("window.stillTheSamePage") is True
     results_url = page.url
 
@@ -279,14 +289,17 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("path", [
-    "/?q=sanctions&year=2022&source=President+of+Ukraine",
-    "/?q=zzqx+sanctions&source=NAM-media",
-    "/?q=sanctions&source=NAM-media&year=2022",
-    "/documents/{doc}?q=sanctions",
-    "/documents/{uk_doc}",
-    "/documents/does-not-exist",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?q=sanctions&year=2022&source=President+of+Ukraine",
+        "/?q=zzqx+sanctions&source=NAM-media",
+        "/?q=sanctions&source=NAM-media&year=2022",
+        "/documents/{doc}?q=sanctions",
+        "/documents/{uk_doc}",
+        "/documents/does-not-exist",
+    ],
+)
 def test_no_serious_accessibility_violations(open_page, live_server, site_client, axe_source, path):
     results = site_client.get("/api/search?q=sanctions").get_json()["results"]
     everything = site_client.get("/api/search?per_page=100").get_json()["results"]
@@ -296,8 +309,11 @@ def test_no_serious_accessibility_violations(open_page, live_server, site_client
     page.goto(live_server + path)
     page.add_script_tag(content=axe_source)
     violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    blocking = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    blocking = [
+        (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in violations
+        if v["impact"] in BLOCKING_IMPACTS
+    ]
     assert blocking == []
 
 
