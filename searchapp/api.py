@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_view, index_version
+from searchapp.index_access import get_view
 from searchapp.openapi import openapi_spec
 from searchapp.results import result_dict
 from searchapp.search import SearchRequest, document, search
@@ -19,11 +19,11 @@ bp.after_request(cross_origin)
 def api_search():
     """Search; the parameters are the web page's."""
     view = get_view()
-    version = index_version(view)
+    version = view.version
     cached = not_modified(version)
     if cached:
         return cached
-    result = search(view, SearchRequest.from_args(request.args), index_version=version)
+    result = search(view, SearchRequest.from_args(request.args))
     return cacheable(jsonify(result_dict(result)), version)
 
 
@@ -31,7 +31,7 @@ def api_search():
 def api_document(doc_id: str):
     """One document with its full text and similar documents."""
     view = get_view()
-    version = index_version(view)
+    version = view.version
     cached = not_modified(version)
     if cached:
         return cached

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request, url_for
 from indexer.index.state import load_live_state
 from searchapp.display import web_url
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_view, index_version
+from searchapp.index_access import get_view
 from searchapp.search import SearchRequest, search
 
 bp = Blueprint("feeds", __name__)
@@ -26,13 +26,13 @@ NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def atom():
     """The newest releases matching the search in the query string, as Atom."""
     view = get_view()
-    version = index_version(view)
+    version = view.version
     cached = not_modified(version)
     if cached:
         return cached
     req = SearchRequest.from_args(request.args)
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
-    result = search(view, req, index_version=version)
+    result = search(view, req)
     req = result.request  # sources by their full names
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
     entries = [_entry(view, hit) for hit in result.hits]

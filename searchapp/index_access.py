@@ -32,11 +32,6 @@ def get_view():
     return g.view
 
 
-def index_version(view) -> str:
-    """Return a name for the index state a view reads: changes with every reindex that commits."""
-    return view.version
-
-
 def release_view(exc=None) -> None:
     """Give the request's view back to the pool, open, for the next request."""
     g.pop("view", None)

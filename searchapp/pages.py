@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from searchapp import chart, highlight, refine
-from searchapp.index_access import get_view, index_version
+from searchapp.index_access import get_view
 from searchapp.search import MAX_QUERY_CHARS, SearchRequest, document, search
 
 bp = Blueprint("pages", __name__)
@@ -19,7 +19,7 @@ FORM_FIELDS = {"q", "source", "from", "to", "page"}
 def search_page():
     """Search with facets; every state of the page is in its URL."""
     view = get_view()
-    result = search(view, SearchRequest.from_args(request.args), index_version=index_version(view))
+    result = search(view, SearchRequest.from_args(request.args))
     # The request as the search read it: sources by their full names, for every link the page makes.
     req = result.request
     filters = refine.active_filters(req)

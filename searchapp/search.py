@@ -177,7 +177,7 @@ class SearchResult:
         return max(1, -(-self.total // self.request.per_page))
 
 
-def search(view: SearchIndex, request: SearchRequest, *, index_version: str = "") -> SearchResult:
+def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     """Run one search on an index view: matched set, filters, honest facets, a sorted page of hits with snippets."""
     columns = facet_columns(view)
     request = replace(request, sources=_resolve_sources(view, columns, request.sources), sort=request.order)
@@ -211,7 +211,7 @@ def search(view: SearchIndex, request: SearchRequest, *, index_version: str = ""
         undated=undated,
         suggestion=suggestion,
         notice=parsed.notice,
-        index_version=index_version or view.version,
+        index_version=view.version,
     )
 
 

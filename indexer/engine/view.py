@@ -6,11 +6,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import query as Q
-
 from indexer.engine.bitmaps import from_bits, to_bits
 from indexer.engine.postings import CachedPostings
-from indexer.engine.query import highlight_terms, match_sources, parse_query
+from indexer.engine.query import highlight_terms, is_everything, match_sources, parse_query
 from indexer.engine.schema import COLUMN_DEFAULTS
 from indexer.engine.spelling import Spelling
 
@@ -101,7 +99,7 @@ class IndexView:
     def parse(self, text: str) -> ParsedQuery:
         """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
         query, notice = parse_query(text, self._searcher, self.spelling, self.resolve_sources)
-        return ParsedQuery(query, notice, isinstance(query, Q.Every))
+        return ParsedQuery(query, notice, is_everything(query))
 
     def matched(self, parsed: ParsedQuery) -> int:
         """Return the bitmap of the live documents a query matches."""
