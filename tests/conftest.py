@@ -119,3 +119,13 @@ def search_never_falls_back(caplog):
     yield
     fallbacks = [r for r in caplog.get_records("call") if r.name == "searchapp.search" and r.levelno >= logging.ERROR]
     assert not fallbacks, fallbacks[0].getMessage()
+
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test in tests/browser/ slow: each drives a real chromium against a real server."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.slow)

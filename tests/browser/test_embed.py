@@ -9,9 +9,6 @@ import pytest
 
 from conftest import SCREENSHOTS
 
-# Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
-pytestmark = pytest.mark.slow
-
 try:
     from playwright.sync_api import expect
 except ImportError:
