@@ -33,6 +33,13 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         # Seconds browsers and proxies may keep a result before asking again (ETag revalidates).
         CACHE_SECONDS=60,
         SITE_NAME="Press release search",
+        # Postings kept in memory per process, in MB: what makes repeated words fast.
+        SEARCH_CACHE_MB=256,
+        # Map the index files into memory (shared by every process through the page cache), or read on demand.
+        INDEX_MMAP=True,
+        # None: each request checks for a reindex and opens it at once. Seconds: a thread checks this often
+        # and switches once the new view is warm (`searchapp serve` sets it).
+        WATCH_SECONDS=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -43,7 +50,7 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         app.config.from_mapping(test_config)
     app.config.from_mapping(overrides or {})
 
-    from searchapp import api, display, embed, errors, feeds, headers, index_access, pages
+    from searchapp import api, display, embed, errors, feeds, headers, health, index_access, pages
 
     index_access.init_app(app)
     display.init_app(app)
@@ -53,6 +60,7 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(health.bp)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_view
+from searchapp.index_access import get_view, remember
 from searchapp.openapi import openapi_spec
 from searchapp.results import result_dict
 from searchapp.search import SearchRequest, document, search
@@ -24,6 +24,7 @@ def api_search():
     if cached:
         return cached
     result = search(view, SearchRequest.from_args(request.args))
+    remember(result.request)
     return cacheable(jsonify(result_dict(result)), version)
 
 

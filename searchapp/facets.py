@@ -76,7 +76,8 @@ class FacetColumns:
     def _range(self, date_from: Date | None, date_to: Date | None) -> int:
         """Return the dated documents whose date (or the span of a partial date) meets [from, to]."""
         key = (date_from, date_to)
-        if key not in self._ranges:
+        docs = self._ranges.get(key)
+        if docs is None:
             low = _key(date_from) if date_from else 0
             high = _key(date_to) if date_to else 99_999_999
             # Partial dates sort at their start (2023-00-00); a year that overlaps the range counts.
@@ -84,9 +85,10 @@ class FacetColumns:
             last = bisect.bisect_right(self._dated_keys, high)
             docs = to_bits(d for d in self._dated_docs[first:last] if _overlaps(self.date_of[d], low, high))
             if len(self._ranges) >= RANGE_CACHE:
-                self._ranges.pop(next(iter(self._ranges)))
+                # Threads share the view: another may have taken the same entry out first.
+                self._ranges.pop(next(iter(self._ranges), None), None)
             self._ranges[key] = docs
-        return self._ranges[key]
+        return docs
 
     # -- facets --
 

@@ -1,43 +1,62 @@
-"""The index for a request: views of the index kept in a pool and reused, each reopened after a reindex.
-
-A threaded server starts a thread per request, so views kept per thread would be opened (and
-their caches rebuilt) on every request; a pool keeps them, one request at a time on each.
-"""
+"""The index for a request: the live view of this process, leased for the request and shared by its threads."""
 
 from __future__ import annotations
 
-import queue
+import os
 import threading
+from functools import partial
 
 from flask import current_app, g
 
-from indexer.engine.storage import ViewSource
+from indexer.engine.live import LiveIndex
+from searchapp.warming import RecentSearches, warm
 
-_pools: dict[str, queue.LifoQueue] = {}
-_pools_lock = threading.Lock()
+MB = 1024 * 1024
+_live: dict[tuple, LiveIndex] = {}
+_live_lock = threading.Lock()
+
+
+def live_index(app=None) -> LiveIndex:
+    """Return this process's live index for the app's settings (a forked worker opens its own)."""
+    config = (app or current_app).config
+    key = (os.getpid(), config["INDEX"], config["SEARCH_CACHE_MB"], config["INDEX_MMAP"], config["WATCH_SECONDS"])
+    with _live_lock:
+        live = _live.get(key)
+        if live is None:
+            recent = RecentSearches()
+            live = _live[key] = LiveIndex(
+                config["INDEX"],
+                cache_bytes=int(config["SEARCH_CACHE_MB"] * MB),
+                mmap=config["INDEX_MMAP"],
+                warm=partial(warm, recent=recent),
+                watch_seconds=config["WATCH_SECONDS"],
+            )
+            live.recent = recent
+        return live
 
 
 def get_view():
-    """Return an up-to-date view of the index for this request; raise IndexMissingError without an index."""
+    """Return the live view of the index for this request; raise IndexMissingError without an index."""
     if "view" not in g:
-        path = current_app.config["INDEX"]
-        with _pools_lock:
-            pool = _pools.setdefault(path, queue.LifoQueue())
-        try:
-            source = pool.get_nowait()
-        except queue.Empty:
-            source = ViewSource(path)
-        g.view_source = source
-        g.view = source.get()
+        live = live_index()
+        lease = live.acquire()
+        g.view_lease = (live, lease)
+        g.view = lease.view
     return g.view
 
 
+def remember(request) -> None:
+    """Note a search this process answered, to run on the next view before it serves."""
+    live_index().recent.remember(request)
+
+
 def release_view(exc=None) -> None:
-    """Give the request's view back to the pool, open, for the next request."""
+    """End the request's lease of its view (closed once replaced and no request reads it)."""
     g.pop("view", None)
-    source = g.pop("view_source", None)
-    if source is not None:
-        _pools[current_app.config["INDEX"]].put(source)
+    held = g.pop("view_lease", None)
+    if held is not None:
+        live, lease = held
+        live.release(lease)
 
 
 def init_app(app) -> None:

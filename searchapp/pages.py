@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from searchapp import chart, highlight, refine
-from searchapp.index_access import get_view
+from searchapp.index_access import get_view, remember
 from searchapp.search import MAX_QUERY_CHARS, SearchRequest, document, search
 
 bp = Blueprint("pages", __name__)
@@ -20,6 +20,7 @@ def search_page():
     """Search with facets; every state of the page is in its URL."""
     view = get_view()
     result = search(view, SearchRequest.from_args(request.args))
+    remember(result.request)
     # The request as the search read it: sources by their full names, for every link the page makes.
     req = result.request
     filters = refine.active_filters(req)

@@ -23,9 +23,9 @@ from whoosh.formats import Positions
 from indexer.engine import internals
 from indexer.engine.bitmaps import from_bits, membership, to_bits
 
-# Postings held per view (about 12 bytes each, plus a bitmap of documents / 8 bytes per term):
-# 6 million is about 75 MB. Least recently used terms are dropped beyond it.
-MAX_CACHED_POSTINGS = 6_000_000
+# Bytes a term's postings hold per document (number, score, place in the best-first order), besides
+# the bitmap of its documents. Least recently used terms and phrases go beyond the view's budget.
+BYTES_PER_POSTING = 16
 MAX_CACHED_PHRASES = 256
 # Floating-point slack between a sum of cached scores and Whoosh's sum of the same scores.
 SCORE_SLACK = 1e-9
@@ -36,12 +36,13 @@ RANKING_STEP = 32
 class _TermPostings:
     """The documents (ascending) and Whoosh scores of one term, and the bitmap of its documents."""
 
-    __slots__ = ("docs", "scores", "bits", "_by_score")
+    __slots__ = ("docs", "scores", "bits", "_by_score", "nbytes")
 
     def __init__(self, docs: array, scores: array):
         self.docs, self.scores = docs, scores
         self.bits = to_bits(docs)
         self._by_score = None
+        self.nbytes = BYTES_PER_POSTING * len(docs) + self.bits.bit_length() // 8 + 200
 
     def best_first(self, count: int) -> array:
         """Return positions of postings, best score first, in order at least as far as the first `count`."""
@@ -76,14 +77,24 @@ EMPTY_POSTINGS = _TermPostings(array("i"), array("d"))
 class CachedPostings:
     """Matched sets and top hits of queries, from term postings read once per searcher."""
 
-    def __init__(self, searcher, live: int, size: int):
+    def __init__(self, searcher, live: int, size: int, *, budget_bytes: int):
         self.searcher = searcher
         # The live documents' bitmap and the number of document numbers, deleted ones included.
         self.live, self.size = live, size
+        self.budget_bytes = budget_bytes
         self._terms: OrderedDict[tuple, _TermPostings] = OrderedDict()
         self._phrases: OrderedDict[tuple, _TermPostings] = OrderedDict()
         self._field_lengths: dict[tuple, list] = {}
-        self._held = 0
+        self.held_bytes = 0
+
+    def _keep(self, cache: OrderedDict, key, postings: _TermPostings) -> None:
+        """Keep postings in a cache, dropping the least recently used terms and phrases beyond the budget."""
+        cache[key] = postings
+        self.held_bytes += postings.nbytes
+        # The postings just read stay, whatever their size: the query asking for them is running.
+        for other in (self._terms, self._phrases):
+            while self.held_bytes > self.budget_bytes and len(other) > 1:
+                self.held_bytes -= other.popitem(last=False)[1].nbytes
 
     def term(self, fieldname: str, text, values: list | None = None) -> _TermPostings:
         """Return the postings of a term as `Term(fieldname, text)` matches them (none when absent).
@@ -108,10 +119,8 @@ class CachedPostings:
         for sub, offset in self.searcher.leaf_searchers():
             if (fieldname, btext) in sub.reader():
                 self._read_postings(sub, offset, fieldname, btext, docs, scores, values)
-        found = self._terms[key] = _TermPostings(docs, scores)
-        self._held += len(docs)
-        while self._held > MAX_CACHED_POSTINGS and len(self._terms) > 1:
-            self._held -= len(self._terms.popitem(last=False)[1].docs)
+        found = _TermPostings(docs, scores)
+        self._keep(self._terms, key, found)
         return found
 
     def _read_postings(
@@ -211,9 +220,11 @@ class CachedPostings:
             else:
                 found = to_bits(self.searcher.docs_for_query(q))
             docs = array("i", from_bits(found))
-            self._phrases[key] = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
-            if len(self._phrases) > MAX_CACHED_PHRASES:
-                self._phrases.popitem(last=False)
+            postings = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
+            if len(self._phrases) >= MAX_CACHED_PHRASES:
+                self.held_bytes -= self._phrases.popitem(last=False)[1].nbytes
+            self._keep(self._phrases, key, postings)
+            return postings
         self._phrases.move_to_end(key)
         return self._phrases[key]
 

@@ -4,18 +4,22 @@ Layout of an index folder such as var/index:
 
     CURRENT          names the live generation ("gen-000002"); replaced atomically
     gen-000002/      a Whoosh index, plus the per-file state of its last commit
+      .readers       locked (shared) by every process that has a view of this generation open
     reindex.lock     present while a reindex runs; names its holder
 
 Every reindex that changes something writes a new generation and swaps CURRENT once the new
 state has passed its check, so a reader sees either the old index or the new one, never a
 half-built or unchecked one. A full rebuild starts the new generation empty; an incremental one
 starts from the live generation's files, linked rather than copied (Whoosh never rewrites a
-file: a commit adds segment files and a new table of contents). The generation a swap replaced
-is kept until the next reindex, for searches that started on it.
+file: a commit adds segment files and a new table of contents). A generation that is no longer
+live is deleted once no process has a view of it open: each view holds a shared lock on the
+generation's .readers file, and only an exclusive lock, which no reader holds, lets it go.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -25,10 +29,15 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
-from indexer.engine.view import IndexView
+from indexer.engine.view import DEFAULT_CACHE_BYTES, IndexView
+
+log = logging.getLogger(__name__)
 
 POINTER_NAME = "CURRENT"
 GENERATION_PREFIX = "gen-"
+READERS_NAME = ".readers"
+# A generation being deleted is first renamed to this prefix, so no reader can open it any more.
+REMOVING_PREFIX = ".removing-"
 # A reader that loses a race with a swap (the generation it read vanished) tries again.
 OPEN_ATTEMPTS = 5
 # Whoosh's write lock of an index named MAIN is the file MAIN_WRITELOCK.
@@ -77,19 +86,78 @@ def publish(index: Path, generation: Path) -> None:
     write_atomically(Path(index) / POINTER_NAME, generation.name + "\n")
 
 
-def remove_stale_generations(index: Path, *, keep_previous: bool = True) -> None:
-    """Delete generations that are not live: replaced ones and half-built ones of a killed or failed reindex.
+def remove_stale_generations(index: Path, *, older_only: bool = False) -> list[Path]:
+    """Delete the generations that are not live and that no process reads; return those deleted.
 
-    With keep_previous, the newest generation older than the live one (the one the last swap
-    replaced) stays, for searches still reading it.
+    That is replaced generations, and half-built ones of a killed or failed reindex. A reindex
+    (which holds the index's lock) deletes both; a server, older_only, deletes only those older
+    than the live one, since a newer one may be a reindex's work in progress.
     """
+    index = Path(index)
     live = current_generation(index)
-    older = [folder for folder in generations(index) if live is not None and _number(folder) < _number(live)]
-    kept = {live, older[-1] if keep_previous and older else None}
+    removed = []
     for folder in generations(index):
-        if folder not in kept:
-            # Files a reader still has open stay readable on POSIX; elsewhere, a later run retries.
-            shutil.rmtree(folder, ignore_errors=True)
+        if folder == live or (older_only and (live is None or _number(folder) > _number(live))):
+            continue
+        if _remove_unread(index, folder):
+            removed.append(folder)
+    if index.is_dir():
+        # Left by a process killed while deleting.
+        for leftover in index.glob(REMOVING_PREFIX + "*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    return removed
+
+
+def _remove_unread(index: Path, folder: Path) -> bool:
+    """Delete a generation unless a process holds its reader lock; return True when deleted."""
+    try:
+        fd = os.open(folder / READERS_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        # Renamed while locked: a reader that was waiting for the lock finds its path gone.
+        doomed = index / f"{REMOVING_PREFIX}{folder.name}.{os.getpid()}"
+        try:
+            os.rename(folder, doomed)
+        except OSError:
+            return False
+    finally:
+        os.close(fd)
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
+
+
+class ReaderLock:
+    """A shared lock on a generation for as long as a view reads it, so that no process deletes it meanwhile."""
+
+    def __init__(self, generation: Path):
+        path = Path(generation) / READERS_NAME
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            # An index the server may read but not write: no lock to take, and none to respect.
+            log.warning("Cannot lock %s for reading (no write permission); reading it unlocked", generation)
+            self._fd = None
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        held = os.fstat(self._fd)
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            self.release()
+            raise FileNotFoundError(f"{generation} was deleted while being opened")
+
+    def release(self) -> None:
+        """Let the generation go (once every other reader has too)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def remove_generation(folder: Path) -> None:
@@ -178,15 +246,22 @@ def _with_live_generation(index: Path, opener):
     raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
 
 
-def view_of(generation: Path, *, mmap: bool = True) -> IndexView:
-    """Open one generation (live or not) for searching; close the view after."""
-    return IndexView(open_generation(generation, mmap=mmap).searcher(), generation)
+def view_of(generation: Path, *, mmap: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES) -> IndexView:
+    """Open one generation (live or not) for searching, holding its reader lock; close the view after."""
+    lock = ReaderLock(generation)
+    try:
+        searcher = open_generation(generation, mmap=mmap).searcher()
+        return IndexView(searcher, generation, cache_bytes=cache_bytes, on_close=lock.release)
+    except BaseException:
+        lock.release()
+        raise
 
 
-def open_view(index: Path | str, *, mmap: bool = True) -> IndexView:
+def open_view(index: Path | str, *, mmap: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES) -> IndexView:
     """Open the live index for searching; raise IndexMissingError naming the command to run. Close it after."""
-    generation, opened = open_searcher(index, mmap=mmap)
-    return IndexView(opened, generation)
+    return _with_live_generation(
+        Path(index), lambda generation: view_of(generation, mmap=mmap, cache_bytes=cache_bytes)
+    )[1]
 
 
 class ViewSource:

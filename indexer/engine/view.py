@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,19 @@ from indexer.engine.schema import COLUMN_DEFAULTS
 from indexer.engine.spelling import Spelling
 
 log = logging.getLogger(__name__)
+# The postings a view keeps, unless told otherwise (see CachedPostings).
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def _serialised(method):
+    """Run a view method under the view's lock: the threads of a server share one view and its caches."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 @dataclass(frozen=True)
@@ -29,10 +44,16 @@ class IndexView:
     """A searcher on one generation of the index, with the caches every search on it shares.
 
     Documents are numbered 0..size-1 (deleted ones included); sets of them are bitmaps (bitmaps.py).
+    Safe to share between threads: the searcher's files and the caches are used under one lock,
+    which costs nothing a Python process could otherwise run in parallel (the GIL).
+    `on_close` runs once the view is closed (it releases the generation's reader lock).
     """
 
-    def __init__(self, searcher, generation: Path):
+    def __init__(self, searcher, generation: Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES, on_close=None):
         self._searcher = searcher
+        self._lock = threading.RLock()
+        self._on_close = on_close
+        self.closed = False
         self.generation = generation
         reader = searcher.reader()
         # Changes with every reindex that commits: ETags and caches key on it.
@@ -40,7 +61,7 @@ class IndexView:
         self.size = reader.doc_count_all()
         self._docnums = list(reader.all_doc_ids())
         self.live = to_bits(self._docnums)
-        self.postings = CachedPostings(searcher, self.live, self.size)
+        self.postings = CachedPostings(searcher, self.live, self.size, budget_bytes=cache_bytes)
         self.spelling = Spelling(searcher)
         self._columns: dict[str, dict] = {}
         # What callers derive from this view and keep as long as it lives (facet columns, say).
@@ -52,10 +73,19 @@ class IndexView:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @_serialised
     def close(self) -> None:
         """Close the searcher; the view cannot be used after."""
-        self._searcher.close()
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._searcher.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
+    @_serialised
     def is_current(self) -> bool:
         """Return False when a commit has changed the generation this view reads."""
         return self._searcher.up_to_date()
@@ -66,20 +96,24 @@ class IndexView:
         """Return how many live documents the view holds."""
         return len(self._docnums)
 
+    @_serialised
     def column(self, name: str) -> dict:
         """Return a sortable field's value for each live document (read once per view)."""
         if name not in self._columns:
             self._columns[name] = _column_values(self._searcher.reader(), name, self._docnums, COLUMN_DEFAULTS[name])
         return self._columns[name]
 
+    @_serialised
     def stored(self, docnum: int) -> dict:
         """Return a document's stored fields."""
         return self._searcher.stored_fields(docnum)
 
+    @_serialised
     def docnum(self, doc_id: str) -> int | None:
         """Return the number of the live document with an id, or None."""
         return self._searcher.document_number(id=doc_id)
 
+    @_serialised
     def similar(self, docnum: int, count: int) -> list[dict]:
         """Return the stored fields of up to `count` documents most like one, by the key words of its body."""
         try:
@@ -89,6 +123,7 @@ class IndexView:
 
     # -- queries --
 
+    @_serialised
     def resolve_sources(self, wanted: str) -> list[str]:
         """Return the source names a user means by `wanted` (any case; a prefix or a part of a name)."""
         names = self.memo.get("_source_names")
@@ -96,11 +131,13 @@ class IndexView:
             names = self.memo["_source_names"] = sorted(set(self.column("source").values()))
         return match_sources(names, wanted)
 
+    @_serialised
     def parse(self, text: str) -> ParsedQuery:
         """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
         query, notice = parse_query(text, self._searcher, self.spelling, self.resolve_sources)
         return ParsedQuery(query, notice, is_everything(query))
 
+    @_serialised
     def matched(self, parsed: ParsedQuery) -> int:
         """Return the bitmap of the live documents a query matches."""
         try:
@@ -109,6 +146,7 @@ class IndexView:
             log.exception("The postings cache could not match %r; matching with Whoosh", parsed.query)
             return to_bits(self._searcher.docs_for_query(parsed.query)) & self.live
 
+    @_serialised
     def top(self, parsed: ParsedQuery, selected: int, limit: int) -> list[int]:
         """Return the `limit` best of the selected documents by relevance (ties: lower number first)."""
         try:
@@ -126,13 +164,20 @@ class IndexView:
         hits = self._searcher.search(parsed.query, filter=set(from_bits(selected)), limit=None)
         return [d for _, d in sorted((-hit.score, hit.docnum) for hit in hits)[:limit]]
 
+    @_serialised
     def highlight_terms(self, parsed: ParsedQuery) -> set[str]:
         """Return the index terms a query looks for (not those it excludes), for snippets to mark."""
         return highlight_terms(parsed.query, self._searcher.reader())
 
+    @_serialised
     def suggest(self, text: str) -> str | None:
         """Return the query with unknown words replaced by the commonest close words of the index, or None."""
         return self.spelling.suggest(text)
+
+    @_serialised
+    def cache_bytes(self) -> int:
+        """Return about how many bytes the view's postings cache holds now."""
+        return self.postings.held_bytes
 
 
 def _column_values(reader, name: str, docnums: list[int], default) -> dict:

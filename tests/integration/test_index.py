@@ -25,6 +25,7 @@ from indexer.engine.storage import (
     open_index,
     open_searcher,
     open_view,
+    remove_stale_generations,
     view_of,
 )
 from indexer.extract.clean import iter_pages
@@ -298,17 +299,20 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
         f"unchanged {page_count(corpus) - 1}), failed 0 in "
     )
     new = current_generation(index)
-    # The replaced generation stays until the next reindex, for searches still reading it.
+    # The replaced generation stays while a view reads it.
     assert new != old and generations(index) == [old, new]
     # A searcher opened before the swap keeps working; the source moves to the new generation.
     assert before.doc_count() == page_count(corpus) - 1
     assert search(before, SearchRequest(q="Lukasenka")).total == found_before == 4
+    # Moving on closes the old view: nothing reads the old generation any more.
     after = source.get()
     assert after is not before and after.doc_count() == page_count(corpus)
-    source.close()
     (corpus / "notes/new.txt").unlink()
     reindex(corpus, index, workers=1)
     assert generations(index) == [new, current_generation(index)] and not old.exists()
+    assert search(after, SearchRequest(q="statement council")).total == 1
+    source.close()
+    assert remove_stale_generations(index) == [new] and generations(index) == [current_generation(index)]
 
 
 def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
@@ -436,13 +440,15 @@ def test_a_state_that_fails_its_check_is_never_published(corpus, index):
 def test_an_incremental_reindex_leaves_the_generation_it_replaced_untouched(corpus, index):
     reindex(corpus, index, workers=1, check=check_index_state)
     old, before = current_generation(index), searchable_state(index)
+    # A search still reading the old generation keeps it from being deleted.
+    reading = view_of(old)
     (corpus / "notes/envoys.txt").unlink()
     (corpus / "notes/decree.txt").write_text("Lukasenka again\n\nA corrected statement.\n", encoding="utf-8")
     summary = reindex(corpus, index, workers=1, check=check_index_state)
     assert (summary.updated, summary.deleted) == (1, 1)
     assert current_generation(index) != old
     # Whoosh added files to the new generation and never wrote to those it shares with the old one.
-    with view_of(old) as s:
+    with reading as s:
         assert (
             search(s, SearchRequest()).total,
             {h["title"] for h in search(s, SearchRequest(q="Lukasenka")).hits},

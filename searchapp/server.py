@@ -1,0 +1,87 @@
+"""The production server: gunicorn's pre-forked workers, each serving the app from its own warmed live index."""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from indexer.engine.storage import IndexMissingError
+# How often each worker looks for a new generation to warm and switch to.
+WATCH_SECONDS = 1.0
+# Seconds a worker may take over one request before the master replaces it, and to finish on SIGTERM.
+TIMEOUT = 30
+GRACEFUL_TIMEOUT = 20
+# Combined Log Format (Apache's and nginx's standard), plus the time taken in microseconds.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
+
+
+def default_workers() -> int:
+    """Return one worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+class SearchServer(BaseApplication):
+    """gunicorn running the app, configured from the command line instead of a config file."""
+
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def warm_worker(worker) -> None:
+    """Open and warm the index in a new worker before it accepts requests, so no visitor pays for it."""
+    from searchapp.index_access import live_index
+
+    app = worker.wsgi
+    live = live_index(app)
+    try:
+        live.refresh()
+        status = live.status()
+        worker.log.info("Worker %s serves %s (%s documents)", worker.pid, status["generation"], status["documents"])
+    except IndexMissingError as error:
+        # Requests answer 503 with the same message until a reindex makes an index; the watcher opens it then.
+        worker.log.warning("%s", error)
+
+
+def close_worker(server, worker) -> None:
+    """Let go of the worker's view of the index, so its generation can be deleted once replaced."""
+    from searchapp.index_access import live_index
+
+    live_index(worker.wsgi).close()
+
+
+def serve(app, *, bind: list[str], workers: int, threads: int, access_log: str | None, timeout: int = TIMEOUT) -> None:
+    """Run the app under gunicorn until SIGTERM or SIGINT (requests in progress finish first)."""
+    options = {
+        "bind": bind,
+        "workers": workers,
+        # Threads overlap the network waits of slow clients; the searching itself runs one at a time per worker.
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": timeout,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "keepalive": 5,
+        "accesslog": access_log,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        # The app and its imports are loaded once and shared by the workers' memory; each worker opens the index.
+        "preload_app": True,
+        "post_worker_init": warm_worker,
+        "worker_exit": close_worker,
+        "proc_name": "searchapp",
+        # No runtime control socket: one fixed path per user would clash between servers.
+        "control_socket_disable": True,
+    }
+    SearchServer(app, options).run()
