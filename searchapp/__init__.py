@@ -35,6 +35,8 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         SITE_NAME="Press release search",
         # Postings kept in memory per process, in MB: what makes repeated words fast.
         SEARCH_CACHE_MB=256,
+        # Seconds one search may spend matching and ranking; past it, it answers with what it has and says so.
+        SEARCH_SECONDS=0.3,
         # Map the index files into memory (shared by every process through the page cache), or read on demand.
         INDEX_MMAP=True,
         # None: each request checks for a reindex and opens it at once. Seconds: a thread checks this often

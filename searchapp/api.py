@@ -25,7 +25,12 @@ def api_search():
         return cached
     result = search(view, SearchRequest.from_args(request.args))
     remember(result.request)
-    return cacheable(jsonify(result_dict(result)), version)
+    response = jsonify(result_dict(result))
+    if not result.complete:
+        # Cut short by the time budget: a cache must not keep it, since asking again gives more.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return cacheable(response, version)
 
 
 @bp.get("/documents/<doc_id>")

@@ -19,7 +19,8 @@ _live_lock = threading.Lock()
 def live_index(app=None) -> LiveIndex:
     """Return this process's live index for the app's settings (a forked worker opens its own)."""
     config = (app or current_app).config
-    key = (os.getpid(), config["INDEX"], config["SEARCH_CACHE_MB"], config["INDEX_MMAP"], config["WATCH_SECONDS"])
+    settings = ("INDEX", "SEARCH_CACHE_MB", "SEARCH_SECONDS", "INDEX_MMAP", "WATCH_SECONDS")
+    key = (os.getpid(), *(config[name] for name in settings))
     with _live_lock:
         live = _live.get(key)
         if live is None:
@@ -27,6 +28,7 @@ def live_index(app=None) -> LiveIndex:
             live = _live[key] = LiveIndex(
                 config["INDEX"],
                 cache_bytes=int(config["SEARCH_CACHE_MB"] * MB),
+                time_budget=config["SEARCH_SECONDS"],
                 mmap=config["INDEX_MMAP"],
                 warm=partial(warm, recent=recent),
                 watch_seconds=config["WATCH_SECONDS"],

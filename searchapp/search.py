@@ -20,6 +20,9 @@ SORTS = ("relevance", "newest", "oldest")
 PER_PAGE = 10
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
+# Results by relevance a client can page through: ranking deeper costs more than anyone reads (a date
+# order costs little, and pages on to MAX_PAGE).
+MAX_RESULT_WINDOW = 1000
 MAX_QUERY_CHARS = 500
 MAX_SOURCES = 50
 # Source names a source parameter that names several sources, or none, offers to pick from.
@@ -170,6 +173,8 @@ class SearchResult:
     notice: str | None = None
     index_version: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # False when the time budget cut the work short: the same search later may find more.
+    complete: bool = True
 
     @property
     def pages(self) -> int:
@@ -200,7 +205,18 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     undated = columns.count_undated(intersect(matched, by_source))
 
     start = (request.page - 1) * request.per_page
-    hits = _page_of_hits(view, parsed, selected, request, start, columns)
+    notices = [parsed.notice]
+    by_relevance = request.sort == "relevance" and not parsed.everything
+    if by_relevance and start + request.per_page > MAX_RESULT_WINDOW and start < selected.bit_count():
+        hits = []
+        notices.append(
+            f"Only the first {MAX_RESULT_WINDOW:,} results by relevance can be paged through: "
+            "narrow the search (a source, a year, another word), or sort by date."
+        )
+    else:
+        hits = _page_of_hits(view, parsed, selected, request, start, columns)
+    notices.append(parsed.budget.notice())
+    notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.
     suggestion = view.suggest(request.q) if request.q.strip() else None
     return SearchResult(
@@ -210,8 +226,9 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         facets=facets,
         undated=undated,
         suggestion=suggestion,
-        notice=parsed.notice,
+        notice=notice,
         index_version=view.version,
+        complete=not parsed.budget.was_cut,
     )
 
 

@@ -7,6 +7,7 @@ import os
 from gunicorn.app.base import BaseApplication
 
 from indexer.engine.storage import IndexMissingError
+
 # How often each worker looks for a new generation to warm and switch to.
 WATCH_SECONDS = 1.0
 # Seconds a worker may take over one request before the master replaces it, and to finish on SIGTERM.

@@ -11,12 +11,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+class Budget(Protocol):
+    """The time one search may take; matching and ranking cut their work short to keep to it."""
+
+    def notice(self) -> str | None: ...  # what was cut short, for the user
+
+
 class ParsedQuery(Protocol):
     """A user's query as an engine will run it."""
 
     query: object
     notice: str | None  # what to tell the user about how the query was read
     everything: bool  # an empty search: every document, in no order of relevance
+    budget: Budget  # started by parse; matched and top keep to it
 
 
 class SearchIndex(Protocol):

@@ -28,9 +28,11 @@ from indexer.engine.storage import (
     open_view,
     remove_stale_generations,
 )
-from indexer.engine.view import DEFAULT_CACHE_BYTES, IndexView
+from indexer.engine.view import DEFAULT_CACHE_BYTES, DEFAULT_TIME_BUDGET, IndexView
 
 log = logging.getLogger(__name__)
+# The share of the postings cache filled with the commonest words before a new view serves.
+PREFETCH_SHARE = 0.125
 
 
 class _Lease:
@@ -62,12 +64,14 @@ class LiveIndex:
         index: Path | str,
         *,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        time_budget: float = DEFAULT_TIME_BUDGET,
         mmap: bool = True,
         warm: Callable[[IndexView], None] | None = None,
         watch_seconds: float | None = None,
     ):
         self.index = Path(index)
         self.cache_bytes = cache_bytes
+        self.time_budget = time_budget
         self.mmap = mmap
         self.warm = warm
         self.watch_seconds = watch_seconds
@@ -125,11 +129,14 @@ class LiveIndex:
     def _open(self, *, warm: bool) -> _Lease:
         """Open (and warm, if asked) a view of the live generation."""
         stamp = pointer_stamp(self.index)
-        view = open_view(self.index, mmap=self.mmap, cache_bytes=self.cache_bytes)
-        if warm and self.warm is not None:
+        view = open_view(self.index, mmap=self.mmap, cache_bytes=self.cache_bytes, time_budget=self.time_budget)
+        if warm:
             started = time.perf_counter()
             try:
-                self.warm(view)
+                # The commonest words first: their postings are the slowest to read and the most used.
+                view.prefetch(int(self.cache_bytes * PREFETCH_SHARE))
+                if self.warm is not None:
+                    self.warm(view)
             except Exception:  # a warm-up that fails leaves a cold view, never no view
                 log.exception("Warming the view of %s failed; serving it cold", view.generation)
             log.info("Warmed %s in %.2f s", view.generation.name, time.perf_counter() - started)

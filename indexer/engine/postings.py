@@ -27,10 +27,15 @@ from indexer.engine.bitmaps import from_bits, membership, to_bits
 # the bitmap of its documents. Least recently used terms and phrases go beyond the view's budget.
 BYTES_PER_POSTING = 16
 MAX_CACHED_PHRASES = 256
+# Documents whose positions a phrase check reads between looks at the clock.
+PHRASE_STEP = 1024
 # Floating-point slack between a sum of cached scores and Whoosh's sum of the same scores.
 SCORE_SLACK = 1e-9
 # Postings read per term and round before checking whether the top hits are settled.
 RANKING_STEP = 32
+# Up to this many parts, a query's lists are read best first; beyond, every posting is summed once.
+BEST_FIRST_PARTS = 6
+CUT_RANKING = "The ranking was cut short at the time allowed for one search: the order is approximate."
 
 
 class _TermPostings:
@@ -85,6 +90,9 @@ class CachedPostings:
         self._terms: OrderedDict[tuple, _TermPostings] = OrderedDict()
         self._phrases: OrderedDict[tuple, _TermPostings] = OrderedDict()
         self._field_lengths: dict[tuple, list] = {}
+        # Phrases checked in part when a search ran out of time: (documents checked, found so far).
+        self._partial_phrases: OrderedDict[tuple, tuple[int, list]] = OrderedDict()
+        self.phrase_step = PHRASE_STEP
         self.held_bytes = 0
 
     def _keep(self, cache: OrderedDict, key, postings: _TermPostings) -> None:
@@ -161,79 +169,139 @@ class CachedPostings:
 
     # -- the matched set --
 
-    def matched(self, query: Q.Query) -> int:
-        """Return the bitmap of the live documents a query matches, as `docs_for_query` finds them."""
-        return self._bits(query) & self.live
+    def matched(self, query: Q.Query, budget=None) -> int:
+        """Return the bitmap of the live documents a query matches, as `docs_for_query` finds them.
 
-    def _bits(self, q: Q.Query) -> int:
-        """Return the bitmap of the documents a query node matches (deleted ones possibly included)."""
+        With a budget that runs out, words not read yet are left out (the budget says which),
+        and a phrase is checked in as many documents as time allows.
+        """
+        return self._bits(query, budget) & self.live
+
+    def _bits(self, q: Q.Query, budget=None, neutral: int = 0) -> int:
+        """Return the bitmap of the documents a query node matches (deleted ones possibly included).
+
+        `neutral` is what a word left out for time counts as: nothing under an Or, anything under an And.
+        """
         kind = type(q)
         if kind is Q.Term:
+            if budget is not None and self._left_out(q, budget):
+                budget.skip(q.fieldname, q.text)
+                return neutral
+            if budget is not None:
+                budget.words_read += 1
             return self.term(q.fieldname, q.text).bits
         if kind is Q.And or kind is Q.Require:
             children = list(q.children())
             bits = self.live if children else 0
             for child in children:
-                bits &= self._bits(child)
+                bits &= self._bits(child, budget, self.live)
             return bits
         if kind is Q.Or and not q.minmatch and q.scale is None:
+            children = list(q.children())
+            if budget is not None and all(self._left_out(child, budget) for child in children):
+                # A word left out in every field it was looked for in: as if it were not in the query.
+                for child in children:
+                    budget.skip(child.fieldname, child.text)
+                return neutral
             bits = 0
-            for child in q.children():
-                bits |= self._bits(child)
+            for child in children:
+                bits |= self._bits(child, budget, 0)
             return bits
         if kind is Q.AndNot:
-            return self._bits(q.a) & ~self._bits(q.b)
+            return self._bits(q.a, budget, neutral) & ~self._bits(q.b, budget, 0)
         if kind is Q.AndMaybe:
-            return self._bits(q.a)
+            return self._bits(q.a, budget, neutral)
         if kind is Q.Not:
-            return self.live & ~self._bits(q.query)
+            return self.live & ~self._bits(q.query, budget, 0)
         if kind is Q.Every and not q.fieldname:
             return self.live
         if q is Q.NullQuery:
             return 0
         if kind is Q.Phrase:
-            return self.phrase(q).bits
-        # Anything else (prefixes, ranges, fielded numbers): Whoosh finds its documents.
+            return self.phrase(q, budget).bits
+        # Anything else (ranges, fielded numbers): Whoosh finds its documents.
         return to_bits(self.searcher.docs_for_query(q))
 
-    def phrase(self, q: Q.Phrase) -> _TermPostings:
+    def _left_out(self, q: Q.Query, budget) -> bool:
+        """Return True for a word that the search has no time left to read (one in memory costs nothing)."""
+        # A search always reads one word: one with none read would match everything, or nothing.
+        return (
+            type(q) is Q.Term and budget.words_read > 0 and budget.expired() and not self.is_cached(q.fieldname, q.text)
+        )
+
+    def is_cached(self, fieldname: str, text) -> bool:
+        """Return True when a term's postings are in memory (reading them costs nothing)."""
+        try:
+            return (fieldname, self.searcher.schema[fieldname].to_bytes(text)) in self._terms
+        except (KeyError, ValueError):
+            return True
+
+    def phrase(self, q: Q.Phrase, budget=None) -> _TermPostings:
         """Return a phrase's documents and scores (the sum of its words' scores), kept per searcher.
 
-        Positions are checked only in documents that contain every word.
+        Positions are checked only in documents that contain every word. When the budget runs
+        out first, the documents checked so far are the answer, and the next search of the same
+        phrase carries on where this one stopped.
         """
         key = (q.fieldname, tuple(q.words), q.slop)
-        if key not in self._phrases:
-            words, fresh = [], {}
-            for word in q.words:
-                # A word read now brings its positions along: no second pass over its postings.
-                values: list = []
-                words.append(self.term(q.fieldname, word, values))
-                if values:
-                    fresh[word] = (words[-1].docs, values)
-            every_word = self.live
-            for word in words:
-                every_word &= word.bits
-            if not every_word:
-                found = 0
-            elif q.slop == 1 and type(self.searcher.schema[q.fieldname].format) is Positions:
-                found = self._adjacent(q.fieldname, q.words, every_word, fresh)
-            else:
-                found = to_bits(self.searcher.docs_for_query(q))
-            docs = array("i", from_bits(found))
-            postings = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
-            if len(self._phrases) >= MAX_CACHED_PHRASES:
-                self.held_bytes -= self._phrases.popitem(last=False)[1].nbytes
-            self._keep(self._phrases, key, postings)
+        if key in self._phrases:
+            self._phrases.move_to_end(key)
+            return self._phrases[key]
+        words, fresh = [], {}
+        for word in q.words:
+            # A word read now brings its positions along: no second pass over its postings.
+            values: list = []
+            words.append(self.term(q.fieldname, word, values))
+            if values:
+                fresh[word] = (words[-1].docs, values)
+        every_word = self.live
+        for word in words:
+            every_word &= word.bits
+        complete = True
+        if not every_word:
+            found = 0
+        elif q.slop == 1 and type(self.searcher.schema[q.fieldname].format) is Positions:
+            found, complete = self._adjacent(q.fieldname, q.words, every_word, fresh, key, budget)
+        else:
+            found = to_bits(self.searcher.docs_for_query(q))
+        docs = array("i", from_bits(found))
+        postings = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
+        if not complete:
+            budget.cut(
+                f'"{" ".join(q.words)}" occurs in too many releases to check every one in the time allowed: '
+                "the results are those checked so far (searching again checks more)."
+            )
             return postings
-        self._phrases.move_to_end(key)
-        return self._phrases[key]
+        if len(self._phrases) >= MAX_CACHED_PHRASES:
+            self.held_bytes -= self._phrases.popitem(last=False)[1].nbytes
+        self._keep(self._phrases, key, postings)
+        return postings
 
-    def _adjacent(self, fieldname: str, words: list, candidates: int, fresh: dict) -> int:
+    def _adjacent(
+        self, fieldname: str, words: list, candidates: int, fresh: dict, key: tuple, budget
+    ) -> tuple[int, bool]:
         """Return the candidates in which the words occur one after the other, as Whoosh's phrase matches them.
 
-        `fresh` holds (documents, raw values) of words just read.
+        `fresh` holds (documents, raw values) of words just read. Checks in slices of
+        documents until done or out of budget; returns (found, complete). An incomplete check
+        is kept under `key`, and the next call goes on from there.
         """
         docnums = from_bits(candidates)
+        done, found = self._partial_phrases.pop(key, (0, []))
+        step = self.phrase_step
+        while done < len(docnums):
+            if budget is not None and done and budget.expired():
+                self._partial_phrases[key] = (done, found)
+                while len(self._partial_phrases) > MAX_CACHED_PHRASES:
+                    self._partial_phrases.popitem(last=False)
+                return to_bits(found), False
+            chunk = docnums[done : done + step]
+            found.extend(self._adjacent_in(fieldname, words, chunk, fresh))
+            done += len(chunk)
+        return to_bits(found), True
+
+    def _adjacent_in(self, fieldname: str, words: list, docnums: list[int], fresh: dict) -> list[int]:
+        """Return those of some documents in which the words occur one after the other."""
         positions = []
         for word in words:
             if word in fresh:
@@ -251,7 +319,7 @@ class CachedPostings:
                     break
             if starts:
                 found.append(d)
-        return to_bits(found)
+        return found
 
     def _positions(self, fieldname: str, word: str, docnums: list[int]) -> dict[int, list[int]]:
         """Return the positions of a word in some documents (ascending), reading its postings again."""
@@ -292,20 +360,22 @@ class CachedPostings:
 
     # -- the top hits --
 
-    def best(self, query: Q.Query, selected: int, limit: int) -> list[int] | None:
+    def best(self, query: Q.Query, selected: int, limit: int, budget=None) -> list[int] | None:
         """Return the `limit` best documents of `selected` in the order of Whoosh's scores (ties: lower number first).
 
         Returns None when a part of the query has scores that cannot be summed from term postings.
+        Words the budget left out of the matched set score nothing; when it runs out while
+        ranking, the order is that of the documents ranked so far.
         """
         if getattr(self.searcher.weighting, "use_final", False):
             return None
         parts: list[tuple[_TermPostings, float]] = []
-        summed = self._score_parts(query, 1.0, parts, required=True)
+        summed = self._score_parts(query, 1.0, parts, required=True, budget=budget)
         parts = [(p, factor) for p, factor in parts if len(p.docs)]
         if summed is None or not parts:
             return None
         constant, exact = summed
-        stream = self._by_bound(parts, constant, selected)
+        stream = self._by_bound(parts, constant, selected, budget)
         if exact:
             # The sums are Whoosh's scores but for rounding: only documents whose sums are that
             # close to another's may be ordered differently, so Whoosh scores just those.
@@ -330,10 +400,15 @@ class CachedPostings:
             if len(batch) >= max(limit, RANKING_STEP):
                 ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
                 batch = []
+                if budget is not None and len(ranked) >= limit and budget.expired():
+                    budget.cut(CUT_RANKING)
+                    break
         ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
         return [docnum for _, docnum in ranked]
 
-    def _score_parts(self, q: Q.Query, factor: float, parts: list, required: bool) -> tuple[float, bool] | None:
+    def _score_parts(
+        self, q: Q.Query, factor: float, parts: list, required: bool, budget=None
+    ) -> tuple[float, bool] | None:
         """Add the (postings, factor) whose sum makes a query's score; return (constant part, exact).
 
         `required`: every selected document matches this part; otherwise the part is under an Or
@@ -343,12 +418,15 @@ class CachedPostings:
         """
         kind = type(q)
         if kind is Q.Term:
+            if budget is not None and budget.skipped(q.fieldname, q.text):
+                # Left out of the matched set for time: ranked without it too.
+                return 0.0, True
             # Term's matcher multiplies its score by the boost.
             parts.append((self.term(q.fieldname, q.text), factor * q.boost))
             return 0.0, True
         if kind is Q.Phrase:
             # A phrase scores as the sum of its words' scores, times its boost.
-            parts.append((self.phrase(q), factor * q.boost))
+            parts.append((self.phrase(q, budget), factor * q.boost))
             return 0.0, True
         if kind is Q.Not:
             # Whoosh scores 1 for a document a Not matches.
@@ -371,7 +449,7 @@ class CachedPostings:
             factor *= q.boost
         total, exact = 0.0, True
         for child, child_required in children:
-            summed = self._score_parts(child, factor, parts, required and child_required)
+            summed = self._score_parts(child, factor, parts, required and child_required, budget)
             if summed is None:
                 return None
             total += summed[0]
@@ -379,7 +457,7 @@ class CachedPostings:
             exact = exact and summed[1] and (required or not child_required)
         return total, exact
 
-    def _by_bound(self, parts, constant: float, selected: int):
+    def _by_bound(self, parts, constant: float, selected: int, budget=None):
         """Yield (bound, docnum) for the selected documents, highest bound first.
 
         A document's bound is the sum of its parts' scores, at least Whoosh's score for it. When
@@ -392,6 +470,9 @@ class CachedPostings:
             bounds.sort()
             for negative, d in bounds:
                 yield -negative, d
+            return
+        if len(parts) > BEST_FIRST_PARTS:
+            yield from self._by_sum(parts, constant, selected, budget)
             return
         wanted = membership(selected, self.size)
         seen: set[int] = set()
@@ -416,6 +497,26 @@ class CachedPostings:
                         seen.add(d)
                         heapq.heappush(heap, (-(constant + sum(f * p.score(d) for p, f in parts)), d))
             depth += RANKING_STEP
+
+    def _by_sum(self, parts, constant: float, selected: int, budget=None):
+        """Yield (bound, docnum) for the selected documents, highest first, summing every posting once.
+
+        With many parts (a pattern's words, a long OR), reading each list best first costs a
+        lookup in every other list per document met; one pass over all postings costs less.
+        """
+        sums = [0.0] * self.size
+        for i, (p, factor) in enumerate(parts):
+            if i and budget is not None and budget.expired():
+                # The parts summed so far order the documents; the others would only refine it.
+                budget.cut(CUT_RANKING)
+                break
+            for d, score in zip(p.docs, p.scores):
+                sums[d] += factor * score
+        heap = [(-(constant + sums[d]), d) for d in from_bits(selected)]
+        heapq.heapify(heap)
+        while heap:
+            negative, d = heapq.heappop(heap)
+            yield -negative, d
 
     def _whoosh_scores(self, query: Q.Query, docnums) -> dict[int, float]:
         """Return Whoosh's score of each document, from the matchers `searcher.search` would use."""

@@ -9,6 +9,7 @@ from whoosh import query as Q
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 
 from indexer.engine.spelling import FUZZY_MIN_CHARS, Spelling
+from indexer.engine.vocabulary import Vocabulary
 
 # Title words count double: a release about sanctions says so in its headline.
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
@@ -16,46 +17,132 @@ FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
 # ranked below the exact word.
 FUZZY_MAX_DOCFREQ = 2
 FUZZY_BOOST = 0.3
-# Words a pattern ("a*") stands for that are highlighted, at most.
-MAX_PATTERN_TERMS = 200
+# Spelling variants searched per word, the commonest first: each costs a postings read.
+MAX_VARIANTS = 8
+# Words of a query searched, at most (as web search engines do): the rest are left out, and the user told.
+MAX_QUERY_WORDS = 32
+# Index words a pattern ("ukr*", "wom?n") stands for, at most: the commonest, holding at most
+# MAX_PATTERN_POSTINGS documents in all, so that "a*" costs about what a few common words cost.
+MAX_PATTERN_WORDS = 32
+MAX_PATTERN_POSTINGS = 250_000
 SYNTAX = re.compile(r'["()*?:\\^~+\-]')
 
 
 def parse_query(
-    text: str, searcher, spelling: Spelling, sources: Callable[[str], list[str]]
+    text: str, searcher, spelling: Spelling, vocabulary: Vocabulary, sources: Callable[[str], list[str]]
 ) -> tuple[Q.Query, str | None]:
     """Parse the user's query; a query the parser cannot read falls back to its plain words.
 
-    `sources(wanted)` returns the source names a `source:` term names.
+    `sources(wanted)` returns the source names a `source:` term names. The work a query may ask
+    for is bounded (words, patterns, variants), and the notice says what was left out.
     """
     if not text.strip():
         return Q.Every(), None
-    notice = None
+    notices = []
     if text.count('"') % 2 or text.count("(") != text.count(")"):
         words = " ".join(SYNTAX.sub(" ", text).split())
-        notice = f"Could not read the query syntax; searched for the words: {words}"
+        notices.append(f"Could not read the query syntax; searched for the words: {words}")
         text = words
         if not text:
-            return Q.NullQuery, notice
+            return Q.NullQuery, notices[0]
     parser = MultifieldParser(["title", "body"], searcher.schema, fieldboosts=FIELD_BOOSTS, group=AndGroup)
     parser.add_plugin(PlusMinusPlugin())
-    parsed = parser.parse(text)
-    return _rewrite(parsed, searcher, spelling, sources), notice
+    parsed = _first_words(parser.parse(text), MAX_QUERY_WORDS, notices)
+    rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices)
+    query = rewrite(parsed)
+    return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None
 
 
-def _rewrite(node: Q.Query, searcher, spelling: Spelling, sources) -> Q.Query:
-    """Resolve `source:` against the real source names, and add spelling variants of rare words."""
-    if node.is_leaf():
-        field = getattr(node, "fieldname", None)
-        if field == "source":
-            return _source_query(node, sources)
-        if isinstance(node, Q.Term) and field in FIELD_BOOSTS:
-            return _with_variants(node, searcher, spelling)
-        return node
-    if isinstance(node, Q.Not):
-        # Excluded words are excluded exactly: no spelling variants.
-        return node
-    return node.apply(lambda child: _rewrite(child, searcher, spelling, sources))
+def _first_words(query: Q.Query, limit: int, notices: list[str]) -> Q.Query:
+    """Return the query without the parts that name words beyond the first `limit` distinct ones."""
+    seen: dict[str, None] = {}
+    dropped: list[str] = []
+
+    def keep(node):
+        if node.is_leaf():
+            words = getattr(node, "words", None) or [str(getattr(node, "text", ""))]
+            if words == [""]:
+                return node
+            new = [w for w in words if w not in seen]
+            if len(seen) + len(new) > limit and new:
+                dropped.extend(new)
+                return None
+            seen.update(dict.fromkeys(new))
+            return node
+        if isinstance(node, Q.Not):
+            inner = keep(node.query)
+            return None if inner is None else Q.Not(inner)
+        children = [kept for kept in (keep(child) for child in node.children()) if kept is not None]
+        if not children:
+            return None
+        return _with_children(node, children)
+
+    kept = keep(query)
+    if dropped:
+        notices.append(
+            f"Only the first {limit} words of a query are searched; left out: {' '.join(dict.fromkeys(dropped))}."
+        )
+    return kept if kept is not None else Q.NullQuery
+
+
+def _with_children(node: Q.Query, children: list[Q.Query]) -> Q.Query:
+    """Return a compound query like `node` with other children."""
+    if isinstance(node, Q.BinaryQuery):
+        if len(children) == 2:
+            return type(node)(children[0], children[1])
+        # One side left out: what remains is the side that matters (AndNot's a; AndMaybe's a).
+        return children[0]
+    copy = node.copy()
+    copy.subqueries = children
+    return copy
+
+
+class _Rewrite:
+    """Resolve `source:` against the real source names, expand patterns, and add spelling variants of rare words."""
+
+    def __init__(self, searcher, spelling: Spelling, vocabulary: Vocabulary, sources, notices: list[str]):
+        self.searcher, self.spelling, self.vocabulary, self.sources = searcher, spelling, vocabulary, sources
+        self.notices = notices
+        self.patterns_cut: dict[str, tuple[int, int]] = {}
+
+    def notes(self) -> list[str]:
+        """Return what to tell the user about the patterns that stand for more words than were searched."""
+        return [
+            f"{pattern} stands for {total:,} words; searched for the {kept} commonest of them."
+            for pattern, (kept, total) in self.patterns_cut.items()
+        ]
+
+    def __call__(self, node: Q.Query, excluded: bool = False) -> Q.Query:
+        if node.is_leaf():
+            field = getattr(node, "fieldname", None)
+            if field == "source":
+                return _source_query(node, self.sources)
+            if isinstance(node, (Q.Prefix, Q.Wildcard)) and field in FIELD_BOOSTS:
+                return self._expanded(node)
+            if isinstance(node, Q.Term) and field in FIELD_BOOSTS and not excluded:
+                return _with_variants(node, self.searcher, self.spelling)
+            return node
+        if isinstance(node, Q.Not):
+            # Excluded words are excluded exactly: no spelling variants.
+            return Q.Not(self(node.query, excluded=True))
+        if isinstance(node, Q.AndNot):
+            return Q.AndNot(self(node.a, excluded), self(node.b, excluded=True))
+        return node.apply(lambda child: self(child, excluded))
+
+    def _expanded(self, node: Q.Query) -> Q.Query:
+        """Return the index words a pattern stands for, as terms, within the pattern budget."""
+        pattern = node.text + "*" if isinstance(node, Q.Prefix) else node.text
+        words, total = self.vocabulary.expand(
+            node.fieldname, pattern, max_words=MAX_PATTERN_WORDS, max_postings=MAX_PATTERN_POSTINGS
+        )
+        if len(words) < total:
+            # Title and body each expand the pattern: tell it once, with the larger count.
+            shown = self.patterns_cut.get(pattern)
+            if shown is None or shown[1] < total:
+                self.patterns_cut[pattern] = (len(words), total)
+        if not words:
+            return Q.NullQuery
+        return Q.Or([Q.Term(node.fieldname, word, boost=node.boost) for word in words])
 
 
 def _source_query(node: Q.Query, sources) -> Q.Query:
@@ -89,6 +176,9 @@ def _with_variants(term: Q.Term, searcher, spelling: Spelling) -> Q.Query:
     variants = spelling.close_terms(term.fieldname, text)
     if not variants:
         return term
+    if len(variants) > MAX_VARIANTS:
+        frequency = searcher.doc_frequency
+        variants = sorted(variants, key=lambda v: (-frequency(term.fieldname, v), v))[:MAX_VARIANTS]
     return Q.Or([term] + [Q.Term(term.fieldname, v, boost=term.boost * FUZZY_BOOST) for v in variants])
 
 
@@ -106,12 +196,6 @@ def highlight_terms(query: Q.Query, reader) -> set[str]:
                 terms.update(node.words)
             elif isinstance(node, Q.Term):
                 terms.add(node.text)
-            elif isinstance(node, (Q.Prefix, Q.Wildcard, Q.FuzzyTerm)):
-                # The words of the index a pattern stands for, bounded: "a*" must not list the vocabulary.
-                for i, (_, text) in enumerate(node.expanded_terms(reader)):
-                    if i >= MAX_PATTERN_TERMS:
-                        break
-                    terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
             return
         for child in node.children():
             walk(child)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 
 from whoosh import query as Q
 from whoosh.automata.lev import levenshtein_automaton
 
 from indexer.engine.analysis import index_term
+from indexer.engine.vocabulary import Vocabulary
 
 # A word shorter than this is never given variants or corrected.
 FUZZY_MIN_CHARS = 4
 MAX_CLOSE_TERMS = 200
+# Words whose close words are remembered per view.
+MAX_REMEMBERED = 4096
 SUGGEST_MIN_DOCFREQ = 2
 WORD = re.compile(r"\w+")
 # Fielded terms and excluded words are not spell-checked.
@@ -22,36 +26,33 @@ FIELDED = re.compile(r'\w+:(?:"[^"]*"|\S+)|(?:^|\s)-\S+|\bNOT\s+\S+')
 class Spelling:
     """The close words of an index view's vocabulary, with the word lists and answers it keeps."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, vocabulary: Vocabulary):
         self.searcher = searcher
-        self._close: dict[tuple, list[str]] = {}
-        self._lexicons: dict[str, list[str]] = {}
+        self.vocabulary = vocabulary
+        self._close: OrderedDict[tuple, list[str]] = OrderedDict()
 
     def close_terms(self, fieldname: str, text: str) -> list[str]:
         """Return the index words one or two edits from text (two for long words)."""
         key = (fieldname, text)
-        if key not in self._close:
+        found = self._close.get(key)
+        if found is None:
             maxdist = 1 if len(text) < 7 else 2
-            found = [t for t in self._terms_within(fieldname, text, maxdist) if t != text]
-            self._close[key] = found[:MAX_CLOSE_TERMS]
-        return self._close[key]
+            found = [t for t in self._terms_within(fieldname, text, maxdist) if t != text][:MAX_CLOSE_TERMS]
+            self._close[key] = found
+            # Every distinct unknown word a visitor types lands here: keep the recent ones only.
+            if len(self._close) > MAX_REMEMBERED:
+                self._close.popitem(last=False)
+        return found
 
     def _terms_within(self, fieldname: str, text: str, maxdist: int):
         """Yield the words of a field within maxdist edits of text (same first letter), as `terms_within` finds them.
 
         Whoosh walks a Levenshtein automaton along the field's term cursor, and each seek in the
-        cursor reads the index: over a sorted list of the field's words, kept per view, the same
-        walk is about five times faster.
+        cursor reads the index: over the sorted words of the view's vocabulary, the same walk is
+        about five times faster.
         """
-        reader = self.searcher.reader()
         fieldobj = self.searcher.schema[fieldname]
-        if not reader.is_atomic():
-            yield from reader.terms_within(fieldname, text, maxdist, prefix=1)
-            return
-        spellfield = fieldobj.spelling_fieldname(fieldname)
-        if spellfield not in self._lexicons:
-            self._lexicons[spellfield] = [fieldobj.from_bytes(t) for t in reader.lexicon(spellfield)]
-        words = self._lexicons[spellfield]
+        words = self.vocabulary.words(fieldobj.spelling_fieldname(fieldname))
         dfa = levenshtein_automaton(text, maxdist, 1).to_dfa()
         # Whoosh's find_matches, with a bisect for the cursor's seek.
         i = 0

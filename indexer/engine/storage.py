@@ -29,7 +29,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.searching import Searcher
 
-from indexer.engine.view import DEFAULT_CACHE_BYTES, IndexView
+from indexer.engine.view import IndexView
 
 log = logging.getLogger(__name__)
 
@@ -246,22 +246,23 @@ def _with_live_generation(index: Path, opener):
     raise IndexMissingError(f"The index at {index} kept changing while being opened: try again")
 
 
-def view_of(generation: Path, *, mmap: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES) -> IndexView:
-    """Open one generation (live or not) for searching, holding its reader lock; close the view after."""
+def view_of(generation: Path, *, mmap: bool = True, **settings) -> IndexView:
+    """Open one generation (live or not) for searching, holding its reader lock; close the view after.
+
+    `settings` are IndexView's: cache_bytes, time_budget.
+    """
     lock = ReaderLock(generation)
     try:
         searcher = open_generation(generation, mmap=mmap).searcher()
-        return IndexView(searcher, generation, cache_bytes=cache_bytes, on_close=lock.release)
+        return IndexView(searcher, generation, on_close=lock.release, **settings)
     except BaseException:
         lock.release()
         raise
 
 
-def open_view(index: Path | str, *, mmap: bool = True, cache_bytes: int = DEFAULT_CACHE_BYTES) -> IndexView:
+def open_view(index: Path | str, *, mmap: bool = True, **settings) -> IndexView:
     """Open the live index for searching; raise IndexMissingError naming the command to run. Close it after."""
-    return _with_live_generation(
-        Path(index), lambda generation: view_of(generation, mmap=mmap, cache_bytes=cache_bytes)
-    )[1]
+    return _with_live_generation(Path(index), lambda generation: view_of(generation, mmap=mmap, **settings))[1]
 
 
 class ViewSource:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.engine.bitmaps import from_bits, to_bits
-from indexer.engine.postings import CachedPostings
-from indexer.engine.query import highlight_terms, is_everything, match_sources, parse_query
+from indexer.engine.postings import BYTES_PER_POSTING, CachedPostings
+from indexer.engine.query import FIELD_BOOSTS, highlight_terms, is_everything, match_sources, parse_query
 from indexer.engine.schema import COLUMN_DEFAULTS
 from indexer.engine.spelling import Spelling
+from indexer.engine.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 # The postings a view keeps, unless told otherwise (see CachedPostings).
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+# Seconds one search may spend matching and ranking before it answers with what it has: with
+# facets and snippets after, a response within half a second.
+DEFAULT_TIME_BUDGET = 0.3
 
 
 def _serialised(method):
@@ -30,6 +35,46 @@ def _serialised(method):
     return locked
 
 
+class Budget:
+    """The time one search may take, and what was cut short to keep to it."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.notes: list[str] = []
+        self._skipped: dict[object, set[str]] = {}
+        self.words_read = 0
+
+    def expired(self) -> bool:
+        """Return True once the time is up."""
+        return time.monotonic() > self.deadline
+
+    def cut(self, note: str) -> None:
+        """Record what was cut short, once."""
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def skip(self, fieldname: str, text) -> None:
+        """Record a word left out of the search because the time ran out before it was read."""
+        if not self._skipped:
+            self.notes.append("")  # the place of the note naming the words, filled in by notice()
+        self._skipped.setdefault(text, set()).add(fieldname)
+
+    def skipped(self, fieldname: str, text) -> bool:
+        """Return True when a word was left out of this search for time."""
+        return fieldname in self._skipped.get(text, ())
+
+    @property
+    def was_cut(self) -> bool:
+        """Return True when the search did less than all its work (its answer is not to be kept)."""
+        return bool(self.notes)
+
+    def notice(self) -> str | None:
+        """Return what to tell the user about the work cut short, or None."""
+        words = " ".join(str(text) for text in self._skipped)
+        skipped = f"Left out for lack of time (they are in too many releases): {words}."
+        return " ".join(note or skipped for note in self.notes) or None
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
     """A user's query as the engine will run it (opaque to callers), and what to tell the user about it."""
@@ -38,6 +83,8 @@ class ParsedQuery:
     notice: str | None
     # An empty search: every document, in no order of relevance.
     everything: bool
+    # Started when the query is parsed; matching and ranking keep to it and say what they cut.
+    budget: Budget = field(default_factory=lambda: Budget(DEFAULT_TIME_BUDGET))
 
 
 class IndexView:
@@ -49,10 +96,19 @@ class IndexView:
     `on_close` runs once the view is closed (it releases the generation's reader lock).
     """
 
-    def __init__(self, searcher, generation: Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES, on_close=None):
+    def __init__(
+        self,
+        searcher,
+        generation: Path,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        time_budget: float = DEFAULT_TIME_BUDGET,
+        on_close=None,
+    ):
         self._searcher = searcher
         self._lock = threading.RLock()
         self._on_close = on_close
+        self.time_budget = time_budget
         self.closed = False
         self.generation = generation
         reader = searcher.reader()
@@ -62,7 +118,8 @@ class IndexView:
         self._docnums = list(reader.all_doc_ids())
         self.live = to_bits(self._docnums)
         self.postings = CachedPostings(searcher, self.live, self.size, budget_bytes=cache_bytes)
-        self.spelling = Spelling(searcher)
+        self.vocabulary = Vocabulary(searcher)
+        self.spelling = Spelling(searcher, self.vocabulary)
         self._columns: dict[str, dict] = {}
         # What callers derive from this view and keep as long as it lives (facet columns, say).
         self.memo: dict = {}
@@ -134,14 +191,14 @@ class IndexView:
     @_serialised
     def parse(self, text: str) -> ParsedQuery:
         """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
-        query, notice = parse_query(text, self._searcher, self.spelling, self.resolve_sources)
-        return ParsedQuery(query, notice, is_everything(query))
+        query, notice = parse_query(text, self._searcher, self.spelling, self.vocabulary, self.resolve_sources)
+        return ParsedQuery(query, notice, is_everything(query), Budget(self.time_budget))
 
     @_serialised
     def matched(self, parsed: ParsedQuery) -> int:
         """Return the bitmap of the live documents a query matches."""
         try:
-            return self.postings.matched(parsed.query)
+            return self.postings.matched(parsed.query, parsed.budget)
         except Exception:  # the cache reads Whoosh internals; Whoosh's own path must still answer
             log.exception("The postings cache could not match %r; matching with Whoosh", parsed.query)
             return to_bits(self._searcher.docs_for_query(parsed.query)) & self.live
@@ -150,7 +207,7 @@ class IndexView:
     def top(self, parsed: ParsedQuery, selected: int, limit: int) -> list[int]:
         """Return the `limit` best of the selected documents by relevance (ties: lower number first)."""
         try:
-            best = self.postings.best(parsed.query, selected, limit)
+            best = self.postings.best(parsed.query, selected, limit, parsed.budget)
         except Exception:  # as in matched: Whoosh's ranking is the fallback, never an error page
             log.exception("The postings cache could not rank %r; ranking with Whoosh", parsed.query)
             best = None
@@ -173,6 +230,23 @@ class IndexView:
     def suggest(self, text: str) -> str | None:
         """Return the query with unknown words replaced by the commonest close words of the index, or None."""
         return self.spelling.suggest(text)
+
+    @_serialised
+    def prefetch(self, max_bytes: int) -> int:
+        """Read the postings of the commonest words into the cache, up to max_bytes; return how many words.
+
+        Those are the words whose first read costs most, and that most searches contain.
+        """
+        count = 0
+        for fieldname in FIELD_BOOSTS:
+            # Each word also holds a bitmap of every document number.
+            words = self.vocabulary.commonest(
+                fieldname, max_bytes // len(FIELD_BOOSTS), self.size // 8 + 200, BYTES_PER_POSTING
+            )
+            for word in words:
+                self.postings.term(fieldname, word)
+                count += 1
+        return count
 
     @_serialised
     def cache_bytes(self) -> int:
