@@ -207,7 +207,7 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     start = (request.page - 1) * request.per_page
     notices = [parsed.notice]
     by_relevance = request.sort == "relevance" and not parsed.everything
-    if by_relevance and start + request.per_page > MAX_RESULT_WINDOW and start < selected.bit_count():
+    if by_relevance and start + request.per_page > MAX_RESULT_WINDOW:
         hits = []
         notices.append(
             f"Only the first {MAX_RESULT_WINDOW:,} results by relevance can be paged through: "

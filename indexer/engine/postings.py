@@ -188,7 +188,7 @@ class CachedPostings:
                 budget.skip(q.fieldname, q.text)
                 return neutral
             if budget is not None:
-                budget.words_read += 1
+                budget.words_read.add(q.text)
             return self.term(q.fieldname, q.text).bits
         if kind is Q.And or kind is Q.Require:
             children = list(q.children())
@@ -224,9 +224,13 @@ class CachedPostings:
 
     def _left_out(self, q: Q.Query, budget) -> bool:
         """Return True for a word that the search has no time left to read (one in memory costs nothing)."""
-        # A search always reads one word: one with none read would match everything, or nothing.
+        # A search always reads one word (in every field): with none read it would match everything, or nothing.
         return (
-            type(q) is Q.Term and budget.words_read > 0 and budget.expired() and not self.is_cached(q.fieldname, q.text)
+            type(q) is Q.Term
+            and bool(budget.words_read)
+            and q.text not in budget.words_read
+            and budget.expired()
+            and not self.is_cached(q.fieldname, q.text)
         )
 
     def is_cached(self, fieldname: str, text) -> bool:
@@ -289,8 +293,10 @@ class CachedPostings:
         docnums = from_bits(candidates)
         done, found = self._partial_phrases.pop(key, (0, []))
         step = self.phrase_step
+        start = done
         while done < len(docnums):
-            if budget is not None and done and budget.expired():
+            # Every search checks one slice at least, so that repeating it always gets further.
+            if budget is not None and done > start and budget.expired():
                 self._partial_phrases[key] = (done, found)
                 while len(self._partial_phrases) > MAX_CACHED_PHRASES:
                     self._partial_phrases.popitem(last=False)

@@ -42,7 +42,7 @@ class Budget:
         self.deadline = time.monotonic() + seconds
         self.notes: list[str] = []
         self._skipped: dict[object, set[str]] = {}
-        self.words_read = 0
+        self.words_read: set = set()
 
     def expired(self) -> bool:
         """Return True once the time is up."""
@@ -71,7 +71,7 @@ class Budget:
     def notice(self) -> str | None:
         """Return what to tell the user about the work cut short, or None."""
         words = " ".join(str(text) for text in self._skipped)
-        skipped = f"Left out for lack of time (they are in too many releases): {words}."
+        skipped = f"Some words were left out for lack of time (searching again includes them): {words}."
         return " ".join(note or skipped for note in self.notes) or None
 
 
