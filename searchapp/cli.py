@@ -418,7 +418,7 @@ def _date_text(hit: dict) -> str:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True, help="Port (0: any free one).")
 @click.option("--bind", multiple=True, metavar="HOST:PORT", help="Listen here instead (repeat for several; unix:PATH).")
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes  [default: one per core]")
