@@ -37,8 +37,9 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         SEARCH_CACHE_MB=256,
         # Seconds one search may spend matching and ranking; past it, it answers with what it has and says so.
         SEARCH_SECONDS=0.3,
-        # Map the index files into memory (shared by every process through the page cache), or read on demand.
-        INDEX_MMAP=True,
+        # Read the index files on demand (the page cache is shared by every process), or through the engine's mmap,
+        # which copies each file into every process's memory (see indexer/engine/storage.py).
+        INDEX_MMAP=False,
         # None: each request checks for a reindex and opens it at once. Seconds: a thread checks this often
         # and switches once the new view is warm (`searchapp serve` sets it).
         WATCH_SECONDS=None,

@@ -65,7 +65,7 @@ class LiveIndex:
         *,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         time_budget: float = DEFAULT_TIME_BUDGET,
-        mmap: bool = True,
+        mmap: bool = False,
         warm: Callable[[IndexView], None] | None = None,
         watch_seconds: float | None = None,
     ):
