@@ -21,24 +21,29 @@ TITLES = {
 }
 
 
-def respond(status: int, message: str, parameter: str | None = None):
+def respond(status: int, message: str, parameter: str | None = None, headers: dict | None = None):
     """Return an error as JSON for API paths and as an HTML page otherwise."""
+    headers = headers or {}
     if request.path.startswith(API_PREFIX):
-        return jsonify(error_dict(status, message, parameter)), status
+        return jsonify(error_dict(status, message, parameter)), status, headers
     without = None
     if parameter:
         # The way out of a bad parameter: the same search without it.
         dropped = {parameter, "page"} | ({"month"} if parameter == "year" else set())
         kept = [(k, v) for k, v in request.args.items(multi=True) if k not in dropped]
         without = request.path + ("?" + urlencode(kept) if kept else "")
-    return render_template(
-        "error.html",
-        status=status,
-        title=TITLES.get(status, "Error"),
-        message=message,
-        parameter=parameter,
-        without=without,
-    ), status
+    return (
+        render_template(
+            "error.html",
+            status=status,
+            title=TITLES.get(status, "Error"),
+            message=message,
+            parameter=parameter,
+            without=without,
+        ),
+        status,
+        headers,
+    )
 
 
 def bad_parameter(error: BadParameter):
@@ -57,7 +62,9 @@ def http_error(error: HTTPException):
         message = "Internal error: the search failed; try again or report it"
     else:
         message = error.description
-    return respond(error.code or 500, message)
+    # Werkzeug's own page is replaced, not its Allow header: a 405 names the methods that work (RFC 9110).
+    allow = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+    return respond(error.code or 500, message, headers=allow)
 
 
 def init_app(app) -> None:

@@ -1,133 +1,154 @@
-"""The OpenAPI 3.1 description of the JSON API, written once; a test checks real responses against it."""
+"""The OpenAPI 3.1 description of the JSON API, written once; a test fuzzes a real server against it."""
 
 from __future__ import annotations
 
-from searchapp.search import MAX_PER_PAGE, MAX_QUERY_CHARS, PER_PAGE, SORTS
+from searchapp.search import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    MAX_SOURCES,
+    PER_PAGE,
+    SORTS,
+)
 
 NULLABLE_STRING = {"type": ["string", "null"]}
-FACET_VALUE = {
-    "type": "object",
-    "required": ["value", "count", "selected"],
-    "properties": {
-        "value": {},
-        "count": {"type": "integer", "minimum": 0},
-        "selected": {"type": "boolean"},
-        "name": {"type": "string"},
-        "unknown": {"type": "boolean", "description": "Source facet: true for the releases whose source is not known"},
-    },
+COUNT = {"type": "integer", "minimum": 0}
+DATE_PRECISION = {
+    "enum": ["day", "month", "year", "no-year", "none", None],
+    "description": "How much of the date is known; no-year: the day and month but not the year.",
 }
-HIT = {
-    "type": "object",
-    "required": [
-        "id",
-        "title",
-        "title_html",
-        "url",
-        "source",
-        "date",
-        "date_precision",
-        "year",
-        "language",
-        "snippet_html",
-        "snippet",
-    ],
-    "properties": {
+# What from and to accept, empty as a form sends it; a date that does not exist (2023-02-30) is still a 400.
+DATE_PARAMETER = {"type": "string", "pattern": "^([0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?)?$"}
+
+
+def _object(properties: dict, description: str | None = None) -> dict:
+    """Return an object schema with exactly these properties, all of them always present."""
+    schema = {"type": "object", "required": list(properties), "properties": properties, "additionalProperties": False}
+    return {"description": description, **schema} if description else schema
+
+
+SOURCE_FACET_VALUE = _object(
+    {
+        "value": {"type": "string", "description": "The source's full name, as source= selects it."},
+        "count": COUNT,
+        "selected": {"type": "boolean"},
+        "unknown": {"type": "boolean", "description": "True for the releases whose source is not known."},
+    }
+)
+YEAR_FACET_VALUE = _object({"value": {"type": "integer"}, "count": COUNT, "selected": {"type": "boolean"}})
+MONTH_FACET_VALUE = _object(
+    {
+        "value": {"type": "integer", "minimum": 1, "maximum": 12},
+        "name": {"type": "string", "description": "The month's English name."},
+        "count": COUNT,
+        "selected": {"type": "boolean"},
+    }
+)
+HIT = _object(
+    {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "title_html": {"type": "string", "description": "Title, HTML-escaped, matched words in <mark>."},
         "url": NULLABLE_STRING,
-        "source": NULLABLE_STRING,
+        "source": {"type": ["string", "null"], "description": "Null when the source is not known."},
         "date": {
             "type": ["string", "null"],
             "description": "ISO 8601: YYYY-MM-DD, YYYY-MM, YYYY or --MM-DD (year unknown).",
         },
-        "date_precision": {"enum": ["day", "month", "year", "no-year", "none", None]},
+        "date_precision": DATE_PRECISION,
         "year": {"type": ["integer", "null"]},
         "language": NULLABLE_STRING,
         "snippet_html": {"type": "string", "description": "HTML-escaped text with matched words in <mark>."},
         "snippet": {"type": "string"},
-    },
-}
-ERROR = {
-    "type": "object",
-    "required": ["ok", "status", "error", "parameter"],
-    "properties": {
+    }
+)
+ERROR = _object(
+    {
         "ok": {"const": False},
-        "status": {"type": "integer"},
+        "status": {"type": "integer", "description": "The HTTP status of the response."},
         "error": {"type": "string"},
-        "parameter": NULLABLE_STRING,
+        "parameter": {"type": ["string", "null"], "description": "The query parameter at fault, if one is."},
+    }
+)
+SEARCH_QUERY = _object(
+    {
+        "q": {"type": "string"},
+        "source": {"type": "array", "items": {"type": "string"}, "description": "Full names of the sources."},
+        "year": {"oneOf": [{"type": "integer"}, {"const": "unknown"}, {"type": "null"}]},
+        "month": {"type": ["integer", "null"], "minimum": 1, "maximum": 12},
+        "from": {"type": ["string", "null"], "description": "YYYY-MM-DD"},
+        "to": {"type": ["string", "null"], "description": "YYYY-MM-DD"},
+        "sort": {"enum": list(SORTS), "description": "The order the results are in: newest when there are no words."},
+        "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
     },
-}
-SEARCH_RESULT = {
-    "type": "object",
-    "required": [
-        "ok",
-        "status",
-        "query",
-        "total",
-        "pages",
-        "results",
-        "facets",
-        "suggestion",
-        "notice",
-        "index_version",
-    ],
-    "properties": {
+    "The request as run: sources by their full names, dates in full, the sort the results are in.",
+)
+SEARCH_RESULT = _object(
+    {
         "ok": {"const": True},
         "status": {"const": 200},
-        "query": {"type": "object"},
-        "total": {"type": "integer", "minimum": 0},
+        "query": {"$ref": "#/components/schemas/SearchQuery"},
+        "total": COUNT,
         "pages": {"type": "integer", "minimum": 1},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-        "facets": {
-            "type": "object",
-            "required": ["source", "year", "month", "undated"],
-            "properties": {
-                "source": {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}},
-                "year": {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}},
-                "month": {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}},
-                "undated": {"type": "object", "required": ["count", "selected"]},
-            },
-        },
+        "facets": _object(
+            {
+                "source": {"type": "array", "items": {"$ref": "#/components/schemas/SourceFacetValue"}},
+                "year": {"type": "array", "items": {"$ref": "#/components/schemas/YearFacetValue"}},
+                "month": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/MonthFacetValue"},
+                    "description": "Months of the selected year; empty without one.",
+                },
+                "undated": _object({"count": COUNT, "selected": {"type": "boolean"}}),
+            }
+        ),
         "suggestion": NULLABLE_STRING,
         "notice": NULLABLE_STRING,
         "index_version": {"type": "string"},
-    },
-}
-DOCUMENT = {
-    "type": "object",
-    "required": ["ok", "status", "document", "index_version"],
-    "properties": {
+    }
+)
+SIMILAR = _object(
+    {"id": {"type": "string"}, "title": {"type": "string"}, "source": NULLABLE_STRING, "date": NULLABLE_STRING}
+)
+DOCUMENT = _object(
+    {
         "ok": {"const": True},
         "status": {"const": 200},
         "index_version": {"type": "string"},
-        "document": {
-            "type": "object",
-            "required": [
-                "id",
-                "title",
-                "url",
-                "source",
-                "date",
-                "date_precision",
-                "language",
-                "body",
-                "more_like_this",
-            ],
-            "properties": {
+        "document": _object(
+            {
                 "id": {"type": "string"},
                 "title": {"type": "string"},
                 "url": NULLABLE_STRING,
                 "source": NULLABLE_STRING,
                 "date": NULLABLE_STRING,
-                "date_precision": NULLABLE_STRING,
+                "date_precision": DATE_PRECISION,
                 "language": NULLABLE_STRING,
                 "body": {"type": "string"},
-                "more_like_this": {"type": "array", "items": {"type": "object", "required": ["id", "title"]}},
-            },
+                "more_like_this": {"type": "array", "items": {"$ref": "#/components/schemas/Similar"}},
+            }
+        ),
+    }
+)
+HEALTH = _object(
+    {
+        "ok": {"const": True},
+        "status": {"const": 200},
+        "index_version": {"type": "string"},
+        "documents": COUNT,
+        "generation": {"type": "string", "description": "The index generation this process serves."},
+        "generation_age_seconds": {
+            "type": ["number", "null"],
+            "description": "Seconds since that generation went live.",
         },
-    },
-}
+        "switches": {**COUNT, "description": "How often this process has moved to a new generation."},
+        "pid": {"type": "integer", "description": "The worker process that answered."},
+    }
+)
 
 
 def _param(name: str, description: str, schema: dict, **extra) -> dict:
@@ -135,6 +156,13 @@ def _param(name: str, description: str, schema: dict, **extra) -> dict:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
 
 
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of a response already held: 304 while the index and the query are the same.",
+    "schema": {"type": "string"},
+}
 SEARCH_PARAMETERS = [
     _param(
         "q",
@@ -143,41 +171,73 @@ SEARCH_PARAMETERS = [
     ),
     _param(
         "source",
-        "Only these sources (repeat for several; any of them).",
-        {"type": "array", "items": {"type": "string"}},
+        "Only these sources (repeat for several; any of them): a full name in any case, or the start or a part of "
+        "one name; one naming several sources or none is a 400.",
+        {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCES},
         style="form",
         explode=True,
     ),
     _param(
         "year",
         'A year, or "unknown" for documents without a known year.',
-        {"oneOf": [{"type": "integer"}, {"const": "unknown"}]},
+        {"oneOf": [{"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}, {"const": "unknown"}]},
     ),
-    _param("month", "A month of the selected year (1-12).", {"type": "integer", "minimum": 1, "maximum": 12}),
-    _param("from", "Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).", {"type": "string"}),
-    _param("to", "Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).", {"type": "string"}),
+    _param(
+        "month",
+        "A month of the selected year (1-12); without a year it is a 400.",
+        {"type": "integer", "minimum": 1, "maximum": 12},
+    ),
+    _param("from", "Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).", DATE_PARAMETER),
+    _param("to", "Latest date, YYYY-MM-DD (or YYYY-MM, YYYY); before from it is a 400.", DATE_PARAMETER),
     _param("sort", "Order of results.", {"enum": list(SORTS), "default": "relevance"}),
-    _param("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "default": 1}),
+    _param("page", "Page number, from 1.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
     _param(
         "per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE}
     ),
+    IF_NONE_MATCH,
 ]
 
+CACHE_HEADERS = {
+    "ETag": {"description": "Tied to the index version and the query string.", "schema": {"type": "string"}},
+    "X-Index-Version": {"description": "The index version that answered.", "schema": {"type": "string"}},
+    "Cache-Control": {"schema": {"type": "string"}},
+}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+ERROR_DESCRIPTIONS = {
+    400: "A parameter that cannot be used; `parameter` names it.",
+    404: "No document with that id.",
+    503: "No index yet.",
+}
+# The HTTP server's own answers, before the app sees the request: text, not the JSON envelope.
+SERVER_LIMITS = {
+    "414": {
+        "description": "The request line is longer than the HTTP server reads (4094 bytes under `searchapp serve`).",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+    "431": {
+        "description": "A header is longer than the HTTP server reads (8190 bytes under `searchapp serve`).",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
 
-def _responses(ok_schema: str, *errors: int) -> dict:
-    """Return the responses of an operation: its result and the error envelope."""
+
+def _responses(ok_schema: str, *errors: int, cached: bool = False, limits: bool = False) -> dict:
+    """Return the responses of an operation: its result, the error envelope, and 304 for one tied to the index."""
     responses = {
         "200": {
             "description": "OK",
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok_schema}"}}},
+            **({"headers": CACHE_HEADERS} if cached else {}),
         }
     }
-    for status in errors:
-        responses[str(status)] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    if cached:
+        responses["304"] = {
+            "description": "Not modified: the ETag sent is still this response's.",
+            "headers": CACHE_HEADERS,
         }
-    return responses
+    for status in errors:
+        responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": ERROR_CONTENT}
+    return {**responses, **(SERVER_LIMITS if limits else {})}
 
 
 def openapi_spec() -> dict:
@@ -188,7 +248,8 @@ def openapi_spec() -> dict:
             "title": "Press release search API",
             "version": "1",
             "description": "Search press releases across organisations, with facets by source and date. "
-            "Responses carry an ETag tied to the index version; CORS is open to read.",
+            "A parameter given empty is one not given. Responses carry an ETag tied to the index version; "
+            "CORS is open to read.",
         },
         "paths": {
             "/api/search": {
@@ -196,24 +257,61 @@ def openapi_spec() -> dict:
                     "summary": "Search press releases",
                     "operationId": "search",
                     "parameters": SEARCH_PARAMETERS,
-                    "responses": _responses("SearchResult", 400, 503),
+                    "responses": _responses("SearchResult", 400, 503, cached=True, limits=True),
                 }
             },
             "/api/documents/{id}": {
                 "get": {
                     "summary": "One document with its full text and similar documents",
                     "operationId": "document",
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": _responses("Document", 404, 503),
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        IF_NONE_MATCH,
+                    ],
+                    "responses": _responses("Document", 404, 503, cached=True, limits=True),
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "operationId": "openapi",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 document",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "required": ["openapi", "info", "paths"]}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Whether the answering process can search, and which index state it serves",
+                    "operationId": "health",
+                    "responses": {
+                        "200": {
+                            "description": "Searching; never cached.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}},
+                        },
+                        "503": {"description": "No index yet: not ready to search.", "content": ERROR_CONTENT},
+                    },
                 }
             },
         },
         "components": {
             "schemas": {
                 "SearchResult": SEARCH_RESULT,
+                "SearchQuery": SEARCH_QUERY,
                 "Document": DOCUMENT,
+                "Similar": SIMILAR,
                 "Hit": HIT,
-                "FacetValue": FACET_VALUE,
+                "SourceFacetValue": SOURCE_FACET_VALUE,
+                "YearFacetValue": YEAR_FACET_VALUE,
+                "MonthFacetValue": MONTH_FACET_VALUE,
+                "Health": HEALTH,
                 "Error": ERROR,
             }
         },
