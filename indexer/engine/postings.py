@@ -381,7 +381,7 @@ class CachedPostings:
         if summed is None or not parts:
             return None
         constant, exact = summed
-        stream = self._by_bound(parts, constant, selected, budget)
+        stream = self._by_bound(parts, constant, selected, budget, want=2 * limit + RANKING_STEP)
         if exact:
             # The sums are Whoosh's scores but for rounding: only documents whose sums are that
             # close to another's may be ordered differently, so Whoosh scores just those.
@@ -463,7 +463,7 @@ class CachedPostings:
             exact = exact and summed[1] and (required or not child_required)
         return total, exact
 
-    def _by_bound(self, parts, constant: float, selected: int, budget=None):
+    def _by_bound(self, parts, constant: float, selected: int, budget=None, want: int = 64):
         """Yield (bound, docnum) for the selected documents, highest bound first.
 
         A document's bound is the sum of its parts' scores, at least Whoosh's score for it. When
@@ -478,7 +478,7 @@ class CachedPostings:
                 yield -negative, d
             return
         if len(parts) > BEST_FIRST_PARTS:
-            yield from self._by_sum(parts, constant, selected, budget)
+            yield from self._by_sum(parts, constant, selected, budget, want)
             return
         wanted = membership(selected, self.size)
         seen: set[int] = set()
@@ -504,7 +504,7 @@ class CachedPostings:
                         heapq.heappush(heap, (-(constant + sum(f * p.score(d) for p, f in parts)), d))
             depth += RANKING_STEP
 
-    def _by_sum(self, parts, constant: float, selected: int, budget=None):
+    def _by_sum(self, parts, constant: float, selected: int, budget=None, want: int = 64):
         """Yield (bound, docnum) for the selected documents, highest first, summing every posting once.
 
         With many parts (a pattern's words, a long OR), reading each list best first costs a
@@ -518,11 +518,18 @@ class CachedPostings:
                 break
             for d, score in zip(p.docs, p.scores):
                 sums[d] += factor * score
-        heap = [(-(constant + sums[d]), d) for d in from_bits(selected)]
+        docs = from_bits(selected)
+        # Callers mostly take a page and a few more: pick those first, and order the rest only if asked.
+        # nlargest keeps equal sums in document order, as the (-sum, docnum) order wants.
+        first = heapq.nlargest(want, docs, key=sums.__getitem__)
+        for d in first:
+            yield constant + sums[d], d
+        taken = set(first)
+        heap = [(-sums[d], d) for d in docs if d not in taken]
         heapq.heapify(heap)
         while heap:
             negative, d = heapq.heappop(heap)
-            yield -negative, d
+            yield constant - negative, d
 
     def _whoosh_scores(self, query: Q.Query, docnums) -> dict[int, float]:
         """Return Whoosh's score of each document, from the matchers `searcher.search` would use."""
