@@ -248,8 +248,8 @@ def openapi_spec() -> dict:
             "title": "Press release search API",
             "version": "1",
             "description": "Search press releases across organisations, with facets by source and date. "
-            "A parameter given empty is one not given. Responses carry an ETag tied to the index version; "
-            "CORS is open to read.",
+            "A parameter given empty is one not given. Responses carry an ETag tied to the index version, "
+            "except a search its time budget cut short (no-store: asking again may find more); CORS is open to read.",
         },
         "paths": {
             "/api/search": {
