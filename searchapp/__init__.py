@@ -36,7 +36,8 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         # Postings kept in memory per process, in MB: what makes repeated words fast.
         SEARCH_CACHE_MB=256,
         # Seconds one search may spend matching and ranking; past it, it answers with what it has and says so.
-        SEARCH_SECONDS=0.3,
+        # None: the engine's default (0.3).
+        SEARCH_SECONDS=None,
         # Read the index files on demand (the page cache is shared by every process), or through the engine's mmap,
         # which copies each file into every process's memory (see indexer/engine/storage.py).
         INDEX_MMAP=False,

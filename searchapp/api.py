@@ -20,10 +20,12 @@ def api_search():
     """Search; the parameters are the web page's."""
     view = get_view()
     version = view.version
+    # Validated first: a bad request is a 400 whatever the client holds (If-None-Match: * included).
+    wanted = SearchRequest.from_args(request.args)
     cached = not_modified(version)
     if cached:
         return cached
-    result = search(view, SearchRequest.from_args(request.args))
+    result = search(view, wanted)
     remember(result.request)
     response = jsonify(result_dict(result))
     if not result.complete:
@@ -38,6 +40,9 @@ def api_document(doc_id: str):
     """One document with its full text and similar documents."""
     view = get_view()
     version = view.version
+    # A missing document is a 404 whatever the client holds (If-None-Match: * included).
+    if view.docnum(doc_id) is None:
+        abort(404, f"No document with id {doc_id!r}")
     cached = not_modified(version)
     if cached:
         return cached

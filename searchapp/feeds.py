@@ -27,10 +27,11 @@ def atom():
     """The newest releases matching the search in the query string, as Atom."""
     view = get_view()
     version = view.version
+    # Validated first: a bad request is a 400 whatever the client holds.
+    req = SearchRequest.from_args(request.args)
     cached = not_modified(version)
     if cached:
         return cached
-    req = SearchRequest.from_args(request.args)
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
     result = search(view, req)
     req = result.request  # sources by their full names

@@ -138,7 +138,8 @@ def _int(text: str, name: str, low: int, high: int) -> int | None:
     """Return an integer parameter in [low, high], None when absent; raise BadParameter otherwise."""
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses; and at most 9 of them.
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
         raise BadParameter(name, f"must be a whole number from {low} to {high}")
     return int(text)
 
@@ -147,7 +148,7 @@ def _date(text: str, name: str) -> Date | None:
     """Return a date parameter (YYYY-MM-DD, YYYY-MM or YYYY), None when absent."""
     if not text:
         return None
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    match = re.fullmatch(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?", text)
     try:
         if not match:
             raise ValueError

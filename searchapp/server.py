@@ -74,6 +74,8 @@ def serve(app, *, bind: list[str], workers: int, threads: int, access_log: str |
         "timeout": timeout,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "keepalive": 5,
+        # Room for the longest query the API accepts (500 characters of 4-byte UTF-8, percent-encoded, and filters).
+        "limit_request_line": 8190,
         "accesslog": access_log,
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",

@@ -110,6 +110,19 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def searches_have_time():
+    """Give every search a generous time budget, so that a busy test machine never changes an answer.
+
+    The tests of the budget itself pass theirs explicitly (time_budget=, SEARCH_SECONDS).
+    """
+    from indexer.engine import view
+
+    usual, view.DEFAULT_TIME_BUDGET = view.DEFAULT_TIME_BUDGET, 60.0
+    yield
+    view.DEFAULT_TIME_BUDGET = usual
+
+
 @pytest.fixture(autouse=True)
 def search_never_falls_back(caplog):
     """Fail any test in which the postings cache failed and search fell back to Whoosh's own path.

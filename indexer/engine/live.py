@@ -28,7 +28,7 @@ from indexer.engine.storage import (
     open_view,
     remove_stale_generations,
 )
-from indexer.engine.view import DEFAULT_CACHE_BYTES, DEFAULT_TIME_BUDGET, IndexView
+from indexer.engine.view import DEFAULT_CACHE_BYTES, IndexView
 
 log = logging.getLogger(__name__)
 # The share of the postings cache filled with the commonest words before a new view serves.
@@ -64,7 +64,7 @@ class LiveIndex:
         index: Path | str,
         *,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
-        time_budget: float = DEFAULT_TIME_BUDGET,
+        time_budget: float | None = None,
         mmap: bool = False,
         warm: Callable[[IndexView], None] | None = None,
         watch_seconds: float | None = None,

@@ -102,13 +102,13 @@ class IndexView:
         generation: Path,
         *,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
-        time_budget: float = DEFAULT_TIME_BUDGET,
+        time_budget: float | None = None,
         on_close=None,
     ):
         self._searcher = searcher
         self._lock = threading.RLock()
         self._on_close = on_close
-        self.time_budget = time_budget
+        self.time_budget = DEFAULT_TIME_BUDGET if time_budget is None else time_budget
         self.closed = False
         self.generation = generation
         reader = searcher.reader()
