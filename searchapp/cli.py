@@ -441,7 +441,7 @@ def serve(host, port, bind, index, workers, threads, cache_mb, access_log, dev):
 
     Runs gunicorn with pre-forked workers (one per core by default), each
     keeping one warmed view of the index shared by its threads; a reindex
-    reaches them within a second, once its new state is warm. SIGTERM stops
+    reaches them within seconds, once its new state is warm. SIGTERM stops
     it after the requests in progress. Reads config.py in the instance folder
     ($SEARCHAPP_INSTANCE to choose it), as `searchapp:create_app()` does under
     another WSGI server; the options win over it.

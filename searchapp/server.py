@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from gunicorn.app.base import BaseApplication
@@ -46,6 +47,12 @@ def warm_worker(worker) -> None:
     from searchapp.index_access import live_index
 
     app = worker.wsgi
+    # The engine's and the app's own messages (a warmed generation, a failed switch) go to gunicorn's error log.
+    for name in ("indexer", "searchapp"):
+        logger = logging.getLogger(name)
+        logger.handlers = list(worker.log.error_log.handlers)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     live = live_index(app)
     try:
         live.refresh()

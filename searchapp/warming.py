@@ -10,7 +10,7 @@ from searchapp.search import BadParameter, SearchRequest, search
 
 log = logging.getLogger(__name__)
 # Searches replayed on a new view, most recent first: enough to fill the caches that matter.
-REPLAYED = 32
+REPLAYED = 16
 # Always run first: browsing fills the columns and facets every search uses.
 BASE = (SearchRequest(), SearchRequest(q="the"), SearchRequest(q='"of the"'))
 

@@ -22,6 +22,8 @@ DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 # Seconds one search may spend matching and ranking before it answers with what it has: with
 # facets and snippets after, a response within half a second.
 DEFAULT_TIME_BUDGET = 0.3
+# Words per field whose postings a new view reads before it serves, at most: only long lists cost much to read.
+PREFETCH_WORDS = 64
 
 
 def _serialised(method):
@@ -241,7 +243,7 @@ class IndexView:
         for fieldname in FIELD_BOOSTS:
             # Each word also holds a bitmap of every document number.
             words = self.vocabulary.commonest(
-                fieldname, max_bytes // len(FIELD_BOOSTS), self.size // 8 + 200, BYTES_PER_POSTING
+                fieldname, PREFETCH_WORDS, max_bytes // len(FIELD_BOOSTS), self.size // 8 + 200, BYTES_PER_POSTING
             )
             for word in words:
                 self.postings.term(fieldname, word)

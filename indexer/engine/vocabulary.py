@@ -61,11 +61,13 @@ class Vocabulary:
             postings += frequency[i]
         return chosen, total
 
-    def commonest(self, fieldname: str, max_bytes: int, bytes_per_word: int, bytes_per_posting: int) -> list[str]:
-        """Return a field's commonest words, commonest first, while their postings would fit in max_bytes."""
+    def commonest(
+        self, fieldname: str, max_words: int, max_bytes: int, bytes_per_word: int, bytes_per_posting: int
+    ) -> list[str]:
+        """Return up to max_words of a field's commonest words, commonest first, while their postings fit."""
         words, frequency = self._field(fieldname)
         chosen, held = [], 0
-        for i in sorted(range(len(words)), key=frequency.__getitem__, reverse=True):
+        for i in heapq.nlargest(max_words, range(len(words)), key=frequency.__getitem__):
             held += bytes_per_word + bytes_per_posting * frequency[i]
             if held > max_bytes:
                 break
