@@ -1,32 +1,51 @@
 """Load-test the production server beside Datasette serving SQLite FTS5, in the same run.
 
 Usage: python bench/load_bench.py [--sizes 10000,100000] [--workdir DIR] [--source DIR] [--clients 1,8,32]
-                                  [--workers N] [--threads T] [--queries 300] [--client-procs 1]
-                                  [--no-peer] [--no-reindex]
+                                  [--workers N] [--threads T] [--queries 300] [--passes 3] [--client-procs 1]
+                                  [--no-peer] [--no-heavy] [--no-reindex]
 
 For each size, takes bench/search_bench.py's corpus, Whoosh index and FTS5 database (building what is
 missing, reusing what --workdir holds) and its queries of 12 kinds, then:
 
 1. Sends the queries at 1, 8 and 32 concurrent clients to `searchapp serve` (gunicorn's pre-forked
    workers) and then to `datasette serve`, one server at a time, each after the same warm-up queries.
-   Each client sends every query in its own seeded order (the same orders for both engines), over one
-   keep-alive http.client connection, the next request as soon as the previous answer has arrived, and
-   starts its order again until every client has been through its own: a connection stays with the
-   worker that accepted it, and the clients of a worker holding fewer would otherwise finish first and
-   leave it idle, measuring the tail instead of N clients.
+   A run sends a fixed number of requests: --passes passes over the query set (3 x 300 = 900), each
+   pass in its own seeded order, one after another in one sequence (the same for both engines and
+   every client count). The clients share that sequence as a queue: each, over one keep-alive
+   http.client connection, takes the next request as soon as its previous answer has arrived, until
+   the sequence is used up. A connection stays with the worker that accepted it, so the clients of a
+   worker holding fewer connections take fewer of the requests instead of finishing first and leaving
+   it idle: every client is busy to the end of the run but for its last request. With --client-procs N,
+   the sequence is dealt out to the processes interleaved (process i takes requests i, i + N, i + 2N,
+   ...) and the clients of each process share its slice as a queue.
    Reported per engine and client count: throughput, p50/p95/p99 latency, errors (non-200 answers,
    connection errors, and timeouts at 30 s), and answers cut short (ours: its time budget per search;
    Datasette: a count or a facet past its time limit, which the settings below make unreachable).
-2. Samples the server's process tree every 0.2 s: the sum of PSS (/proc/PID/smaps_rollup) over the
+2. Runs ours with 8 ordinary clients on the same sequence while 10 other clients send only expensive
+   queries, one after another, taking them in turn from a queue that cycles until the ordinary clients
+   are through: the patterns a*, s*, t*, ukr*, pre*, *tion and c?n*, the phrases of common words
+   "of the", "in the" and "the president", and three ORs of 20 words each, the 60 commonest of
+   search_bench.load_vocabulary's "common" list (4 letters or more, no stop words, by document
+   frequency). Reported: the ordinary clients' throughput, p50/p95/p99 and errors; the heavy clients'
+   p50/p95/max latency, errors and answers cut short, over the heavy requests started while the
+   ordinary clients ran, and each heavy query's p50, max and cut-short count. Cut short is what our API
+   marks with Cache-Control: no-store (it sets it exactly when the time budget cut the search short,
+   with a notice saying what was left out); an answer marked so without a notice is counted apart.
+   With --client-procs, the heavy clients of each process cycle over all the heavy queries, each process
+   from a point of its own. The heavy queries are not warmed up: the first rounds read their postings.
+   Datasette is left out of this run: it has no time budget that answers with what it has found (its
+   sql_time_limit_ms cancels the query with an error, and is set past the client's timeout here).
+3. Samples the server's process tree every 0.2 s: the sum of PSS (/proc/PID/smaps_rollup) over the
    master and its workers, the RSS of each worker, and their CPU time.
-3. On a copy of the corpus and index in a temporary folder, runs the same 8-client load through
+4. On a copy of the corpus and index in a temporary folder, runs an 8-client load through
    `searchapp reindex` after 1 % of the files changed (index_bench.change_files), then through
    `searchapp reindex --full` after another 1 % changed, each until the reindex has ended and every
-   worker reports the new index_version on /healthz. Every answer must name the old or the new version
-   (in X-Index-Version and in its body alike). Five probe queries, sent between the others, must give
-   the total of the version they name: four match the sentence change_files appends, so their totals
-   differ between the versions; the fifth is from the query mix.
-4. Prints a summary and PASS/FAIL for the targets (set for 100,000 documents, shown for information at
+   worker reports the new index_version on /healthz: these runs start the sequence again as often as
+   they need to. Every answer must name the old or the new version (in X-Index-Version and in its body
+   alike). Five probe queries, one before every fifth query of the sequence, must give the total of the
+   version they name: four match the sentence change_files appends, so their totals differ between the
+   versions; the fifth is from the query mix.
+5. Prints a summary and PASS/FAIL for the targets (set for 100,000 documents, shown for information at
    other sizes).
 
 Like for like: the same stored documents (Datasette's table is built from the rows of search_bench's FTS5
@@ -34,15 +53,18 @@ database, its FTS5 index made by sqlite-utils' enable_fts with search_bench's to
 in FTS5 syntax (`_searchmode=raw`, as Datasette would otherwise quote the OR and NOT), the same source,
 year and date filters, 10 results a page, counts per source and per year with the total, the same client
 and the same two cores, one server at a time. Both servers' access logs are off (Datasette's by a
-plugin of a few lines, as `datasette serve` has no option for it).
+plugin of a few lines, as `datasette serve` has no option for it). Both read their index files through
+the kernel's page cache, which PSS does not count: ours reads them on demand (INDEX_MMAP is False by
+default), SQLite always does. The PSS is what each server holds in its own memory: for ours, among the
+rest, each worker's cache of postings (SEARCH_CACHE_MB); for Datasette, SQLite's page cache per
+connection.
 
 Not like for like: Datasette lists the matches in primary-key order (its table view does not rank), and
 answers with title, source, year and date, where ours ranks by BM25F, makes a snippet and a highlighted
 title per hit, counts months and undated documents, and tries spelling variants (a typo query costs
 Datasette one lookup of a word that is not there). Datasette pages by key only, so a browse of page N
 asks it for the first page. Datasette runs one process (an event loop and 3 SQLite threads, its
-default), ours one worker per core with 4 threads each. Ours maps its index files into memory, so
-the pages it touches count in its PSS; SQLite reads through the page cache, which PSS does not count.
+default), ours one worker per core with 4 threads each.
 Datasette's settings: default_page_size 10, sql_time_limit_ms and facet_time_limit_ms 30000 (the
 client's timeout: no count or facet is cut short first), allow_facet on, suggest_facets off (the
 other columns' suggested facets would be extra queries that our page does not make).
@@ -84,7 +106,7 @@ READY_SECONDS = 600
 # Seconds of load before a reindex starts, so the window shows the switch and not the start of the load.
 LEAD_SECONDS = 2.0
 SETTLE_SECONDS = 180
-# One request in this many is a probe during a reindex: enough to catch a mixed state, few enough to keep the mix.
+# A probe before every this many queries during a reindex: enough to catch a mixed state, few enough to keep the mix.
 PROBE_EVERY = 5
 CHANGED_SHARE = 0.01
 # Clients of the load that runs through each reindex.
@@ -120,6 +142,15 @@ def asgi_wrapper(datasette):
 '''
 # Size: (8-client q/s at least, 8-client p95 ms at most, 32-client p95 ms at most, whole-server PSS MB at most).
 TARGETS = {100_000: (50, 300, 1000, 2048)}
+# The heavy-query run: ordinary clients, and beside them clients sending only these, cycling.
+HEAVY_BESIDE = 8
+HEAVY_CLIENTS = 10
+HEAVY_QUERIES = ("a*", "s*", "t*", "ukr*", "pre*", "*tion", "c?n*", '"of the"', '"in the"', '"the president"')
+# ORs of this many words, each OR the next words of the vocabulary's commonest.
+HEAVY_OR_WORDS = 20
+HEAVY_ORS = 3
+# Size: (ordinary clients' p95 ms at most, heavy clients' p95 ms at most), errors 0 on both sides.
+HEAVY_TARGETS = {100_000: (300, 1000)}
 
 
 def load_search_bench():
@@ -138,17 +169,29 @@ index_bench = search_bench.load_index_bench()
 
 
 def client_main() -> None:
-    """Run one client process: read the job, connect, wait for "go", send until "stop", print the records."""
+    """Run one client process: read the job, connect, wait for "go", send until "stop", print the records.
+
+    The job holds groups of clients, each group with its paths and its slice of a sequence, which the
+    group's clients take from as one queue. "done" goes out once every group that is not background is
+    through its slice (a looping group once it has handed all of it out); the "stop" that follows ends
+    the looping and background groups after the request each client has under way.
+    """
     job = json.loads(sys.stdin.readline())
-    orders = job["orders"]
-    go, stop, passed = threading.Event(), threading.Event(), threading.Semaphore(0)
-    connected = threading.Barrier(len(orders) + 1)
-    records = [[] for _ in orders]
+    groups, ours = job["groups"], job["engine"] == "ours"
+    go, stop = threading.Event(), threading.Event()
+    connected = threading.Barrier(sum(group["clients"] for group in groups) + 1)
+    feeds = [Feed(group["sequence"], group["loop"], stop) for group in groups]
+    records = [[[] for _ in range(group["clients"])] for group in groups]
     threads = [
-        threading.Thread(target=client_thread, args=(job, order, out, connected, go, stop, passed), daemon=True)
-        for order, out in zip(orders, records)
+        [
+            threading.Thread(
+                target=client_thread, args=(job["port"], ours, group["paths"], feed, out, connected, go), daemon=True
+            )
+            for out in outs
+        ]
+        for group, feed, outs in zip(groups, feeds, records)
     ]
-    for thread in threads:
+    for thread in (t for group_threads in threads for t in group_threads):
         thread.start()
     connected.wait()
     print("ready", flush=True)
@@ -156,49 +199,72 @@ def client_main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
     go.set()
-    for _ in threads:
-        passed.acquire()
+    for group, feed, group_threads in zip(groups, feeds, threads):
+        if group["background"]:
+            continue
+        if group["loop"]:
+            feed.passed.wait()
+        else:
+            for thread in group_threads:
+                thread.join()
     print("done", flush=True)
     sys.stdin.readline()
     stop.set()
-    for thread in threads:
+    for thread in (t for group_threads in threads for t in group_threads):
         thread.join()
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
-    print(json.dumps({"records": [r for out in records for r in out], "cpu": cpu, "seconds": seconds}), flush=True)
+    merged = [[r for out in outs for r in out] for outs in records]
+    print(json.dumps({"records": merged, "cpu": cpu, "seconds": seconds}), flush=True)
 
 
-def client_thread(job: dict, order: list[int], out: list, connected, go, stop, passed) -> None:
-    """Send the paths of `order` one after another, from the start again until stopped, recording each answer."""
-    paths, ours = job["paths"], job["engine"] == "ours"
-    conn = http.client.HTTPConnection(HOST, job["port"], timeout=CLIENT_TIMEOUT)
+class Feed:
+    """A sequence of query numbers that a group's clients take from in turn, once or round and round."""
+
+    def __init__(self, sequence: list[int], loop: bool, stop: threading.Event):
+        self.sequence, self.loop, self.stop = sequence, loop, stop
+        self.taken = 0
+        self.lock = threading.Lock()
+        # Set once every number has been handed out at least once.
+        self.passed = threading.Event()
+        if not sequence:
+            self.passed.set()
+
+    def take(self) -> int | None:
+        """Return the next query number, or None once stopped or (when not looping) used up."""
+        with self.lock:
+            if self.stop.is_set() or not self.sequence or (self.taken >= len(self.sequence) and not self.loop):
+                return None
+            idx = self.sequence[self.taken % len(self.sequence)]
+            self.taken += 1
+            if self.taken == len(self.sequence):
+                self.passed.set()
+            return idx
+
+
+def client_thread(port: int, ours: bool, paths: list[str], feed: Feed, out: list, connected, go) -> None:
+    """Send the paths of the numbers taken from `feed`, one after another until it gives none, recording each answer."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=CLIENT_TIMEOUT)
     try:
         conn.connect()
     except OSError:
         pass  # the first request connects again, and records the error if it fails
     connected.wait()
     go.wait()
-    first = True
-    while not stop.is_set():
-        for idx in order:
-            if stop.is_set():
-                break
-            out.append(one_request(conn, paths[idx], idx, ours))
-            if not isinstance(out[-1][3], int):
-                # A failed connection is not reused: the next request opens a new one.
-                conn.close()
-        if first:
-            passed.release()
-            first = False
+    while (idx := feed.take()) is not None:
+        out.append(one_request(conn, paths[idx], idx, ours))
+        if not isinstance(out[-1][3], int):
+            # A failed connection is not reused: the next request opens a new one.
+            conn.close()
     conn.close()
 
 
 def one_request(conn: http.client.HTTPConnection, path: str, idx: int, ours: bool) -> list:
-    """Return [query, start, ms, status, index version, total, cut short, versions differ] of one GET."""
+    """Return [query, start, ms, status, index version, total, cut short, versions differ, notice] of one GET."""
     started = time.monotonic()
     version = total = None
-    cut = mismatch = False
+    cut = mismatch = notice = False
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -221,19 +287,27 @@ def one_request(conn: http.client.HTTPConnection, path: str, idx: int, ours: boo
                 # Our API says no-store exactly when the time budget cut the search short.
                 total, cut = data.get("total"), no_store
                 mismatch = data.get("index_version") != version
+                notice = data.get("notice") is not None
             else:
                 total = data.get("filtered_table_rows_count")
                 cut = total is None or set(data.get("facet_results") or ()) != {"source", "year"}
-    return [idx, started, ms, status, version, total, cut, mismatch]
+    return [idx, started, ms, status, version, total, cut, mismatch, notice]
 
 
-def run_load(port: int, engine: str, paths: list[str], orders: list[list[int]], procs: int, server, during=None):
-    """Run the clients of `orders` in `procs` processes while sampling the server; return what they recorded.
+def client_group(paths: list[str], sequence: list[int], clients: int, background: bool = False) -> dict:
+    """Return a group of clients for run_load: they share `sequence`, numbers of `paths`, as one queue."""
+    return {"paths": paths, "sequence": sequence, "clients": clients, "background": background}
 
-    Each client goes through its order and starts it again, until every client has been through its
-    own (so that all of them are busy to the end) and, with `during`, until `during()` has returned too.
+
+def run_load(server, engine: str, groups: list[dict], procs: int, during=None) -> dict:
+    """Run the client groups in `procs` processes while sampling the server; return what they recorded.
+
+    A group's clients take its sequence one request after another until it is used up; with `during`,
+    they start it again as often as needed until `during()` has returned too. A background group cycles
+    through its sequence until every other group is through. Each process gets its share of the clients
+    and an interleaved slice of each group's sequence, or of a background group's the whole sequence.
     """
-    procs = max(1, min(procs, len(orders)))
+    procs = max(1, min([procs] + [g["clients"] for g in groups] + [len(g["sequence"]) for g in groups]))
     clients = [
         subprocess.Popen(
             [sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -242,13 +316,22 @@ def run_load(port: int, engine: str, paths: list[str], orders: list[list[int]], 
     ]
     try:
         for i, client in enumerate(clients):
-            job = {"port": port, "engine": engine, "paths": paths, "orders": orders[i::procs]}
-            client.stdin.write(json.dumps(job) + "\n")
+            parts = [
+                {
+                    "paths": g["paths"],
+                    "sequence": process_sequence(g, i, procs),
+                    "clients": len(range(i, g["clients"], procs)),
+                    "loop": g["background"] or during is not None,
+                    "background": g["background"],
+                }
+                for g in groups
+            ]
+            client.stdin.write(json.dumps({"port": server.port, "engine": engine, "groups": parts}) + "\n")
             client.stdin.flush()
         for client in clients:
             if client.stdout.readline().strip() != "ready":
                 raise SystemExit("a client process did not start")
-        with Sampler(server.process.pid, port) as memory:
+        with Sampler(server.process.pid, server.port) as memory:
             for client in clients:
                 client.stdin.write("go\n")
                 client.stdin.flush()
@@ -268,8 +351,10 @@ def run_load(port: int, engine: str, paths: list[str], orders: list[list[int]], 
     wall = memory.ended - memory.started
     # What neither the server, the clients nor this process used: other work on the machine, which skews the run.
     others = memory.busy - memory.cores() * wall - sum(out["cpu"] for out in outputs) - memory.own
+    recorded = [[r for out in outputs for r in out["records"][g]] for g in range(len(groups))]
     return {
-        "records": [r for out in outputs for r in out["records"]],
+        "records": recorded[0],
+        "groups": recorded,
         "client_cpu": [out["cpu"] / out["seconds"] if out["seconds"] else 0.0 for out in outputs],
         "other_cores": max(0.0, others / wall) if wall else 0.0,
         "memory": memory,
@@ -277,14 +362,28 @@ def run_load(port: int, engine: str, paths: list[str], orders: list[list[int]], 
     }
 
 
-def client_orders(count: int, clients: int, seed: str) -> list[list[int]]:
-    """Return each client's own seeded shuffle of the query numbers."""
-    orders = []
-    for client in range(clients):
+def process_sequence(group: dict, i: int, procs: int) -> list[int]:
+    """Return process i's part of a group's sequence: its interleaved slice, or a background group's whole cycle.
+
+    A background group cycles in every process over all its queries (from a point of its own, so that the
+    processes do not send the same ones at once): a slice would make each process's clients repeat
+    some queries only, at the pace those queries allow.
+    """
+    sequence = group["sequence"]
+    if not group["background"]:
+        return sequence[i::procs]
+    start = i * len(sequence) // procs
+    return sequence[start:] + sequence[:start]
+
+
+def shared_sequence(count: int, passes: int, seed: str) -> list[int]:
+    """Return `passes` passes over the query numbers, each in its own seeded order, one after another."""
+    sequence = []
+    for n in range(passes):
         order = list(range(count))
-        random.Random(f"{seed}-client-{client}").shuffle(order)
-        orders.append(order)
-    return orders
+        random.Random(f"{seed}-pass-{n}").shuffle(order)
+        sequence += order
+    return sequence
 
 
 # -- the servers ---------------------------------------------------------------------------------------
@@ -629,6 +728,7 @@ def stats(records: list, start: float | None = None, end: float | None = None) -
         "p50": search_bench.percentile(latencies, 0.5),
         "p95": search_bench.percentile(latencies, 0.95),
         "p99": search_bench.percentile(latencies, 0.99),
+        "max": max(latencies, default=float("nan")),
         "errors": sum(kinds.values()),
         "error_kinds": kinds,
         "statuses": Counter(r[3] for r in records if isinstance(r[3], int) and r[3] != 200),
@@ -661,11 +761,11 @@ def run_line(engine: str, clients: int, s: dict, result: dict) -> str:
 def bench_engine(server, engine: str, paths: list[str], warmup: list[str], args) -> dict:
     """Warm a server up, then run the load at each client count; return the stats and totals of each run."""
     if warmup:
-        run_load(server.port, engine, warmup, [list(range(len(warmup)))], 1, server)
+        run_load(server, engine, [client_group(warmup, list(range(len(warmup))), 1)], 1)
     runs = {}
+    sequence = shared_sequence(len(paths), args.passes, SEED)
     for clients in args.clients:
-        procs = args.client_procs or 1
-        result = run_load(server.port, engine, paths, client_orders(len(paths), clients, SEED), procs, server)
+        result = run_load(server, engine, [client_group(paths, sequence, clients)], args.client_procs or 1)
         s = stats(result["records"])
         s["pss_mb"] = result["memory"].peak_pss_mb
         s["totals"] = {r[0]: r[5] for r in result["records"] if r[3] == 200}
@@ -762,17 +862,15 @@ def reindex_and_settle(server: OurServer, corpus: Path, index: Path, full: bool,
 
 def bench_reindex(kind: str, server: OurServer, corpus: Path, index: Path, size: int, share: float, load: dict):
     """Measure the load of REINDEX_CLIENTS clients through one reindex and check that every answer is consistent."""
-    paths, probe_paths, orders, logdir = load["paths"], load["probe_paths"], load["orders"], load["logdir"]
+    paths, probe_paths, sequence, logdir = load["paths"], load["probe_paths"], load["sequence"], load["logdir"]
     old, old_totals = probe_totals(server, probe_paths)
     changed = index_bench.change_files(corpus, size, share)
     full = kind == "full"
     result = run_load(
-        server.port,
-        "ours",
-        paths + probe_paths,
-        orders,
-        load["procs"],
         server,
+        "ours",
+        [client_group(paths + probe_paths, sequence, REINDEX_CLIENTS)],
+        load["procs"],
         during=lambda: reindex_and_settle(server, corpus, index, full, old, logdir),
     )
     done = result["extra"]
@@ -844,11 +942,17 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
         for r in search_bench.make_queries(vocabulary, search_bench.WARMUP, f"{search_bench.SEED}-warmup")
         if (r["q"], r["source"], r["year"], r["from"], r["page"]) not in keys
     ]
-    print(f"\n== {size:,} documents, {len(queries)} queries a client", flush=True)
-    out = {"size": size, "runs": {}, "reindex": []}
+    print(
+        f"\n== {size:,} documents, {len(queries)} queries x {args.passes} passes: "
+        f"{len(queries) * args.passes} requests a run, shared by its clients",
+        flush=True,
+    )
+    out = {"size": size, "runs": {}, "heavy": None, "reindex": []}
     with OurServer(index, args.workers, args.threads, logdir) as ours:
         print(f"ours: searchapp serve, {ours.workers} workers x {args.threads} threads", flush=True)
-        out["runs"]["ours"] = bench_engine(ours, "ours", [api_path(r) for r in queries], map_paths(warmup), args)
+        out["runs"]["ours"] = bench_engine(ours, "ours", map_paths(queries), map_paths(warmup), args)
+        if not args.no_heavy:
+            out["heavy"] = bench_heavy(ours, map_paths(queries), heavy_queries(vocabulary), args)
     if not args.no_peer:
         peer_db = database.with_name(f"datasette-{size}.sqlite")
         if not peer_db.is_file():
@@ -867,6 +971,65 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
     if not args.no_reindex:
         out["reindex"] = bench_reindexes(size, corpus, index, queries, vocabulary, args, logdir)
     return out
+
+
+def heavy_queries(vocabulary: dict) -> list[dict]:
+    """Return the heavy run's queries: patterns and phrases of common words, then ORs of the commonest words."""
+    base = {"kind": "heavy", "q": "", "fts": "", "source": None, "year": None, "from": None, "to": None, "page": 1}
+    common = vocabulary["common"]
+    ors = [" OR ".join(common[k * HEAVY_OR_WORDS : (k + 1) * HEAVY_OR_WORDS]) for k in range(HEAVY_ORS)]
+    return [dict(base, q=q) for q in HEAVY_QUERIES] + [dict(base, q=q) for q in ors if q]
+
+
+def heavy_label(q: str) -> str:
+    """Return a short name of a heavy query: an OR by its word count and first word."""
+    words = q.split(" OR ")
+    return f"OR of {len(words)} from {words[0]!r}" if len(words) > 2 else q
+
+
+def bench_heavy(server: OurServer, paths: list[str], heavy: list[dict], args) -> dict:
+    """Run HEAVY_BESIDE clients on the query sequence beside HEAVY_CLIENTS of expensive queries; print both sides."""
+    groups = [
+        client_group(paths, shared_sequence(len(paths), args.passes, SEED), HEAVY_BESIDE),
+        client_group(map_paths(heavy), list(range(len(heavy))), HEAVY_CLIENTS, background=True),
+    ]
+    result = run_load(server, "ours", groups, args.client_procs or 1)
+    ordinary, heavy_records = result["groups"]
+    s = stats(ordinary)
+    # Only what was sent while the ordinary clients ran: the last heavy requests meet less load.
+    start = min((r[1] for r in ordinary), default=0.0)
+    end = max((r[1] + r[2] / 1000 for r in ordinary), default=0.0)
+    during = [r for r in heavy_records if start <= r[1] <= end]
+    h = stats(during, start, end)
+    # Our API says no-store exactly when the time budget cut a search short, and then gives a notice.
+    h["silent_cut"] = sum(1 for r in during if r[3] == 200 and r[6] and not r[8])
+    per_query = []
+    for idx, r in enumerate(heavy):
+        mine = [x for x in during if x[0] == idx]
+        q = stats(mine, start, end)
+        total = next((x[5] for x in mine if x[3] == 200 and not x[6]), None)
+        shown = f"{q['p50']:.0f}/{q['max']:.0f} ms" if q["n"] > q["errors"] else "no answer"
+        per_query.append(
+            f"{heavy_label(r['q'])}: {q['n']} x {shown}"
+            + (f", {q['cut']} cut short" if q["cut"] else "")
+            + (f", {q['errors']} errors" if q["errors"] else "")
+            + (f", total {total:,}" if total is not None else "")
+        )
+    cpu = ", ".join(f"{share * 100:.0f}%" for share in result["client_cpu"])
+    lines = [
+        f"ours      {HEAVY_BESIDE:>3} clients {s['n']:>6} requests {s['qps']:7.1f} q/s  p50 {s['p50']:7.1f}  "
+        f"p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f} ms  errors {error_text(s)}  cut short {s['cut']}  "
+        f"(beside {HEAVY_CLIENTS} heavy clients)",
+        f"{'':<10}{HEAVY_CLIENTS:>3} heavy   {h['n']:>6} requests {h['qps']:7.1f} q/s  p50 {h['p50']:7.1f}  "
+        f"p95 {h['p95']:7.1f}  max {h['max']:7.1f} ms  errors {error_text(h)}  cut short {h['cut']}"
+        + (f" ({h['silent_cut']} of them without a notice)" if h["silent_cut"] else ""),
+        f"{'':<14}per heavy query (answers x p50/max): " + "; ".join(per_query),
+        f"{'':<14}server: {result['memory'].line()}; "
+        f"load generator: {len(result['client_cpu'])} process(es) at {cpu} of a core; "
+        f"other processes {result['other_cores']:.2f} cores",
+    ]
+    print("\n".join(lines), flush=True)
+    return {"ordinary": s, "heavy": h, "pss_mb": result["memory"].peak_pss_mb}
 
 
 def map_paths(queries: list[dict]) -> list[str]:
@@ -902,25 +1065,22 @@ def bench_reindexes(size: int, corpus: Path, index: Path, queries, vocabulary, a
         probes = probe_queries(queries, vocabulary)
         paths = map_paths(queries)
         probe_paths = map_paths(probes)
-        orders = []
-        for order in client_orders(len(paths), REINDEX_CLIENTS, f"{SEED}-reindex"):
-            mixed = []
-            for k, idx in enumerate(order):
-                if k % PROBE_EVERY == 0:
-                    mixed.append(len(paths) + (k // PROBE_EVERY + len(orders)) % len(probes))
-                mixed.append(idx)
-            orders.append(mixed)
+        sequence = []
+        for k, idx in enumerate(shared_sequence(len(paths), args.passes, f"{SEED}-reindex")):
+            if k % PROBE_EVERY == 0:
+                sequence.append(len(paths) + (k // PROBE_EVERY) % len(probes))
+            sequence.append(idx)
         load = {
             "paths": paths,
             "probe_paths": probe_paths,
             "probe_names": [p["q"] + (f" source:{p['source']}" if p["source"] else "") for p in probes],
-            "orders": orders,
+            "sequence": sequence,
             "procs": args.client_procs or 1,
             "logdir": logdir,
         }
         results = []
         with OurServer(var_copy / "index", args.workers, args.threads, logdir) as server:
-            run_load(server.port, "ours", paths, [list(range(min(len(paths), 20)))], 1, server)
+            run_load(server, "ours", [client_group(paths, list(range(min(len(paths), 20))), 1)], 1)
             results.append(
                 bench_reindex("incremental", server, corpus_copy, var_copy / "index", size, CHANGED_SHARE, load)
             )
@@ -981,6 +1141,14 @@ def print_summary(results: list[dict]) -> None:
                     f"{out['size']:>8,} {engine:<10} {clients:>7} {s['qps']:>7.1f} {s['p50']:>7.1f} {s['p95']:>7.1f} "
                     f"{s['p99']:>7.1f} {s['errors']:>6} {s['pss_mb']:>7.0f}"
                 )
+        if out["heavy"]:
+            o, h = out["heavy"]["ordinary"], out["heavy"]["heavy"]
+            print(
+                f"{out['size']:>8,} ours, {HEAVY_BESIDE} clients beside {HEAVY_CLIENTS} heavy: {o['qps']:.1f} q/s, "
+                f"p50 {o['p50']:.1f}, p95 {o['p95']:.1f}, p99 {o['p99']:.1f} ms, errors {o['errors']}; heavy p50 "
+                f"{h['p50']:.1f}, p95 {h['p95']:.1f}, max {h['max']:.1f} ms, errors {h['errors']}, cut short "
+                f"{h['cut']} of {h['n']}; PSS {out['heavy']['pss_mb']:.0f} MB"
+            )
         for r in out["reindex"]:
             if r["failed"]:
                 print(
@@ -1019,6 +1187,18 @@ def print_summary(results: list[dict]) -> None:
         if 8 in ours and 32 in ours:
             peak = max(ours[8]["pss_mb"], ours[32]["pss_mb"])
             checks.append((f"whole-server PSS <= {pss} MB over the 8- and 32-client runs: {peak:.0f} MB", peak <= pss))
+        if out["heavy"]:
+            o, h = out["heavy"]["ordinary"], out["heavy"]["heavy"]
+            ordinary_p95, heavy_p95 = HEAVY_TARGETS[100_000]
+            checks.append(
+                (
+                    f"beside {HEAVY_CLIENTS} heavy clients, {HEAVY_BESIDE} clients 0 errors and p95 <= "
+                    f"{ordinary_p95} ms, heavy all 200 and p95 <= {heavy_p95} ms: "
+                    f"{o['errors']} errors, p95 {o['p95']:.1f} ms; "
+                    f"heavy {h['errors']} errors, p95 {h['p95']:.1f} ms",
+                    o["errors"] == 0 and o["p95"] <= ordinary_p95 and h["errors"] == 0 and h["p95"] <= heavy_p95,
+                )
+            )
         for r in out["reindex"]:
             ok = not r["failed"] and r["errors"] == 0 and r["inconsistent"] == 0
             got = r["failed"] or f"{r['errors']} errors, {r['inconsistent']} inconsistent"
@@ -1039,9 +1219,11 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32", help="Comma-separated counts of concurrent clients.")
     parser.add_argument("--workers", type=int, help="Worker processes of our server (default: one per core).")
     parser.add_argument("--threads", type=int, default=4, help="Threads per worker of our server.")
-    parser.add_argument("--queries", type=int, default=300, help="Queries each client sends.")
+    parser.add_argument("--queries", type=int, default=300, help="Queries in the set.")
+    parser.add_argument("--passes", type=int, default=3, help="Passes over the query set a run sends.")
     parser.add_argument("--client-procs", type=int, help="Load-generator processes (default: 1).")
     parser.add_argument("--no-peer", action="store_true", help="Leave Datasette out.")
+    parser.add_argument("--no-heavy", action="store_true", help="Leave out the run beside heavy queries.")
     parser.add_argument("--no-reindex", action="store_true", help="Leave out the load through reindexes.")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
