@@ -64,7 +64,7 @@ answers with title, source, year and date, where ours ranks by BM25F, makes a sn
 title per hit, counts months and undated documents, and tries spelling variants (a typo query costs
 Datasette one lookup of a word that is not there). Datasette pages by key only, so a browse of page N
 asks it for the first page. Datasette runs one process (an event loop and 3 SQLite threads, its
-default), ours one worker per core with 4 threads each.
+default), ours one worker per core with 2 threads each, one request per connection.
 Datasette's settings: default_page_size 10, sql_time_limit_ms and facet_time_limit_ms 30000 (the
 client's timeout: no count or facet is cut short first), allow_facet on, suggest_facets off (the
 other columns' suggested facets would be extra queries that our page does not make).
@@ -1218,7 +1218,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, help="Corpus to take paragraphs from (default: index_bench's).")
     parser.add_argument("--clients", default="1,8,32", help="Comma-separated counts of concurrent clients.")
     parser.add_argument("--workers", type=int, help="Worker processes of our server (default: one per core).")
-    parser.add_argument("--threads", type=int, default=4, help="Threads per worker of our server.")
+    parser.add_argument("--threads", type=int, default=2, help="Threads per worker of our server (its default).")
     parser.add_argument("--queries", type=int, default=300, help="Queries in the set.")
     parser.add_argument("--passes", type=int, default=3, help="Passes over the query set a run sends.")
     parser.add_argument("--client-procs", type=int, help="Load-generator processes (default: 1).")

@@ -422,7 +422,7 @@ def _date_text(hit: dict) -> str:
 @click.option("--bind", multiple=True, metavar="HOST:PORT", help="Listen here instead (repeat for several; unix:PATH).")
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes  [default: one per core]")
-@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per worker.")
+@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True, help="Threads per worker.")
 @click.option(
     "--cache-mb",
     type=click.FloatRange(min=0),

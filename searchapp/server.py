@@ -75,12 +75,17 @@ def serve(app, *, bind: list[str], workers: int, threads: int, access_log: str |
     options = {
         "bind": bind,
         "workers": workers,
-        # Threads overlap the network waits of slow clients; the searching itself runs one at a time per worker.
+        # Threads overlap the network waits of clients; the searching itself runs one at a time per worker.
         "worker_class": "gthread",
         "threads": threads,
         "timeout": timeout,
         "graceful_timeout": GRACEFUL_TIMEOUT,
-        "keepalive": 5,
+        # One request per connection, and no more connections per worker than it has threads: the kernel's
+        # queue of connections then gives each request to a worker with a free thread. With keep-alive, or
+        # more connections than threads, one worker kept 17 of 18 clients and queued them behind its lock
+        # while the other idled (bench/load_bench.py). Keeping clients' connections is the reverse proxy's job.
+        "keepalive": 0,
+        "worker_connections": threads,
         # Room for the longest query the API accepts (500 characters of 4-byte UTF-8, percent-encoded, and filters).
         "limit_request_line": 8190,
         "accesslog": access_log,
