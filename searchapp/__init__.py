@@ -35,6 +35,8 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         SITE_NAME="Press release search",
         # Postings kept in memory per process, in MB: what makes repeated words fast.
         SEARCH_CACHE_MB=256,
+        # Whole result pages kept per process, in MB: a search many visitors make is worked out once per reindex.
+        RESULT_CACHE_MB=32,
         # Seconds one search may spend matching and ranking; past it, it answers with what it has and says so.
         # None: the engine's default (0.3).
         SEARCH_SECONDS=None,

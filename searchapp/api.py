@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_view, remember
+from searchapp.index_access import cached_page, get_view, remember
 from searchapp.openapi import openapi_spec
 from searchapp.results import result_dict
-from searchapp.search import SearchRequest, document, search
+from searchapp.search import SearchRequest, document
 
 # Its errors get the JSON envelope from searchapp.errors, as every error under /api/ does.
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,7 +25,7 @@ def api_search():
     cached = not_modified(version)
     if cached:
         return cached
-    result = search(view, wanted)
+    result = cached_page(view, wanted)
     remember(result.request)
     response = jsonify(result_dict(result))
     if not result.complete:

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, request, url_for
 from indexer.index.state import load_live_state
 from searchapp.display import web_url
 from searchapp.headers import cacheable, cross_origin, not_modified
-from searchapp.index_access import get_view
-from searchapp.search import SearchRequest, search
+from searchapp.index_access import cached_page, get_view
+from searchapp.search import SearchRequest
 
 bp = Blueprint("feeds", __name__)
 bp.after_request(cross_origin)
@@ -33,7 +33,7 @@ def atom():
     if cached:
         return cached
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
-    result = search(view, req)
+    result = cached_page(view, req)
     req = result.request  # sources by their full names
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
     entries = [_entry(view, hit) for hit in result.hits]

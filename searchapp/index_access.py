@@ -9,6 +9,7 @@ from functools import partial
 from flask import current_app, g
 
 from indexer.engine.live import LiveIndex
+from searchapp.result_cache import cached_search
 from searchapp.warming import RecentSearches, warm
 
 MB = 1024 * 1024
@@ -45,6 +46,11 @@ def get_view():
         g.view_lease = (live, lease)
         g.view = lease.view
     return g.view
+
+
+def cached_page(view, request):
+    """Run a search for a request through the view's result cache (searchapp/result_cache.py)."""
+    return cached_search(view, request, int(current_app.config["RESULT_CACHE_MB"] * MB))
 
 
 def remember(request) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 
 from searchapp import chart, highlight, refine
-from searchapp.index_access import get_view, remember
-from searchapp.search import MAX_QUERY_CHARS, SearchRequest, document, search
+from searchapp.index_access import cached_page, get_view, remember
+from searchapp.search import MAX_QUERY_CHARS, SearchRequest, document
 
 bp = Blueprint("pages", __name__)
 # Past this many sources the facet gets a box to filter its list as you type.
@@ -19,7 +19,7 @@ FORM_FIELDS = {"q", "source", "from", "to", "page"}
 def search_page():
     """Search with facets; every state of the page is in its URL."""
     view = get_view()
-    result = search(view, SearchRequest.from_args(request.args))
+    result = cached_page(view, SearchRequest.from_args(request.args))
     remember(result.request)
     # The request as the search read it: sources by their full names, for every link the page makes.
     req = result.request

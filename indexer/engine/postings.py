@@ -17,11 +17,12 @@ from collections import OrderedDict
 from functools import lru_cache
 from itertools import compress
 
+import numpy as np
 from whoosh import query as Q
 from whoosh.formats import Positions
 
 from indexer.engine import internals
-from indexer.engine.bitmaps import from_bits, membership, to_bits
+from indexer.engine.bitmaps import from_bits, membership, positions, to_bits
 
 # Bytes a term's postings hold per document (number, score, place in the best-first order), besides
 # the bitmap of its documents. Least recently used terms and phrases go beyond the view's budget.
@@ -510,26 +511,29 @@ class CachedPostings:
         With many parts (a pattern's words, a long OR), reading each list best first costs a
         lookup in every other list per document met; one pass over all postings costs less.
         """
-        sums = [0.0] * self.size
+        sums = np.zeros(self.size)
         for i, (p, factor) in enumerate(parts):
             if i and budget is not None and budget.expired():
                 # The parts summed so far order the documents; the others would only refine it.
                 budget.cut(CUT_RANKING)
                 break
-            for d, score in zip(p.docs, p.scores):
-                sums[d] += factor * score
-        docs = from_bits(selected)
-        # Callers mostly take a page and a few more: pick those first, and order the rest only if asked.
-        # nlargest keeps equal sums in document order, as the (-sum, docnum) order wants.
-        first = heapq.nlargest(want, docs, key=sums.__getitem__)
-        for d in first:
-            yield constant + sums[d], d
-        taken = set(first)
-        heap = [(-sums[d], d) for d in docs if d not in taken]
-        heapq.heapify(heap)
-        while heap:
-            negative, d = heapq.heappop(heap)
-            yield constant - negative, d
+            # A term has one posting per document: a plain indexed add is exact. The same float
+            # operations in the same order as a loop would do them, so the sums are the same.
+            docs = np.frombuffer(p.docs, dtype=np.intc)
+            sums[docs] += factor * np.frombuffer(p.scores, dtype=np.float64)
+        docs = positions(selected)
+        values = constant + sums[docs]
+        # Best first, ties by document number; callers mostly take a page and a few more, so those
+        # are ordered first and the rest only if asked.
+        if len(docs) > want:
+            first = np.argpartition(-values, want)[:want]
+            rest = np.setdiff1d(np.arange(len(docs)), first, assume_unique=True)
+        else:
+            first, rest = np.arange(len(docs)), np.arange(0)
+        for chunk in (first, rest):
+            order = chunk[np.lexsort((docs[chunk], -values[chunk]))]
+            for k in order.tolist():
+                yield float(values[k]), int(docs[k])
 
     def _whoosh_scores(self, query: Q.Query, docnums) -> dict[int, float]:
         """Return Whoosh's score of each document, from the matchers `searcher.search` would use."""

@@ -1,0 +1,73 @@
+"""Whole result pages kept per view: worked out once however many ask, never stale, never a cut answer."""
+
+from __future__ import annotations
+
+import threading
+
+from indexer.engine.storage import current_generation, open_view, view_of
+from indexer.index.reindex import reindex
+from searchapp import create_app
+from searchapp.result_cache import MEMO_KEY, ResultCache
+from searchapp.search import SearchRequest, search
+
+from search_fixtures import write_corpus
+
+
+def test_pages_many_threads_ask_for_at_once_are_worked_out_once_and_equal_a_fresh_search(search_index):
+    with open_view(search_index) as view:
+        cache = ResultCache(10_000_000)
+        requests = [SearchRequest(q=q) for q in ("sanctions", "belarus OR ukraine", '"political prisoners"', "")]
+        answers: list[tuple[SearchRequest, object]] = []
+        go = threading.Barrier(8)
+
+        def client():
+            go.wait()
+            for request in requests * 3:
+                answers.append((request, cache.search(view, request)))
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert cache.misses == len(requests) and cache.hits == 8 * 3 * len(requests) - len(requests)
+        for request, answer in answers:
+            assert answer == search(view, request)
+
+
+def test_the_cache_keeps_to_its_budget_and_drops_the_least_recently_used(search_index):
+    with open_view(search_index) as view:
+        one = search(view, SearchRequest(q="sanctions"))
+        cache = ResultCache(3 * 2_500)
+        for q in ("sanctions", "belarus", "ukraine", "report", "prisoners", "sanctions"):
+            cache.search(view, SearchRequest(q=q))
+            assert cache.held_bytes <= cache.budget_bytes
+        assert one == cache.search(view, SearchRequest(q="sanctions"))
+        assert cache.misses == 6
+
+
+def test_an_answer_cut_short_is_not_kept(search_index):
+    with view_of(current_generation(search_index), time_budget=0.0) as hurried:
+        cache = ResultCache(10_000_000)
+        first = cache.search(hurried, SearchRequest(q="sanctions belarus regime"))
+        assert not first.complete
+        cache.search(hurried, SearchRequest(q="sanctions belarus regime"))
+        assert cache.hits == 0
+
+
+def test_through_the_api_a_reindex_brings_a_fresh_cache(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus" / "listed").parent
+    (corpus / "more").mkdir()
+    index = tmp_path / "index"
+    reindex(corpus, index, workers=1)
+    client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
+    first = client.get("/api/search?q=council").get_json()
+    assert client.get("/api/search?q=council").get_json() == first
+    (corpus / "more" / "zebra.txt").write_text("Zebra council\n\nThe zebra council met today.\n", encoding="utf-8")
+    reindex(corpus, index, workers=1)
+    after = client.get("/api/search?q=council").get_json()
+    assert after["total"] == first["total"] + 1 and after["index_version"] != first["index_version"]
+    from searchapp.index_access import live_index
+
+    with live_index(client.application).reading() as view:
+        assert view.memo[MEMO_KEY].misses == 1
