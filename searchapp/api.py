@@ -31,6 +31,7 @@ def api_search():
     if not result.complete:
         # Cut short by the time budget: a cache must not keep it, since asking again gives more.
         response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Index-Version"] = version
         return response
     return cacheable(response, version)
 

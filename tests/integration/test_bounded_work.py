@@ -133,6 +133,8 @@ def test_the_api_says_what_a_budget_cut_and_is_not_cached(index):
     body = response.get_json()
     assert "Some words were left out for lack of time" in body["notice"]
     assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers
+    # Which state answered still shows, as on every answer.
+    assert response.headers["X-Index-Version"] == body["index_version"]
     whole = create_app({"TESTING": True, "INDEX": str(index)}).test_client().get("/api/search?q=zeta*")
     assert whole.status_code == 200 and "stands for 40 words" in whole.get_json()["notice"]
     assert whole.headers["ETag"]
