@@ -2,13 +2,16 @@
 
 A widget on a busy site sends the same searches again and again; the pattern or phrase a visitor
 types may cost a worker a third of a second. Pages are kept with the view they came from, so a
-reindex starts afresh, and only whole answers are kept (one the time budget cut short is not).
-Concurrent requests for the same page wait for the first one's answer instead of repeating its work.
+reindex starts afresh. Concurrent requests for the same page wait for the first one's answer
+instead of repeating its work. An answer the time budget cut short is kept for CUT_SECONDS only:
+asking again later gets further (a phrase check resumes), while a crowd asking at once costs one
+budget, not one each.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 from searchapp.search import SearchRequest, SearchResult, search
@@ -17,16 +20,20 @@ MEMO_KEY = "result_cache"
 # Rough bytes of a kept page besides its hits' text, and per facet value.
 PAGE_BYTES = 2_000
 FACET_VALUE_BYTES = 120
+# Seconds an answer cut short by the time budget is reused.
+CUT_SECONDS = 2.0
 
 
 class ResultCache:
     """Whole result pages of one view, least recently used dropped beyond a budget in bytes."""
 
-    def __init__(self, budget_bytes: int):
+    def __init__(self, budget_bytes: int, cut_seconds: float = CUT_SECONDS):
         self.budget_bytes = budget_bytes
+        self.cut_seconds = cut_seconds
         self.held_bytes = 0
         self.hits = self.misses = 0
-        self._pages: OrderedDict[SearchRequest, tuple[SearchResult, int]] = OrderedDict()
+        # request -> (page, bytes, reusable until: time.monotonic(), or None for as long as the view lives)
+        self._pages: OrderedDict[SearchRequest, tuple[SearchResult, int, float | None]] = OrderedDict()
         self._running: dict[SearchRequest, threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -35,7 +42,7 @@ class ResultCache:
         while True:
             with self._lock:
                 kept = self._pages.get(request)
-                if kept is not None:
+                if kept is not None and (kept[2] is None or kept[2] > time.monotonic()):
                     self._pages.move_to_end(request)
                     self.hits += 1
                     return kept[0]
@@ -48,27 +55,29 @@ class ResultCache:
             running.wait()
             with self._lock:
                 if request not in self._pages:
-                    # Cut short, or failed: work it out here.
+                    # It failed: work it out here (and fail the same way, if it must).
                     self.misses += 1
                     return search(view, request)
         try:
             result = search(view, request)
-            if result.complete:
-                self._keep(request, result)
+            self._keep(request, result, None if result.complete else time.monotonic() + self.cut_seconds)
             return result
         finally:
             with self._lock:
                 self._running.pop(request).set()
 
-    def _keep(self, request: SearchRequest, result: SearchResult) -> None:
+    def _keep(self, request: SearchRequest, result: SearchResult, until: float | None) -> None:
         size = _size(result)
         if size > self.budget_bytes:
             return
         with self._lock:
-            self._pages[request] = (result, size)
+            replaced = self._pages.pop(request, None)
+            if replaced is not None:
+                self.held_bytes -= replaced[1]
+            self._pages[request] = (result, size, until)
             self.held_bytes += size
             while self.held_bytes > self.budget_bytes:
-                _, (_, dropped) = self._pages.popitem(last=False)
+                _, (_, dropped, _) = self._pages.popitem(last=False)
                 self.held_bytes -= dropped
 
 
