@@ -5,11 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
     unsupported_method,
 )
+from test_config_and_cors import searchapp_command, serving
 
 from indexer.index.reindex import reindex
 from searchapp import INSTANCE_ENV
@@ -57,7 +53,6 @@ CHECKS = [
     # Methods the description leaves out get a 405 that names the ones that work.
     unsupported_method,
 ]
-SERVER_START_SECONDS = 30
 # A bundled folder of Belarusian, Russian and Dutch pages with front matter: real metadata in other languages.
 BUNDLED_FOLDER = "belarusians_nl_news_2022_2023"
 # Words of the corpus in every form the query syntax has, to be joined at random.
@@ -84,13 +79,6 @@ LOOSE_PAGE = (
     "Appeal for the release of prisoners\n\n"
     "An appeal whose author and date nobody recorded calls for the release of all political prisoners.\n"
 )
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on just now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get_json(url: str, headers: dict | None = None) -> tuple[int, dict | None]:
@@ -122,62 +110,12 @@ def fuzz_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(fuzz_index, tmp_path_factory):
     """`searchapp serve` (gunicorn, one worker) on the fuzz index on 127.0.0.1; its base URL. Stopped by SIGTERM."""
-    port = free_port()
     folder = tmp_path_factory.mktemp("serve")
-    script = Path(sys.executable).parent / "searchapp"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "searchapp"]
     # An empty instance folder: no developer's config.py may change what is served.
-    env = {**os.environ, INSTANCE_ENV: str(folder / "instance"), "PYTHONUNBUFFERED": "1"}
-    log = folder / "serve.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [
-                *command,
-                "serve",
-                "--index",
-                str(fuzz_index),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--access-log",
-                "",
-            ],
-            cwd=folder,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-            try:
-                if get_json(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the server did not answer in {SERVER_START_SECONDS} s:\n{log.read_text(errors='replace')}"
-                )
-            time.sleep(0.1)
+    env = {**os.environ, INSTANCE_ENV: str(folder / "instance")}
+    command = [*searchapp_command(), "serve", "--index", str(fuzz_index), "--workers", "1", "--access-log", ""]
+    with serving(command, cwd=folder, env=env, log=folder / "serve.log", ready="/healthz") as (base, _):
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            returncode = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-            pytest.fail(f"the server did not stop on SIGTERM:\n{log.read_text(errors='replace')}")
-    # SIGTERM is how a supervisor stops it: a clean stop, not a crash.
-    assert returncode == 0, log.read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")

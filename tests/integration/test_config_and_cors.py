@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,8 +61,11 @@ def get(url: str, origin: str | None = None):
 
 
 @contextmanager
-def serving(command: list[str], *, cwd: Path, env: dict, log: Path):
-    """Run `command ... serve --port P` until its server answers; yield (base URL, log path); stop it after."""
+def serving(command: list[str], *, cwd: Path, env: dict, log: Path, ready: str = "/embed.js"):
+    """Run `command ... serve --port P` until `ready` answers 200; yield (base URL, log path).
+
+    Stopped after with SIGTERM, as a supervisor stops it: it must exit 0.
+    """
     port = free_port()
     with open(log, "wb") as output:
         # Unbuffered, so the log holds what the server said as soon as it said it.
@@ -80,7 +84,7 @@ def serving(command: list[str], *, cwd: Path, env: dict, log: Path):
             if server.poll() is not None:
                 pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text(errors='replace')}")
             try:
-                if get(base + "/embed.js")[0] == 200:
+                if get(base + ready)[0] == 200:
                     break
             except OSError:
                 pass
@@ -90,12 +94,14 @@ def serving(command: list[str], *, cwd: Path, env: dict, log: Path):
             time.sleep(0.1)
         yield base, log
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGTERM)
         try:
-            server.wait(timeout=10)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+    # Reached only when the block passed: a failure inside it stays the one reported.
+    assert server.returncode == 0, f"the server did not stop cleanly on SIGTERM:\n{log.read_text(errors='replace')}"
 
 
 def searchapp_command() -> list[str]:
