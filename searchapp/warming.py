@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 
 from searchapp.search import BadParameter, SearchRequest, search
@@ -11,6 +12,9 @@ from searchapp.search import BadParameter, SearchRequest, search
 log = logging.getLogger(__name__)
 # Searches replayed on a new view, most recent first: enough to fill the caches that matter.
 REPLAYED = 16
+# Seconds of replaying at most: on a busy server the old view keeps serving meanwhile, and a view
+# switched to a little cold beats one switched to late.
+WARM_SECONDS = 3.0
 # Always run first: browsing fills the columns and facets every search uses.
 BASE = (SearchRequest(), SearchRequest(q="the"), SearchRequest(q='"of the"'))
 
@@ -37,10 +41,13 @@ class RecentSearches:
             return list(reversed(self._recent))
 
 
-def warm(view, recent: RecentSearches) -> int:
-    """Run the base searches and the recent ones on a view; return how many ran."""
+def warm(view, recent: RecentSearches, seconds: float = WARM_SECONDS) -> int:
+    """Run the base searches and the recent ones on a view, for at most `seconds`; return how many ran."""
     ran = 0
+    deadline = time.monotonic() + seconds
     for request in BASE + tuple(recent.latest()):
+        if ran and time.monotonic() > deadline:
+            break
         try:
             search(view, request)
             ran += 1
