@@ -98,23 +98,32 @@ class LiveIndex:
         """Return the lease of the live view, counted as read until release()."""
         if self.watch_seconds is not None:
             self._start_watching()
-        with self._lock:
-            lease = self._lease
-            if lease is not None and (self.watch_seconds is not None or lease.stamp == pointer_stamp(self.index)):
-                lease.readers += 1
-                return lease
+        lease = self._lease_current()
+        if lease is not None:
+            return lease
         # No view yet, or (checking on each lease) a reindex published another generation.
         with self._opening:
-            with self._lock:
-                lease = self._lease
-                if lease is not None and (self.watch_seconds is not None or lease.stamp == pointer_stamp(self.index)):
-                    lease.readers += 1
-                    return lease
+            # Another thread may have opened it while this one waited.
+            lease = self._lease_current()
+            if lease is not None:
+                return lease
             fresh = self._open(warm=False)
             with self._lock:
                 self._install(fresh)
                 fresh.readers += 1
                 return fresh
+
+    def _lease_current(self) -> _Lease | None:
+        """Count a read of the live view and return its lease, or None when it must be (re)opened first."""
+        with self._lock:
+            lease = self._lease
+            if lease is None:
+                return None
+            # A watcher switches views itself; otherwise the pointer must still name this view's state.
+            if self.watch_seconds is None and lease.stamp != pointer_stamp(self.index):
+                return None
+            lease.readers += 1
+            return lease
 
     def release(self, lease: _Lease) -> None:
         """End one request's read of a view; close the view if it was replaced and this was its last reader."""
