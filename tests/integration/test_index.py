@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from whoosh.qparser import QueryParser
 
 from indexer.engine.analysis import search_analyzer
+from indexer.engine.live import LiveIndex
 from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.engine.storage import (
     IndexMissingError,
-    ViewSource,
     current_generation,
     generations,
     open_index,
@@ -287,9 +287,9 @@ def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypa
 def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     reindex(corpus, index, workers=1)
     old = current_generation(index)
-    source = ViewSource(index)
-    before = source.get()
-    found_before = search(before, SearchRequest(q="Lukasenka")).total
+    live = LiveIndex(index)
+    before = live.acquire()
+    found_before = search(before.view, SearchRequest(q="Lukasenka")).total
     (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
     result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
     assert result.exit_code == 0, result.output
@@ -301,17 +301,19 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     new = current_generation(index)
     # The replaced generation stays while a view reads it.
     assert new != old and generations(index) == [old, new]
-    # A searcher opened before the swap keeps working; the source moves to the new generation.
-    assert before.doc_count() == page_count(corpus) - 1
-    assert search(before, SearchRequest(q="Lukasenka")).total == found_before == 4
-    # Moving on closes the old view: nothing reads the old generation any more.
-    after = source.get()
-    assert after is not before and after.doc_count() == page_count(corpus)
+    # A searcher opened before the swap keeps working; the next lease is of the new generation.
+    assert before.view.doc_count() == page_count(corpus) - 1
+    assert search(before.view, SearchRequest(q="Lukasenka")).total == found_before == 4
+    after = live.acquire()
+    assert after.view is not before.view and after.view.doc_count() == page_count(corpus)
+    # Its last lease ended, the old view closes: nothing reads the old generation any more.
+    live.release(before)
     (corpus / "notes/new.txt").unlink()
     reindex(corpus, index, workers=1)
     assert generations(index) == [new, current_generation(index)] and not old.exists()
-    assert search(after, SearchRequest(q="statement council")).total == 1
-    source.close()
+    assert search(after.view, SearchRequest(q="statement council")).total == 1
+    live.release(after)
+    live.close()
     assert remove_stale_generations(index) == [new] and generations(index) == [current_generation(index)]
 
 

@@ -169,12 +169,13 @@ def wait_for(condition, timeout: float = 20, what: str = "condition") -> None:
 SEARCH_LOOP = """
 import json, sys, time
 from pathlib import Path
-from indexer.engine.storage import ViewSource, open_view
+from indexer.engine.live import LiveIndex
+from indexer.engine.storage import open_view
 from searchapp.search import SearchRequest, search
 
 index, stop, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 query = SearchRequest(q=sys.argv[4])
-kept = ViewSource(index)
+kept = LiveIndex(index)
 seen = []
 
 def state(s):
@@ -183,7 +184,8 @@ def state(s):
 while True:
     # The last round starts after the stop file appeared, so it sees the final index.
     stopping = stop.exists()
-    seen.append(state(kept.get()))
+    with kept.reading() as view:
+        seen.append(state(view))
     with open_view(index) as fresh:
         seen.append(state(fresh))
     if len(seen) == 2:
