@@ -21,12 +21,15 @@ missing, reusing what --workdir holds) and its queries of 12 kinds, then:
    Reported per engine and client count: throughput, p50/p95/p99 latency, errors (non-200 answers,
    connection errors, and timeouts at 30 s), and answers cut short (ours: its time budget per search;
    Datasette: a count or a facet past its time limit, which the settings below make unreachable).
-2. Runs ours with 8 ordinary clients on the same sequence while 10 other clients send only expensive
-   queries, one after another, taking them in turn from a queue that cycles until the ordinary clients
-   are through: the patterns a*, s*, t*, ukr*, pre*, *tion and c?n*, the phrases of common words
-   "of the", "in the" and "the president", and three ORs of 20 words each, the 60 commonest of
-   search_bench.load_vocabulary's "common" list (4 letters or more, no stop words, by document
-   frequency). Reported: the ordinary clients' throughput, p50/p95/p99 and errors; the heavy clients'
+2. Runs ours twice more with 8 ordinary clients on the same sequence while 10 other clients send only
+   expensive queries, one after another, taking them in turn from a queue that cycles until the
+   ordinary clients are through. First, the kinds the time budget caps: the patterns a*, s*, t*, ukr*,
+   pre*, *tion and c?n*, four misspelled words (searched through their spelling variants), the last
+   relevance page (page 100) of the two commonest words, and three ORs of 20 words each, the 60
+   commonest of search_bench.load_vocabulary's "common" list (4 letters or more, no stop words, by
+   document frequency). Then the phrases of common words "of the", "in the" and "the president", each
+   in most releases, whose positions are checked release by release. Reported for each: the ordinary
+   clients' throughput, p50/p95/p99 and errors; the heavy clients'
    p50/p95/max latency, errors and answers cut short, over the heavy requests started while the
    ordinary clients ran, and each heavy query's p50, max and cut-short count. Cut short is what our API
    marks with Cache-Control: no-store (it sets it exactly when the time budget cut the search short,
@@ -142,10 +145,16 @@ def asgi_wrapper(datasette):
 '''
 # Size: (8-client q/s at least, 8-client p95 ms at most, 32-client p95 ms at most, whole-server PSS MB at most).
 TARGETS = {100_000: (50, 300, 1000, 2048)}
-# The heavy-query run: ordinary clients, and beside them clients sending only these, cycling.
+# The heavy-query runs: ordinary clients, and beside them clients sending only one set of these, cycling.
 HEAVY_BESIDE = 8
 HEAVY_CLIENTS = 10
-HEAVY_QUERIES = ("a*", "s*", "t*", "ukr*", "pre*", "*tion", "c?n*", '"of the"', '"in the"', '"the president"')
+HEAVY_PATTERNS = ("a*", "s*", "t*", "ukr*", "pre*", "*tion", "c?n*")
+# Misspelled words: each is searched for through its spelling variants.
+HEAVY_MISSPELLED = ("goverment", "presidnet", "sanctoins", "ukrane")
+# The last relevance page (MAX_RESULT_WINDOW of 1,000 results, 10 a page) of the commonest words.
+HEAVY_DEEP_PAGE = 100
+HEAVY_DEEP_WORDS = 2
+HEAVY_PHRASES = ('"of the"', '"in the"', '"the president"')
 # ORs of this many words, each OR the next words of the vocabulary's commonest.
 HEAVY_OR_WORDS = 20
 HEAVY_ORS = 3
@@ -947,12 +956,13 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
         f"{len(queries) * args.passes} requests a run, shared by its clients",
         flush=True,
     )
-    out = {"size": size, "runs": {}, "heavy": None, "reindex": []}
+    out = {"size": size, "runs": {}, "heavy": {}, "reindex": []}
     with OurServer(index, args.workers, args.threads, logdir) as ours:
         print(f"ours: searchapp serve, {ours.workers} workers x {args.threads} threads", flush=True)
         out["runs"]["ours"] = bench_engine(ours, "ours", map_paths(queries), map_paths(warmup), args)
         if not args.no_heavy:
-            out["heavy"] = bench_heavy(ours, map_paths(queries), heavy_queries(vocabulary), args)
+            for label, heavy in heavy_queries(vocabulary).items():
+                out["heavy"][label] = bench_heavy(ours, map_paths(queries), heavy, label, args)
     if not args.no_peer:
         peer_db = database.with_name(f"datasette-{size}.sqlite")
         if not peer_db.is_file():
@@ -973,12 +983,17 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
     return out
 
 
-def heavy_queries(vocabulary: dict) -> list[dict]:
-    """Return the heavy run's queries: patterns and phrases of common words, then ORs of the commonest words."""
+def heavy_queries(vocabulary: dict) -> dict[str, list[dict]]:
+    """Return the heavy runs' queries: the expensive kinds the time budget caps, and phrases of common words."""
     base = {"kind": "heavy", "q": "", "fts": "", "source": None, "year": None, "from": None, "to": None, "page": 1}
     common = vocabulary["common"]
     ors = [" OR ".join(common[k * HEAVY_OR_WORDS : (k + 1) * HEAVY_OR_WORDS]) for k in range(HEAVY_ORS)]
-    return [dict(base, q=q) for q in HEAVY_QUERIES] + [dict(base, q=q) for q in ors if q]
+    expensive = (
+        [dict(base, q=q) for q in HEAVY_PATTERNS + HEAVY_MISSPELLED]
+        + [dict(base, q=q, page=HEAVY_DEEP_PAGE) for q in common[:HEAVY_DEEP_WORDS]]
+        + [dict(base, q=q) for q in ors if q]
+    )
+    return {"expensive": expensive, "phrases": [dict(base, q=q) for q in HEAVY_PHRASES]}
 
 
 def heavy_label(q: str) -> str:
@@ -987,7 +1002,12 @@ def heavy_label(q: str) -> str:
     return f"OR of {len(words)} from {words[0]!r}" if len(words) > 2 else q
 
 
-def bench_heavy(server: OurServer, paths: list[str], heavy: list[dict], args) -> dict:
+def heavy_name(r: dict) -> str:
+    """Return a heavy request's name: its query, and its page past the first."""
+    return heavy_label(r["q"]) + (f" page {r['page']}" if r["page"] > 1 else "")
+
+
+def bench_heavy(server: OurServer, paths: list[str], heavy: list[dict], label: str, args) -> dict:
     """Run HEAVY_BESIDE clients on the query sequence beside HEAVY_CLIENTS of expensive queries; print both sides."""
     groups = [
         client_group(paths, shared_sequence(len(paths), args.passes, SEED), HEAVY_BESIDE),
@@ -1010,7 +1030,7 @@ def bench_heavy(server: OurServer, paths: list[str], heavy: list[dict], args) ->
         total = next((x[5] for x in mine if x[3] == 200 and not x[6]), None)
         shown = f"{q['p50']:.0f}/{q['max']:.0f} ms" if q["n"] > q["errors"] else "no answer"
         per_query.append(
-            f"{heavy_label(r['q'])}: {q['n']} x {shown}"
+            f"{heavy_name(r)}: {q['n']} x {shown}"
             + (f", {q['cut']} cut short" if q["cut"] else "")
             + (f", {q['errors']} errors" if q["errors"] else "")
             + (f", total {total:,}" if total is not None else "")
@@ -1019,7 +1039,7 @@ def bench_heavy(server: OurServer, paths: list[str], heavy: list[dict], args) ->
     lines = [
         f"ours      {HEAVY_BESIDE:>3} clients {s['n']:>6} requests {s['qps']:7.1f} q/s  p50 {s['p50']:7.1f}  "
         f"p95 {s['p95']:7.1f}  p99 {s['p99']:7.1f} ms  errors {error_text(s)}  cut short {s['cut']}  "
-        f"(beside {HEAVY_CLIENTS} heavy clients)",
+        f"(beside {HEAVY_CLIENTS} clients of {label})",
         f"{'':<10}{HEAVY_CLIENTS:>3} heavy   {h['n']:>6} requests {h['qps']:7.1f} q/s  p50 {h['p50']:7.1f}  "
         f"p95 {h['p95']:7.1f}  max {h['max']:7.1f} ms  errors {error_text(h)}  cut short {h['cut']}"
         + (f" ({h['silent_cut']} of them without a notice)" if h["silent_cut"] else ""),
@@ -1141,13 +1161,13 @@ def print_summary(results: list[dict]) -> None:
                     f"{out['size']:>8,} {engine:<10} {clients:>7} {s['qps']:>7.1f} {s['p50']:>7.1f} {s['p95']:>7.1f} "
                     f"{s['p99']:>7.1f} {s['errors']:>6} {s['pss_mb']:>7.0f}"
                 )
-        if out["heavy"]:
-            o, h = out["heavy"]["ordinary"], out["heavy"]["heavy"]
+        for label, run in out["heavy"].items():
+            o, h = run["ordinary"], run["heavy"]
             print(
-                f"{out['size']:>8,} ours, {HEAVY_BESIDE} clients beside {HEAVY_CLIENTS} heavy: {o['qps']:.1f} q/s, "
-                f"p50 {o['p50']:.1f}, p95 {o['p95']:.1f}, p99 {o['p99']:.1f} ms, errors {o['errors']}; heavy p50 "
-                f"{h['p50']:.1f}, p95 {h['p95']:.1f}, max {h['max']:.1f} ms, errors {h['errors']}, cut short "
-                f"{h['cut']} of {h['n']}; PSS {out['heavy']['pss_mb']:.0f} MB"
+                f"{out['size']:>8,} ours, {HEAVY_BESIDE} clients beside {HEAVY_CLIENTS} of {label}: {o['qps']:.1f} "
+                f"q/s, p50 {o['p50']:.1f}, p95 {o['p95']:.1f}, p99 {o['p99']:.1f} ms, errors {o['errors']}; heavy "
+                f"p50 {h['p50']:.1f}, p95 {h['p95']:.1f}, max {h['max']:.1f} ms, errors {h['errors']}, cut short "
+                f"{h['cut']} of {h['n']}; PSS {run['pss_mb']:.0f} MB"
             )
         for r in out["reindex"]:
             if r["failed"]:
@@ -1187,12 +1207,12 @@ def print_summary(results: list[dict]) -> None:
         if 8 in ours and 32 in ours:
             peak = max(ours[8]["pss_mb"], ours[32]["pss_mb"])
             checks.append((f"whole-server PSS <= {pss} MB over the 8- and 32-client runs: {peak:.0f} MB", peak <= pss))
-        if out["heavy"]:
-            o, h = out["heavy"]["ordinary"], out["heavy"]["heavy"]
+        for label, run in out["heavy"].items():
+            o, h = run["ordinary"], run["heavy"]
             ordinary_p95, heavy_p95 = HEAVY_TARGETS[100_000]
             checks.append(
                 (
-                    f"beside {HEAVY_CLIENTS} heavy clients, {HEAVY_BESIDE} clients 0 errors and p95 <= "
+                    f"beside {HEAVY_CLIENTS} clients of {label}, {HEAVY_BESIDE} clients 0 errors and p95 <= "
                     f"{ordinary_p95} ms, heavy all 200 and p95 <= {heavy_p95} ms: "
                     f"{o['errors']} errors, p95 {o['p95']:.1f} ms; "
                     f"heavy {h['errors']} errors, p95 {h['p95']:.1f} ms",
