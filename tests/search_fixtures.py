@@ -89,15 +89,16 @@ DOCUMENTS = [
 SEED_ROW = ("seed.txt", "", "", "", "", None)
 
 
-def write_corpus(folder: Path) -> Path:
-    """Write the fixture corpus (pages and manifest) into folder and return it."""
+def write_corpus(folder: Path, documents: list[tuple] = DOCUMENTS, *, seed: bool = True) -> Path:
+    """Write a corpus of (file, source, date, language, title, body) rows, pages and manifest, into folder."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, source, date, lang, title, body in DOCUMENTS:
+    for name, source, date, lang, title, body in documents:
         (folder / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
         rows.append({"path": name, "source_org": source, "date": date, "lang": lang, "title": title})
-    shutil.copyfile(SEED, folder / "seed.txt")
-    rows.append({"path": "seed.txt", "source_org": "", "date": "", "lang": "", "title": ""})
+    if seed:
+        shutil.copyfile(SEED, folder / "seed.txt")
+        rows.append({"path": "seed.txt", "source_org": "", "date": "", "lang": "", "title": ""})
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=["path", "source_org", "date", "lang", "title"])
         writer.writeheader()

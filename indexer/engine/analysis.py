@@ -18,6 +18,13 @@ from whoosh.support.charset import accent_map
 # Runs of letters and digits only: "Obama.The", "U.S." and "don't" split into their words,
 # which Whoosh's default pattern (dotted runs kept whole) hides from search.
 WORD_PATTERN = r"\w+"
+# Words joined by a hyphen, an apostrophe or a dot ("S-400", "COVID-19", "O'Brien", "U.S."): each
+# part is a word, and the whole is one more term, as typed, so that a query for it matches exactly.
+JOINERS = "-\u2010\u2011'\u2019."
+JOINED_PATTERN = r"\w+(?:[" + re.escape(JOINERS) + r"]\w+)*"
+# Typographic variants of the joiners, written as users type them.
+_JOINER_FORMS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2019": "'"})
+WORD = re.compile(WORD_PATTERN)
 # Terms are cached per word: the same few thousand words make up most of any corpus.
 TERM_CACHE_SIZE = 200_000
 CYRILLIC = ("\u0400", "\u04ff")
@@ -78,12 +85,34 @@ def index_term(word: str) -> str:
     return stem(folded) if folded else folded
 
 
+@lru_cache(maxsize=TERM_CACHE_SIZE)
+def joined_term(word: str) -> str:
+    """Return the index term of joined words as a whole: lowercase and folded, joiners kept, not stemmed."""
+    folded = word.lower().translate(_JOINER_FORMS)
+    return folded if folded.isascii() else folded.translate(FOLDING)
+
+
+def is_joined(term: str) -> bool:
+    """Return True for the term of joined words ("s-400"), which a query matches whole or by its parts."""
+    return any(joiner in term for joiner in "-'.")
+
+
+def parts_of(term: str) -> list[str]:
+    """Return the index terms of the parts of a joined term."""
+    return [index_term(part) for part in WORD.findall(term)]
+
+
 class SearchTokenizer(Tokenizer):
-    """Split text into words and turn each into its index term (see index_term)."""
+    """Split text into words and turn each into its index term (see index_term); joined words also give their whole.
+
+    In a document, "S-400" gives "s-400" and then "s" and "400", the whole at the position of its
+    first part, so that phrases of the parts still line up. In a query (`mode="query"`) it gives
+    the whole alone: the query rewrite decides how its parts match.
+    """
 
     is_morph = True
 
-    def __init__(self, expression: str = WORD_PATTERN):
+    def __init__(self, expression: str = JOINED_PATTERN):
         self.expression = re.compile(expression)
 
     def __eq__(self, other):
@@ -115,18 +144,35 @@ class SearchTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        for pos, match in enumerate(self.expression.finditer(value), start_pos):
-            word = match.group()
-            token.text = index_term(word)
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = pos
-            if chars:
+        query = mode == "query"
+        pos = start_pos
+        for match in self.expression.finditer(value):
+            whole = match.group()
+            if any(joiner in whole for joiner in JOINERS):
+                # The whole first, spanning the joined words, at the position of the first part.
+                self._set(token, joined_term(whole), whole, pos, start_char + match.start(), start_char + match.end())
+                yield token
+                if query:
+                    pos += 1
+                    continue
+                parts = [(m.group(), match.start() + m.start()) for m in WORD.finditer(whole)]
+            else:
+                parts = [(whole, match.start())]
+            for word, at in parts:
                 # Offsets into the original text, so highlights land on the words as written.
-                token.startchar = start_char + match.start()
-                token.endchar = start_char + match.end()
-            yield token
+                self._set(token, index_term(word), word, pos, start_char + at, start_char + at + len(word))
+                yield token
+                pos += 1
+
+    @staticmethod
+    def _set(token: Token, text: str, original: str, pos: int, startchar: int, endchar: int) -> None:
+        """Fill the reused token with one term and what the caller asked to keep of it."""
+        token.text = text
+        if token.positions:
+            token.pos = pos
+        if token.chars:
+            token.startchar, token.endchar = startchar, endchar
+        token.original = original
 
 
 def search_analyzer() -> SearchTokenizer:

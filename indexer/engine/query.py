@@ -8,6 +8,7 @@ from collections.abc import Callable
 from whoosh import query as Q
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 
+from indexer.engine.analysis import is_joined, parts_of
 from indexer.engine.spelling import FUZZY_MIN_CHARS, Spelling
 from indexer.engine.vocabulary import Vocabulary
 
@@ -26,6 +27,13 @@ MAX_QUERY_WORDS = 32
 MAX_PATTERN_WORDS = 32
 MAX_PATTERN_POSTINGS = 250_000
 SYNTAX = re.compile(r'["()*?:\\^~+\-]')
+# A minus excludes only at the start of a word: in "S-400" or "COVID-19" it joins.
+EXCLUDE = r"(?<![^\s(])-"
+# A query of exclusions alone ("-russia", "-a -\"b c\""): every release without them.
+ONLY_EXCLUSIONS = re.compile(r'\s*(?:-(?:"[^"]*"|\S+)\s*)+')
+EXCLUSION = re.compile(r'-("[^"]*"|\S+)')
+# Joined words ("S-400") match as typed; their parts, one after the other, rank this much lower.
+PARTS_BOOST = 0.5
 
 
 def parse_query(
@@ -46,8 +54,13 @@ def parse_query(
         if not text:
             return Q.NullQuery, notices[0]
     parser = MultifieldParser(["title", "body"], searcher.schema, fieldboosts=FIELD_BOOSTS, group=AndGroup)
-    parser.add_plugin(PlusMinusPlugin())
-    parsed = _first_words(parser.parse(text), MAX_QUERY_WORDS, notices)
+    parser.add_plugin(PlusMinusPlugin(minusexpr=EXCLUDE))
+    if ONLY_EXCLUSIONS.fullmatch(text):
+        # Whoosh's parser makes nothing of a query without a positive part.
+        parsed = Q.And([Q.Not(parser.parse(m.group(1))) for m in EXCLUSION.finditer(text)])
+    else:
+        parsed = parser.parse(text)
+    parsed = _first_words(parsed, MAX_QUERY_WORDS, notices)
     rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices)
     query = rewrite(parsed)
     return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None
@@ -119,6 +132,12 @@ class _Rewrite:
                 return _source_query(node, self.sources)
             if isinstance(node, (Q.Prefix, Q.Wildcard)) and field in FIELD_BOOSTS:
                 return self._expanded(node)
+            if field in FIELD_BOOSTS and isinstance(node, Q.Term) and is_joined(node.text):
+                return _joined(node)
+            if field in FIELD_BOOSTS and isinstance(node, Q.Phrase) and any(map(is_joined, node.words)):
+                # Within a phrase, joined words are their parts: the whole holds one position of several.
+                words = [part for word in node.words for part in (parts_of(word) if is_joined(word) else [word])]
+                return Q.Phrase(field, words, slop=node.slop, boost=node.boost)
             if isinstance(node, Q.Term) and field in FIELD_BOOSTS and not excluded:
                 return _with_variants(node, self.searcher, self.spelling)
             return node
@@ -143,6 +162,14 @@ class _Rewrite:
         if not words:
             return Q.NullQuery
         return Q.Or([Q.Term(node.fieldname, word, boost=node.boost) for word in words])
+
+
+def _joined(term: Q.Term) -> Q.Query:
+    """Return joined words as typed, or (ranked lower) their parts one after the other."""
+    parts = parts_of(term.text)
+    if len(parts) < 2:
+        return term
+    return Q.Or([term, Q.Phrase(term.fieldname, parts, boost=term.boost * PARTS_BOOST)])
 
 
 def _source_query(node: Q.Query, sources) -> Q.Query:
@@ -205,5 +232,7 @@ def highlight_terms(query: Q.Query, reader) -> set[str]:
 
 
 def is_everything(query: Q.Query) -> bool:
-    """Return True for the query of an empty search: every document, in no order of relevance."""
-    return isinstance(query, Q.Every)
+    """Return True for a query of every document, or every one but some: in no order of relevance."""
+    if isinstance(query, Q.And):
+        return all(isinstance(child, Q.Not) for child in query.children())
+    return isinstance(query, (Q.Every, Q.Not))

@@ -112,8 +112,21 @@ def run_cli(*args: str):
 
 
 def test_analyzer_splits_dotted_runs_folds_and_stems_by_script():
+    """Joined words give their whole (as typed, folded) and then their parts; the rest folds and stems by script."""
     terms = [t.text for t in search_analyzer()("Obama.The negotiations of Lukašenka; Лукашенко встретился, Ёлка")]
-    assert terms == ["obama", "the", "negoti", "of", "lukasenka", "лукашенк", "встрет", "елк"]
+    assert terms == ["obama.the", "obama", "the", "negoti", "of", "lukasenka", "лукашенк", "встрет", "елк"]
+    terms = [t.text for t in search_analyzer()("S-400, COVID‑19 and O’Brien's U.S. visit")]
+    assert terms == [
+        *["s-400", "s", "400", "covid-19", "covid", "19", "and"],
+        *["o'brien's", "o", "brien", "s", "u.s", "u", "s", "visit"],
+    ]
+
+
+def test_analyzer_puts_a_joined_whole_at_its_first_part():
+    """A joined whole shares its first part's position, so phrases of the parts line up; a query gets the whole only."""
+    tokens = [(t.text, t.pos) for t in search_analyzer()("the S-400 system", positions=True)]
+    assert tokens == [("the", 0), ("s-400", 1), ("s", 1), ("400", 2), ("system", 3)]
+    assert [t.text for t in search_analyzer()("the S-400 system", mode="query")] == ["the", "s-400", "system"]
 
 
 def test_search_finds_stemmed_accent_folded_and_cyrillic_words(corpus, index):

@@ -220,6 +220,9 @@ def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str
             path = "best()" if postings.best(query, selected, per_page) is not None else "searcher.search"
             context = f"{what}, search(sources={picked}, per_page={per_page}) via {path}"
             assert result.total == selected.bit_count(), context
+            if view.parse(text).everything:
+                # Every release but some: newest first, not by Whoosh's scores (which are all equal).
+                continue
             assert_same_ranking([docnum_of[hit["id"]] for hit in result.hits], ranking, per_page, context)
 
 
