@@ -5,28 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 
+from indexer.engine.schema import UNKNOWN_LANGUAGE
 from searchapp.facets import MONTH_NAMES
+from searchapp.languages import english_name
 
 # The interface is in English; a document in another language says which one.
 INTERFACE_LANGUAGE = "en"
-LANGUAGE_NAMES = {
-    "be": "Belarusian",
-    "cs": "Czech",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "et": "Estonian",
-    "fr": "French",
-    "ka": "Georgian",
-    "kk": "Kazakh",
-    "lt": "Lithuanian",
-    "lv": "Latvian",
-    "nl": "Dutch",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-}
 UNKNOWN_DATE = "date unknown"
 ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 NO_YEAR_DATE = re.compile(r"--(\d{2})(?:-(\d{2}))?")
@@ -60,8 +44,8 @@ def machine_date(iso: str | None) -> str | None:
 
 
 def language_name(code: str | None) -> str:
-    """Return the English name of a language code, or the code itself when it is not known here."""
-    return LANGUAGE_NAMES.get(code or "", code or "unknown language")
+    """Return the English name of a language code, or the code itself when CLDR does not know it."""
+    return english_name(code or UNKNOWN_LANGUAGE)
 
 
 def foreign_language(code: str | None) -> str | None:
