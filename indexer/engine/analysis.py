@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import jellyfish
+from anyascii import anyascii
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
@@ -173,6 +175,57 @@ class SearchTokenizer(Tokenizer):
         if token.chars:
             token.startchar, token.endchar = startchar, endchar
         token.original = original
+
+
+# Names are words that start with a capital, of at least this many letters.
+NAME_MIN_LETTERS = 4
+
+
+@lru_cache(maxsize=TERM_CACHE_SIZE)
+def name_key(word: str) -> str:
+    """Return the sound of a name in any script and spelling, as one key: Лукашэнка, Lukašenka, Lukashenko alike.
+
+    The name is transliterated to ASCII (anyascii), then coded by NYSIIS (jellyfish), which maps
+    the usual spellings of one sound ("sh", "š" as "s"; "y", "i"; endings) to one code. Spellings
+    it codes apart (Tsikhanouskaya, Tikhanovskaya) are an edit or two apart, as spelling variants are.
+    """
+    letters = "".join(c for c in anyascii(word).lower() if "a" <= c <= "z")
+    return jellyfish.nysiis(letters) if len(letters) >= NAME_MIN_LETTERS else ""
+
+
+def is_name(word: str) -> bool:
+    """Return True for a word written as a name: a capital first, letters only, long enough."""
+    return word[:1].isupper() and word.isalpha() and len(word) >= NAME_MIN_LETTERS
+
+
+class NameTokenizer(Tokenizer):
+    """Turn the names of a text into their keys (see name_key), for matching across scripts and spellings."""
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __call__(self, value, positions=False, chars=False, mode="", tokenize=True, removestops=True, **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        token.boost = 1.0
+        token.stopped = False
+        if not tokenize:
+            token.text = value
+            yield token
+            return
+        for pos, match in enumerate(WORD.finditer(value)):
+            word = match.group()
+            if is_name(word):
+                token.text = name_key(word)
+                if positions:
+                    token.pos = pos
+                if chars:
+                    token.startchar, token.endchar = match.span()
+                yield token
+
+
+def name_analyzer() -> NameTokenizer:
+    """Return the analyzer of the names field."""
+    return NameTokenizer()
 
 
 def search_analyzer() -> SearchTokenizer:

@@ -5,19 +5,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from rapidfuzz.distance import OSA
 from whoosh import query as Q
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 
-from indexer.engine.analysis import is_joined, parts_of
+from indexer.engine.analysis import JOINED_PATTERN, index_term, is_joined, joined_term, name_key, parts_of
 from indexer.engine.spelling import FUZZY_MIN_CHARS, Spelling
 from indexer.engine.vocabulary import Vocabulary
 
 # Title words count double: a release about sanctions says so in its headline.
 FIELD_BOOSTS = {"title": 2.0, "body": 1.0}
-# A word that few documents contain may be misspelt: also look for words one or two edits away,
-# ranked below the exact word.
-FUZZY_MAX_DOCFREQ = 2
+# A word no release contains may be misspelt: also look for words one or two edits away (see
+# spelling.allowed_edits), ranked below any exact word.
 FUZZY_BOOST = 0.3
+# A word's other spellings and scripts (the names field): below the word as typed, the exact sound first.
+NAME_BOOST = 0.5
+NAME_VARIANT_BOOST = 0.3
+# Edits a name's key may be from the typed one: codes are shorter than words, so an edit weighs more.
+# None up to 9 letters (LACASANC, Lukashenko, is one from LACASAC, Lukashuk, another man), one from 10,
+# two from 12 (TSACKANASCAY, Tsikhanouskaya, is two from TACKANAVSCAY, Tikhanovskaya).
+NAME_EDITS_FROM = {10: 1, 12: 2}
+# Words in quotes and fielded words ("title:x") mean exactly what they say: never given variants.
+EXACT = re.compile(r'"([^"]*)"|\w+:("[^"]*"|\S+)')
 # Spelling variants searched per word, the commonest first: each costs a postings read.
 MAX_VARIANTS = 8
 # Words of a query searched, at most (as web search engines do): the rest are left out, and the user told.
@@ -61,7 +70,9 @@ def parse_query(
     else:
         parsed = parser.parse(text)
     parsed = _first_words(parsed, MAX_QUERY_WORDS, notices)
-    rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices)
+    exact = {index_term(w) for m in EXACT.finditer(text) for w in re.findall(r"\w+", m.group(1) or m.group(2))}
+    typed = {index_term(w): w for w in re.findall(r"\w+", text)}
+    rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices, exact, typed)
     query = rewrite(parsed)
     return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None
 
@@ -113,9 +124,20 @@ def _with_children(node: Q.Query, children: list[Q.Query]) -> Q.Query:
 class _Rewrite:
     """Resolve `source:` against the real source names, expand patterns, and add spelling variants of rare words."""
 
-    def __init__(self, searcher, spelling: Spelling, vocabulary: Vocabulary, sources, notices: list[str]):
+    def __init__(
+        self,
+        searcher,
+        spelling: Spelling,
+        vocabulary: Vocabulary,
+        sources,
+        notices: list[str],
+        exact: set[str],
+        typed: dict[str, str],
+    ):
         self.searcher, self.spelling, self.vocabulary, self.sources = searcher, spelling, vocabulary, sources
         self.notices = notices
+        # Index terms of words meant exactly, and the typed word of each index term.
+        self.exact, self.typed = exact, typed
         self.patterns_cut: dict[str, tuple[int, int]] = {}
 
     def notes(self) -> list[str]:
@@ -138,8 +160,9 @@ class _Rewrite:
                 # Within a phrase, joined words are their parts: the whole holds one position of several.
                 words = [part for word in node.words for part in (parts_of(word) if is_joined(word) else [word])]
                 return Q.Phrase(field, words, slop=node.slop, boost=node.boost)
-            if isinstance(node, Q.Term) and field in FIELD_BOOSTS and not excluded:
-                return _with_variants(node, self.searcher, self.spelling)
+            if isinstance(node, Q.Term) and field in FIELD_BOOSTS and not excluded and node.text not in self.exact:
+                found = _with_variants(node, self.searcher, self.spelling)
+                return self._with_names(found, node) if field == "body" else found
             return node
         if isinstance(node, Q.Not):
             # Excluded words are excluded exactly: no spelling variants.
@@ -147,6 +170,24 @@ class _Rewrite:
         if isinstance(node, Q.AndNot):
             return Q.AndNot(self(node.a, excluded), self(node.b, excluded=True))
         return node.apply(lambda child: self(child, excluded))
+
+    def _with_names(self, query: Q.Query, term: Q.Term) -> Q.Query:
+        """Return the query of a word OR its sound in the names field, its other scripts and spellings ranked lower."""
+        word = self.typed.get(term.text)
+        if not word or len(word) < FUZZY_MIN_CHARS or not word.isalpha():
+            return query
+        key = name_key(word)
+        frequency = self.searcher.doc_frequency
+        edits = max((n for length, n in NAME_EDITS_FROM.items() if len(key) >= length), default=0)
+        close = self.spelling.close_terms("names", key) if edits else []
+        keys = [k for k in close if frequency("names", k) and OSA.distance(k, key) <= edits]
+        keys = sorted(keys, key=lambda k: (-frequency("names", k), k))[:MAX_VARIANTS]
+        names = [Q.Term("names", k, boost=term.boost * NAME_VARIANT_BOOST) for k in keys]
+        if frequency("names", key):
+            names.insert(0, Q.Term("names", key, boost=term.boost * NAME_BOOST))
+        if not names:
+            return query
+        return Q.Or([*(query.subqueries if isinstance(query, Q.Or) else [query]), *names])
 
     def _expanded(self, node: Q.Query) -> Q.Query:
         """Return the index words a pattern stands for, as terms, within the pattern budget."""
@@ -193,12 +234,11 @@ def match_sources(names, wanted: str) -> list[str]:
 
 
 def _with_variants(term: Q.Term, searcher, spelling: Spelling) -> Q.Query:
-    """Return the term, or it OR its close spellings (ranked lower) when few documents contain it."""
+    """Return the term, or it OR its close spellings (ranked lower) when no release contains it."""
     text = term.text
     if not isinstance(text, str) or len(text) < FUZZY_MIN_CHARS or not text.isalpha():
         return term
-    # Rarity is judged on the body, so a word absent from titles only is not "misspelt".
-    if searcher.doc_frequency("body", text) > FUZZY_MAX_DOCFREQ:
+    if spelling.is_known(text):
         return term
     variants = spelling.close_terms(term.fieldname, text)
     if not variants:
@@ -236,3 +276,36 @@ def is_everything(query: Q.Query) -> bool:
     if isinstance(query, Q.And):
         return all(isinstance(child, Q.Not) for child in query.children())
     return isinstance(query, (Q.Every, Q.Not))
+
+
+def required_parts(query: Q.Query) -> tuple[list[Q.Query], Q.Query | None]:
+    """Return the parts a query requires (its words and phrases, each in every field) and what it excludes."""
+    excluded: list[Q.Query] = []
+    while isinstance(query, Q.AndNot):
+        excluded.append(query.b)
+        query = query.a
+    if isinstance(query, Q.And):
+        parts = []
+        for child in query.children():
+            (excluded.append(child.query) if isinstance(child, Q.Not) else parts.append(child))
+    else:
+        parts = [query]
+    return parts, (Q.Or(excluded) if len(excluded) > 1 else excluded[0]) if excluded else None
+
+
+def any_of(parts: list[Q.Query], excluded: Q.Query | None) -> Q.Query:
+    """Return the query matching any of the parts, still without what is excluded."""
+    return Q.Or(parts) if excluded is None else Q.AndNot(Q.Or(parts), excluded)
+
+
+def part_label(part: Q.Query, text: str) -> str:
+    """Return how the user typed a required part: its word, or its phrase in quotes."""
+    typed: dict[str, str] = {}
+    for word in re.findall(JOINED_PATTERN, text):
+        typed.setdefault(joined_term(word) if is_joined(joined_term(word)) else index_term(word), word)
+    leaf = next((leaf for leaf in part.leaves() if isinstance(leaf, (Q.Term, Q.Phrase))), None)
+    if isinstance(leaf, Q.Phrase):
+        return '"' + " ".join(typed.get(w, w) for w in leaf.words) + '"'
+    if isinstance(leaf, Q.Term):
+        return typed.get(leaf.text, str(leaf.text))
+    return str(part)

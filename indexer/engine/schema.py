@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from indexer.engine.analysis import search_analyzer
+from indexer.engine.analysis import name_analyzer, search_analyzer
 from indexer.extract.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Sentinels, so documents without a source, a date, a year or a language can still be found and
 # counted: `year:0` finds every document whose year is unknown, `date_precision:none` those with no
@@ -37,6 +37,9 @@ SCHEMA = Schema(
     # Stored because highlighting reads the text back.
     title=TEXT(analyzer=_TEXT, stored=True),
     body=TEXT(analyzer=_TEXT, stored=True),
+    # The names of title and text by their sound in any script (analysis.name_key): a query for a
+    # name finds its other spellings, ranked below the spelling typed. No positions: no phrase reads them.
+    names=TEXT(analyzer=name_analyzer(), phrase=False),
     source=ID(stored=True, sortable=True),
     # YYYYMMDD with 00 for an unknown month or day and 0000 for an unknown year: sorts by date.
     # Fewer precision tiers than the default 8 terms a value: each term costs index time.
@@ -68,6 +71,7 @@ def document_fields(doc: Document) -> dict:
         "title": doc.title,
         "source": doc.source or UNKNOWN_SOURCE,
         "body": doc.body,
+        "names": f"{doc.title}\n{doc.body}",
         "date": year * 10_000 + month * 100 + day,
         "year": year,
         "month": month,

@@ -6,6 +6,7 @@ import bisect
 import re
 from collections import OrderedDict
 
+from rapidfuzz.distance import OSA
 from whoosh import query as Q
 from whoosh.automata.lev import levenshtein_automaton
 
@@ -13,7 +14,10 @@ from indexer.engine.analysis import index_term
 from indexer.engine.vocabulary import Vocabulary
 
 # A word shorter than this is never given variants or corrected.
-FUZZY_MIN_CHARS = 4
+FUZZY_MIN_CHARS = 5
+# From this length a variant may be two edits away, below it one (a swap of two letters is one edit):
+# "лукашенк" is two from "лукашук", another person, and "sanctoin" one from "sanction".
+TWO_EDITS_FROM = 10
 MAX_CLOSE_TERMS = 200
 # Words whose close words are remembered per view.
 MAX_REMEMBERED = 4096
@@ -32,12 +36,14 @@ class Spelling:
         self._close: OrderedDict[tuple, list[str]] = OrderedDict()
 
     def close_terms(self, fieldname: str, text: str) -> list[str]:
-        """Return the index words one or two edits from text (two for long words)."""
+        """Return the index words within the edits a word of its length allows (see allowed_edits)."""
         key = (fieldname, text)
         found = self._close.get(key)
         if found is None:
-            maxdist = 1 if len(text) < 7 else 2
-            found = [t for t in self._terms_within(fieldname, text, maxdist) if t != text][:MAX_CLOSE_TERMS]
+            edits = allowed_edits(text)
+            # The automaton counts a swap as two edits: look two away, keep those a swap brings closer.
+            within = self._terms_within(fieldname, text, 2) if edits else ()
+            found = [t for t in within if t != text and OSA.distance(t, text) <= edits][:MAX_CLOSE_TERMS]
             self._close[key] = found
             # Every distinct unknown word a visitor types lands here: keep the recent ones only.
             if len(self._close) > MAX_REMEMBERED:
@@ -72,7 +78,7 @@ class Spelling:
         changed, out = False, []
         for word in WORD.findall(plain):
             term = index_term(word)
-            if not word.isalpha() or len(term) < FUZZY_MIN_CHARS or frequency("body", term) > 1:
+            if not word.isalpha() or len(term) < FUZZY_MIN_CHARS or self.is_known(term):
                 out.append(word)
                 continue
             # Not a shorter word that happens to be close ("forc" -> "for"): the same length, give or take one.
@@ -85,11 +91,25 @@ class Spelling:
                 out.append(word)
         return " ".join(out) if changed else None
 
+    def is_known(self, term: str) -> bool:
+        """Return True when some release has the word, in its title or its text: it is never corrected."""
+        frequency = self.searcher.doc_frequency
+        return frequency("body", term) > 0 or frequency("title", term) > 0
+
     def _surface(self, term: str, typed: str) -> str:
-        """Return a word as written in a document for an index term (a stem), cased like the typed word."""
+        """Return the form closest to the typed word of an index term (a stem) as a release writes it, cased alike."""
         docnum = next(iter(self.searcher.docs_for_query(Q.Term("body", term))), None)
         if docnum is not None:
-            for word in WORD.findall(self.searcher.stored_fields(docnum).get("body", "")):
-                if index_term(word) == term:
-                    return word if typed[:1].isupper() else word.lower()
+            forms = {w.lower() for w in WORD.findall(self.searcher.stored_fields(docnum).get("body", ""))}
+            forms = [w for w in forms if index_term(w) == term]
+            if forms:
+                word = min(forms, key=lambda w: (OSA.distance(w, typed.lower()), w))
+                return word.capitalize() if typed[:1].isupper() else word
         return term
+
+
+def allowed_edits(term: str) -> int:
+    """Return the edits a spelling variant of a word may be away: none when short, one, two when long."""
+    if len(term) < FUZZY_MIN_CHARS:
+        return 0
+    return 1 if len(term) < TWO_EDITS_FROM else 2

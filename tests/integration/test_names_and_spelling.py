@@ -1,0 +1,108 @@
+"""Names across scripts and spellings, and honest spelling variants, through the product's search() and the API."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from indexer.engine.storage import open_view
+from indexer.index.reindex import reindex
+from searchapp import create_app
+from searchapp.search import SearchRequest, search
+
+from search_fixtures import write_corpus
+
+# (file, source, date, language, title, body)
+DOCUMENTS = [
+    ("be.txt", "X", "2023-01-01", "be", "Лукашэнка сустрэўся", "Аляксандр Лукашэнка сустрэўся з міністрам."),
+    ("ru.txt", "X", "2023-01-02", "ru", "Лукашенко встретился", "Александр Лукашенко встретился с министром."),
+    ("en.txt", "X", "2023-01-03", "en", "Lukashenko met", "Alexander Lukashenko met the minister."),
+    ("lt.txt", "X", "2023-01-04", "en", "Lukašenka signs", "Lukašenka signed a decree."),
+    ("uk.txt", "X", "2023-01-05", "uk", "Зеленський звернувся", "Володимир Зеленський звернувся до партнерів."),
+    ("zen.txt", "X", "2023-01-06", "en", "Zelenskyy spoke", "President Zelenskyy spoke to partners."),
+    ("tbe.txt", "X", "2023-01-07", "be", "Ціханоўская выступіла", "Святлана Ціханоўская выступіла."),
+    ("tru.txt", "X", "2023-01-08", "ru", "Тихановская выступила", "Светлана Тихановская выступила."),
+    ("ten.txt", "X", "2023-01-09", "en", "Tsikhanouskaya spoke", "Sviatlana Tsikhanouskaya spoke."),
+    ("other.txt", "X", "2023-01-10", "ru", "Лукашук сказал", "Журналист Лукашук сказал это."),
+    ("sanctions.txt", "X", "2023-01-11", "en", "Sanctions extended", "The sanctions were extended."),
+    ("sanctions2.txt", "X", "2023-01-12", "en", "New measures", "New sanctions on imports."),
+]
+LUKASHENKA = {"Лукашэнка сустрэўся", "Лукашенко встретился", "Lukashenko met", "Lukašenka signs"}
+ZELENSKY = {"Зеленський звернувся", "Zelenskyy spoke"}
+TSIKHANOUSKAYA = {"Ціханоўская выступіла", "Тихановская выступила", "Tsikhanouskaya spoke"}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    """A real index of the names corpus, built by the product's reindex."""
+    root = tmp_path_factory.mktemp("names")
+    summary = reindex(write_corpus(root / "corpus", DOCUMENTS, seed=False), root / "index", workers=1)
+    assert summary.failed == 0
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def run(index):
+    """Search the index with URL-style parameters through search()."""
+    with open_view(index) as view:
+        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))
+
+
+def titles(result) -> list[str]:
+    """Return the titles of a result's hits, best first."""
+    return [hit["title"] for hit in result.hits]
+
+
+@pytest.mark.parametrize(
+    ("names", "found"),
+    [
+        (["Lukashenka", "Lukashenko", "Lukašenka", "Лукашэнка", "Лукашенко", "lukashenko"], LUKASHENKA),
+        (["Zelensky", "Zelenskyy", "Zelenskyi", "Зеленський", "Зеленский"], ZELENSKY),
+        (["Tsikhanouskaya", "Tikhanovskaya", "Ціханоўская", "Тихановская"], TSIKHANOUSKAYA),
+    ],
+)
+def test_a_name_finds_its_spellings_in_every_script(run, names, found):
+    """Each spelling of a name finds all of them, and never another person with a like name (Лукашук)."""
+    for name in names:
+        assert set(titles(run(q=name))) == found, name
+
+
+def test_the_spelling_typed_ranks_first(run):
+    """Cross-script and other spellings rank below the spelling as typed."""
+    assert titles(run(q="Lukashenko"))[0] == "Lukashenko met"
+    assert titles(run(q="Лукашэнка"))[0] == "Лукашэнка сустрэўся"
+    assert titles(run(q="Ціханоўская"))[0] == "Ціханоўская выступіла"
+    assert titles(run(q="Тихановская"))[0] == "Тихановская выступила"
+
+
+def test_quoted_names_are_exact(run):
+    """A name in quotes is that spelling alone: no other scripts, no variants."""
+    assert titles(run(q='"Lukashenko"')) == ["Lukashenko met"]
+    assert titles(run(q='"Лукашенко"')) == ["Лукашенко встретился"]
+
+
+def test_a_known_word_is_never_fuzzed(run):
+    """A word the index has finds only itself; a misspelt one finds its word, and is corrected honestly."""
+    assert titles(run(q="Лукашук")) == ["Лукашук сказал"]
+    result = run(q="sanctoins")
+    assert set(titles(result)) == {"Sanctions extended", "New measures"}
+    assert result.suggestion == "sanctions"
+
+
+def test_a_quoted_or_fielded_misspelling_finds_nothing(run):
+    """Inside quotes or after a field name a word is exact, misspelt or not."""
+    assert run(q='"sanctoins"').total == 0
+    assert run(q="title:sanctoins").total == 0
+
+
+def test_did_you_mean_never_names_another_person(run):
+    """An unknown name is not "corrected" to a different name sharing a stem."""
+    assert run(q="Лукашинко").suggestion in (None, "Лукашенко")
+    assert run(q="Лукашенкович").suggestion is None
+
+
+def test_the_api_finds_names_across_scripts(index):
+    """The JSON API gives the same hits for a Latin query of a Cyrillic name."""
+    client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
+    body = client.get("/api/search", query_string={"q": "Tsikhanouskaya"}).get_json()
+    assert {hit["title"] for hit in body["results"]} == TSIKHANOUSKAYA
