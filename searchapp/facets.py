@@ -1,4 +1,4 @@
-"""Facets and filters: per-document source, year, month and date of one index view, as bitmaps per value."""
+"""Facets and filters: per-document source, language, year, month and date of one index view, as bitmaps per value."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import bisect
 from datetime import date as Date
 
 from indexer.engine.bitmaps import from_bits, membership, to_bits
-from indexer.engine.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR
+from indexer.engine.schema import UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR
+from searchapp.languages import own_name
 
 MONTH_NAMES = (
     "January",
@@ -34,10 +35,12 @@ class FacetColumns:
         self.size = view.size
         self.all_docs = view.live
         self.source_of = view.column("source")
+        self.language_of = view.column("language")
         self.year_of = view.column("year")
         self.month_of = view.column("month")
         self.date_of = view.column("date")
         self.source_docs = _bitmaps(self.source_of, lambda source: source or UNKNOWN_SOURCE)
+        self.language_docs = _bitmaps(self.language_of, lambda language: language or UNKNOWN_LANGUAGE)
         self.year_docs = _bitmaps(self.year_of)
         self.month_docs = _bitmaps(self.month_of)
         dated = sorted((self.date_of[d], d) for d in live if self.year_of[d] != UNKNOWN_YEAR)
@@ -57,6 +60,15 @@ class FacetColumns:
         docs = 0
         for s in sources:
             docs |= self.source_docs.get(s, 0)
+        return docs
+
+    def language_filter(self, languages) -> int | None:
+        """Return the documents in any of the languages (OR within the facet), or None for no filter."""
+        if not languages:
+            return None
+        docs = 0
+        for language in languages:
+            docs |= self.language_docs.get(language, 0)
         return docs
 
     def date_filter(self, year, month, date_from: Date | None, date_to: Date | None, undated: bool):
@@ -100,6 +112,22 @@ class FacetColumns:
         for v in values:
             v["unknown"] = v["value"] == UNKNOWN_SOURCE
         return sorted(values, key=lambda v: (v["unknown"], -v["count"], v["value"].lower()))
+
+    def language_facet(self, docs, selected) -> list[dict]:
+        """Return counts per language with its own name, largest first and unknown last, every selected one listed."""
+        counts = self._counts(self.language_docs, docs)
+        counts.update({code: 0 for code in selected if code not in counts})
+        values = [
+            {
+                "value": code,
+                "name": own_name(code),
+                "count": n,
+                "selected": code in selected,
+                "unknown": code == UNKNOWN_LANGUAGE,
+            }
+            for code, n in counts.items()
+        ]
+        return sorted(values, key=lambda v: (v["unknown"], -v["count"], v["value"]))
 
     def year_facet(self, docs, selected_year, undated_selected) -> list[dict]:
         """Return counts per known year, oldest first (a bar chart reads left to right)."""

@@ -53,10 +53,12 @@ def _search(view, request: SearchRequest, what: str):
 def _check_facets(result) -> None:
     """Raise CheckFailed when the facets do not account for every release exactly once."""
     sources = sum(v["count"] for v in result.facets["source"])
+    languages = sum(v["count"] for v in result.facets["language"])
     years = sum(v["count"] for v in result.facets["year"]) + result.undated
-    if sources != result.total or years != result.total:
+    if not sources == languages == years == result.total:
         raise CheckFailed(
-            f"the facets count {sources} releases by source and {years} by year, where there are {result.total}"
+            f"the facets count {sources} releases by source, {languages} by language and {years} by year, "
+            f"where there are {result.total}"
         )
 
 
@@ -84,6 +86,9 @@ def _probes(everything) -> list[tuple[str, dict]]:
     for facet in everything.facets["source"][:2]:
         probes.append((f"the releases of {facet['value']}", {"sources": (facet["value"],)}))
         probes.append(("a source in the query", {"q": f'source:"{facet["value"]}"'}))
+    for facet in everything.facets["language"][:2]:
+        probes.append((f"the releases in {facet['value']}", {"languages": (facet["value"],)}))
+        probes.append(("a language in the query", {"q": f"language:{facet['value']}"}))
     for facet in everything.facets["year"][:2]:
         probes.append((f"the releases of {facet['value']}", {"year": facet["value"]}))
     return probes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from searchapp.search import (
     FIRST_YEAR,
     LAST_YEAR,
+    MAX_LANGUAGES,
     MAX_PAGE,
     MAX_PER_PAGE,
     MAX_QUERY_CHARS,
@@ -35,6 +36,15 @@ SOURCE_FACET_VALUE = _object(
         "count": COUNT,
         "selected": {"type": "boolean"},
         "unknown": {"type": "boolean", "description": "True for the releases whose source is not known."},
+    }
+)
+LANGUAGE_FACET_VALUE = _object(
+    {
+        "value": {"type": "string", "description": 'The ISO 639-1 code, as language= selects it; "und" if unknown.'},
+        "name": {"type": "string", "description": "The language's name in that language (CLDR), as the page shows it."},
+        "count": COUNT,
+        "selected": {"type": "boolean"},
+        "unknown": {"type": "boolean", "description": "True for the releases whose language is not known."},
     }
 )
 YEAR_FACET_VALUE = _object({"value": {"type": "integer"}, "count": COUNT, "selected": {"type": "boolean"}})
@@ -76,6 +86,7 @@ SEARCH_QUERY = _object(
     {
         "q": {"type": "string"},
         "source": {"type": "array", "items": {"type": "string"}, "description": "Full names of the sources."},
+        "language": {"type": "array", "items": {"type": "string"}, "description": "Codes of the languages."},
         "year": {"oneOf": [{"type": "integer"}, {"const": "unknown"}, {"type": "null"}]},
         "month": {"type": ["integer", "null"], "minimum": 1, "maximum": 12},
         "from": {"type": ["string", "null"], "description": "YYYY-MM-DD"},
@@ -84,7 +95,8 @@ SEARCH_QUERY = _object(
         "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
     },
-    "The request as run: sources by their full names, dates in full, the sort the results are in.",
+    "The request as run: sources by their full names, languages by their codes, dates in full, the sort the results "
+    "are in.",
 )
 SEARCH_RESULT = _object(
     {
@@ -97,6 +109,7 @@ SEARCH_RESULT = _object(
         "facets": _object(
             {
                 "source": {"type": "array", "items": {"$ref": "#/components/schemas/SourceFacetValue"}},
+                "language": {"type": "array", "items": {"$ref": "#/components/schemas/LanguageFacetValue"}},
                 "year": {"type": "array", "items": {"$ref": "#/components/schemas/YearFacetValue"}},
                 "month": {
                     "type": "array",
@@ -166,7 +179,7 @@ IF_NONE_MATCH = {
 SEARCH_PARAMETERS = [
     _param(
         "q",
-        'Words (all must match), "phrases", OR, -exclude, NOT, title:, source:, word*.',
+        'Words (all must match), "phrases", OR, -exclude, NOT, title:, source:, language:, word*.',
         {"type": "string", "maxLength": MAX_QUERY_CHARS},
     ),
     _param(
@@ -174,6 +187,14 @@ SEARCH_PARAMETERS = [
         "Only these sources (repeat for several; any of them): a full name in any case, or the start or a part of "
         "one name; one naming several sources or none is a 400.",
         {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCES},
+        style="form",
+        explode=True,
+    ),
+    _param(
+        "language",
+        'Only these languages (repeat for several; any of them): an ISO 639-1 code ("und" for unknown) or the '
+        "language's own or English name, in any case; one the index does not have is a 400.",
+        {"type": "array", "items": {"type": "string"}, "maxItems": MAX_LANGUAGES},
         style="form",
         explode=True,
     ),
@@ -247,7 +268,7 @@ def openapi_spec() -> dict:
         "info": {
             "title": "Press release search API",
             "version": "1",
-            "description": "Search press releases across organisations, with facets by source and date. "
+            "description": "Search press releases across organisations, with facets by source, language and date. "
             "A parameter given empty is one not given. Responses carry an ETag tied to the index version, "
             "except a search its time budget cut short (no-store: asking again may find more); CORS is open to read.",
         },
@@ -309,6 +330,7 @@ def openapi_spec() -> dict:
                 "Similar": SIMILAR,
                 "Hit": HIT,
                 "SourceFacetValue": SOURCE_FACET_VALUE,
+                "LanguageFacetValue": LANGUAGE_FACET_VALUE,
                 "YearFacetValue": YEAR_FACET_VALUE,
                 "MonthFacetValue": MONTH_FACET_VALUE,
                 "Health": HEALTH,

@@ -14,6 +14,7 @@ def result_dict(result: SearchResult) -> dict:
         "query": {
             "q": r.q,
             "source": list(r.sources),
+            "language": list(r.languages),
             "year": "unknown" if r.undated else r.year,
             "month": r.month,
             "from": r.date_from.isoformat() if r.date_from else None,
@@ -27,6 +28,7 @@ def result_dict(result: SearchResult) -> dict:
         "results": result.hits,
         "facets": {
             "source": result.facets["source"],
+            "language": result.facets["language"],
             "year": result.facets["year"],
             "month": result.facets.get("month", []),
             "undated": {"count": result.undated, "selected": r.undated},

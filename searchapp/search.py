@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date as Date
 
 from indexer.engine.interface import ParsedQuery, SearchIndex
-from indexer.engine.schema import UNKNOWN_SOURCE, UNKNOWN_YEAR, known_source
+from indexer.engine.schema import UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR, known_source
 from searchapp.facets import FacetColumns, facet_columns
+from searchapp.languages import UNKNOWN_NAME, english_name, own_name
 from searchapp.snippets import snippet
 
 SORTS = ("relevance", "newest", "oldest")
@@ -25,6 +26,7 @@ MAX_PAGE = 1000
 MAX_RESULT_WINDOW = 1000
 MAX_QUERY_CHARS = 500
 MAX_SOURCES = 50
+MAX_LANGUAGES = 50
 # Source names a source parameter that names several sources, or none, offers to pick from.
 SOURCE_HINTS = 5
 # How alike (difflib's ratio) a misspelt source must be to a word of a name for the name to be offered.
@@ -47,6 +49,8 @@ class SearchRequest:
 
     q: str = ""
     sources: tuple[str, ...] = ()
+    # ISO 639-1 codes, "und" for an unknown language.
+    languages: tuple[str, ...] = ()
     year: int | None = None
     month: int | None = None
     date_from: Date | None = None
@@ -65,14 +69,17 @@ class SearchRequest:
             values = [values] if isinstance(values, str) else list(values)
             return values[-1].strip() if values and values[-1] is not None else ""
 
-        sources_raw = args.getlist("source") if hasattr(args, "getlist") else args.get("source", [])
-        sources = tuple(
-            dict.fromkeys(
-                s.strip() for s in ([sources_raw] if isinstance(sources_raw, str) else sources_raw) if s and s.strip()
-            )
-        )
+        def every(name):
+            values = args.getlist(name) if hasattr(args, "getlist") else args.get(name, [])
+            values = [values] if isinstance(values, str) else values
+            return tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+        sources = every("source")
         if len(sources) > MAX_SOURCES:
             raise BadParameter("source", f"at most {MAX_SOURCES} sources at once")
+        languages = every("language")
+        if len(languages) > MAX_LANGUAGES:
+            raise BadParameter("language", f"at most {MAX_LANGUAGES} languages at once")
         q = one("q")
         if len(q) > MAX_QUERY_CHARS:
             raise BadParameter("q", f"the query is longer than {MAX_QUERY_CHARS} characters")
@@ -92,6 +99,7 @@ class SearchRequest:
         return cls(
             q=q,
             sources=sources,
+            languages=languages,
             year=year,
             month=month,
             date_from=date_from,
@@ -114,6 +122,7 @@ class SearchRequest:
         if values["q"]:
             args.append(("q", values["q"]))
         args += [("source", s) for s in values["sources"]]
+        args += [("language", code) for code in values["languages"]]
         if values["undated"]:
             args.append(("year", "unknown"))
         elif values["year"] is not None:
@@ -164,7 +173,7 @@ def _date(text: str, name: str) -> Date | None:
 class SearchResult:
     """A result page: hits, total, facets and what the search made of the query."""
 
-    # The request as run: sources by their full names, and the sort the results are in.
+    # The request as run: sources by their full names, languages by their codes, and the sort the results are in.
     request: SearchRequest
     total: int
     hits: list[dict]
@@ -186,24 +195,31 @@ class SearchResult:
 def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     """Run one search on an index view: matched set, filters, honest facets, a sorted page of hits with snippets."""
     columns = facet_columns(view)
-    request = replace(request, sources=_resolve_sources(view, columns, request.sources), sort=request.order)
+    request = replace(
+        request,
+        sources=_resolve_sources(view, columns, request.sources),
+        languages=_resolve_languages(columns, request.languages),
+        sort=request.order,
+    )
     parsed = view.parse(request.q)
     matched = view.matched(parsed)
 
     by_source = columns.source_filter(request.sources)
+    by_language = columns.language_filter(request.languages)
     by_date = columns.date_filter(request.year, request.month, request.date_from, request.date_to, request.undated)
     by_range = columns.date_filter(None, None, request.date_from, request.date_to, False)
-    selected = intersect(matched, by_source, by_date)
+    selected = intersect(matched, by_source, by_language, by_date)
 
     facets = {
         # Each facet counted with every other filter but its own: picking a source still shows the others.
-        "source": columns.source_facet(intersect(matched, by_date), request.sources),
-        "year": columns.year_facet(intersect(matched, by_source, by_range), request.year, request.undated),
+        "source": columns.source_facet(intersect(matched, by_language, by_date), request.sources),
+        "language": columns.language_facet(intersect(matched, by_source, by_date), request.languages),
+        "year": columns.year_facet(intersect(matched, by_source, by_language, by_range), request.year, request.undated),
     }
     if request.year is not None:
         in_year = columns.date_filter(request.year, None, request.date_from, request.date_to, False)
-        facets["month"] = columns.month_facet(intersect(matched, by_source, in_year), request.month)
-    undated = columns.count_undated(intersect(matched, by_source))
+        facets["month"] = columns.month_facet(intersect(matched, by_source, by_language, in_year), request.month)
+    undated = columns.count_undated(intersect(matched, by_source, by_language))
 
     start = (request.page - 1) * request.per_page
     notices = [parsed.notice]
@@ -212,7 +228,7 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         hits = []
         notices.append(
             f"Only the first {MAX_RESULT_WINDOW:,} results by relevance can be paged through: "
-            "narrow the search (a source, a year, another word), or sort by date."
+            "narrow the search (a source, a language, a year, another word), or sort by date."
         )
     else:
         hits = _page_of_hits(view, parsed, selected, request, start, columns)
@@ -261,6 +277,27 @@ def _resolve_source(view: SearchIndex, names: list[str], text: str) -> str:
         f"{_quote(text)} matches no source: the source facet of a search without it "
         "(or `searchapp stats`) lists the names",
     )
+
+
+def _resolve_languages(columns: FacetColumns, wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the codes of the languages the language parameters mean, as `language:` in a query finds them."""
+    return tuple(dict.fromkeys(_resolve_language(sorted(columns.language_docs), text) for text in wanted))
+
+
+def _resolve_language(codes: list[str], text: str) -> str:
+    """Return the code a language's code or name (its own or English, any case) means; raise BadParameter if none."""
+    wanted = text.lower()
+    if wanted in codes:
+        return wanted
+    if wanted in (UNKNOWN_LANGUAGE, UNKNOWN_NAME.lower()):
+        # Selectable even when the index holds no release of unknown language.
+        return UNKNOWN_LANGUAGE
+    for code in codes:
+        if wanted in (own_name(code).lower(), english_name(code).lower()):
+            return code
+    known = [code for code in codes if code != UNKNOWN_LANGUAGE]
+    has = ", ".join(f"{code} ({own_name(code)})" for code in known) if known else "none yet"
+    raise BadParameter("language", f"{_quote(text)} is not a language of the index; it has {has}")
 
 
 def _close_sources(text: str, names: list[str]) -> list[str]:

@@ -56,14 +56,22 @@ def test_responses_match_the_openapi_description(client):
     spec = client.get("/api/openapi.json").get_json()
     assert set(spec["paths"]) == {"/api/search", "/api/documents/{id}", "/api/openapi.json", "/healthz"}
     search_ok, error = validator(spec, "SearchResult"), validator(spec, "Error")
-    for query in ["q=sanctions", "", "q=Dunnigan&year=unknown", "year=2022&month=6", "q=%22forced", "sort=oldest"]:
+    for query in [
+        "q=sanctions",
+        "",
+        "q=Dunnigan&year=unknown",
+        "year=2022&month=6",
+        "q=%22forced",
+        "sort=oldest",
+        "language=uk&language=und",
+    ]:
         search_ok.validate(client.get(f"/api/search?{query}").get_json())
     doc_id = client.get("/api/search?q=Dunnigan").get_json()["results"][0]["id"]
     validator(spec, "Document").validate(client.get(f"/api/documents/{doc_id}").get_json())
-    for path in ["/api/search?page=0", "/api/documents/nope"]:
+    for path in ["/api/search?page=0", "/api/search?language=xx", "/api/documents/nope"]:
         error.validate(client.get(path).get_json())
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"] if p["in"] == "query"}
-    assert params == {"q", "source", "year", "month", "from", "to", "sort", "page", "per_page"}
+    assert params == {"q", "source", "language", "year", "month", "from", "to", "sort", "page", "per_page"}
 
 
 @pytest.mark.parametrize(

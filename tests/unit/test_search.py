@@ -221,3 +221,100 @@ def test_bad_parameters_name_themselves(args, name):
     with pytest.raises(BadParameter) as info:
         SearchRequest.from_args(MultiDict(args))
     assert info.value.name == name
+
+
+# -- the language facet and filter (the fixture: eight releases in English, one in Ukrainian) --
+
+ENGLISH = {"value": "en", "name": "English", "count": 8, "selected": False, "unknown": False}
+UKRAINIAN = {"value": "uk", "name": "українська", "count": 1, "selected": False, "unknown": False}
+
+
+def test_language_facet_counts_by_hand_with_each_languages_own_name(run):
+    assert run().facets["language"] == [ENGLISH, UKRAINIAN]
+
+
+def test_one_language_filters_and_its_facet_ignores_its_own_filter(run):
+    result = run(("language", "uk"))
+    assert titles(result) == ["Заява про нові санкції"]
+    assert result.request.languages == ("uk",)
+    assert result.facets["language"] == [ENGLISH, {**UKRAINIAN, "selected": True}]
+    # The other facets count with it applied.
+    assert {v["value"]: v["count"] for v in result.facets["source"]} == {"Office of the President of Ukraine": 1}
+    assert [(v["value"], v["count"]) for v in result.facets["year"]] == [(2022, 1)]
+    assert result.undated == 0
+
+
+def test_two_languages_are_either_and_their_counts_add_up(run):
+    both = run(("language", "en"), ("language", "uk"))
+    assert both.request.languages == ("en", "uk")
+    assert both.total == run(("language", "en")).total + run(("language", "uk")).total == run().total == 9
+    assert [v["selected"] for v in both.facets["language"]] == [True, True]
+
+
+def test_other_filters_narrow_the_language_facet(run):
+    assert run(("source", "Viasna")).facets["language"] == [{**ENGLISH, "count": 3}]
+    assert run(q="санкції").facets["language"] == [UKRAINIAN]
+    assert run(year="2022").facets["language"] == [{**ENGLISH, "count": 2}, UKRAINIAN]
+    assert run(year="unknown").facets["language"] == [{**ENGLISH, "count": 2}]
+
+
+@pytest.mark.parametrize("given", ["uk", "UK", " uk ", "Ukrainian", "ukrainian", "українська", "Українська"])
+def test_a_language_is_named_by_its_code_or_its_name_in_any_case(run, given):
+    result = run(("language", given))
+    assert result.request.languages == ("uk",) and result.total == 1
+
+
+def test_the_same_language_twice_is_one_filter(run):
+    assert run(("language", "uk"), ("language", "Ukrainian"), ("language", "UK")).request.languages == ("uk",)
+
+
+@pytest.mark.parametrize("given", ["xx", "Ukrainisch", "ru", "und-x"])
+def test_a_language_the_index_has_not_is_a_bad_parameter_naming_its_languages(run, given):
+    with pytest.raises(BadParameter) as info:
+        run(("language", given))
+    assert info.value.name == "language"
+    assert info.value.message == f'"{given}" is not a language of the index; it has en (English), uk (українська)'
+
+
+def test_the_unknown_language_is_selectable_and_listed_last(run):
+    result = run(("language", "und"))
+    assert result.total == 0 and result.request.languages == ("und",)
+    assert result.facets["language"][-1] == {
+        "value": "und",
+        "name": "Unknown language",
+        "count": 0,
+        "selected": True,
+        "unknown": True,
+    }
+    assert run(("language", "unknown language")).request.languages == ("und",)
+
+
+@pytest.mark.parametrize(
+    "q, pairs",
+    [
+        ("language:uk", [("language", "uk")]),
+        ("language:en", [("language", "en")]),
+        ("sanctions language:en", [("q", "sanctions"), ("language", "en")]),
+        ("санкції language:uk", [("q", "санкції"), ("language", "uk")]),
+        ("language:en OR language:uk", []),
+        ("sanctions OR санкції -language:uk", [("q", "sanctions OR санкції"), ("language", "en")]),
+    ],
+)
+def test_language_in_the_query_filters_as_the_parameter_does(run, q, pairs):
+    typed, chosen = run(q=q, per_page="100"), run(*pairs, per_page="100")
+    assert typed.total == chosen.total > 0
+    assert {h["id"] for h in typed.hits} == {h["id"] for h in chosen.hits}
+
+
+def test_language_in_the_query_narrows_the_language_facet(run):
+    assert run(q="language:uk").facets["language"] == [UKRAINIAN]
+
+
+def test_languages_travel_in_the_url():
+    request = SearchRequest.from_args(MultiDict([("q", "war"), ("language", "uk"), ("language", "be"), ("page", "2")]))
+    assert request.languages == ("uk", "be")
+    assert request.to_args() == [("q", "war"), ("language", "uk"), ("language", "be"), ("page", "2")]
+    assert request.to_args(languages=("be",), page=1) == [("q", "war"), ("language", "be")]
+    with pytest.raises(BadParameter) as info:
+        SearchRequest.from_args(MultiDict([("language", f"l{n}") for n in range(51)]))
+    assert info.value.name == "language"
