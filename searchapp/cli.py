@@ -330,6 +330,13 @@ def _format_stats(data: dict) -> str:
     metavar="S",
     help="Only this source, by its name (any case) or a part that names one (repeat for several).",
 )
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    metavar="L",
+    help='Only this language: its code (uk, en; "und" for unknown) or its name (repeat for several).',
+)
 @click.option("--from", "date_from", metavar="DATE", help="Earliest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--to", "date_to", metavar="DATE", help="Latest date, YYYY-MM-DD (or YYYY-MM, YYYY).")
 @click.option("--year", metavar="YEAR", help='Only this year, or "unknown" for undated releases.')
@@ -346,16 +353,17 @@ def _format_stats(data: dict) -> str:
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON for the same search.")
-def search(query, sources, date_from, date_to, year, sort, limit, page, index, as_json):
-    """Search the index: words, "phrases", OR, -exclude, title:, source:, word*.
+def search(query, sources, languages, date_from, date_to, year, sort, limit, page, index, as_json):
+    """Search the index: words, "phrases", OR, -exclude, title:, source:, language:, word*.
 
     Prints the matching releases (title, source, date, url, snippet) and the
-    counts per source and per year. With --json, prints exactly what
+    counts per source, per language and per year. With --json, prints exactly what
     /api/search returns for the same parameters.
     """
     params = {
         "q": query,
         "source": list(sources),
+        "language": list(languages),
         "from": date_from or "",
         "to": date_to or "",
         "year": year or "",
@@ -368,7 +376,9 @@ def search(query, sources, date_from, date_to, year, sort, limit, page, index, a
         with open_view(config.index_path(index)) as view:
             result = run_search(view, request)
     except BadParameter as exc:
-        option = {"q": "QUERY", "source": "--source", "from": "--from", "to": "--to"}.get(exc.name, f"--{exc.name}")
+        option = {"q": "QUERY", "source": "--source", "language": "--language", "from": "--from", "to": "--to"}.get(
+            exc.name, f"--{exc.name}"
+        )
         raise click.BadParameter(exc.message, param_hint=option) from exc
     except IndexMissingError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -402,6 +412,8 @@ def _format_results(result) -> str:
             f"  {hit['snippet']}",
         ]
     lines += ["", "Sources: " + "; ".join(f"{v['value']} {v['count']}" for v in result.facets["source"][:15])]
+    languages = "; ".join(f"{v['name']} ({v['value']}) {v['count']}" for v in result.facets["language"])
+    lines.append(f"Languages: {languages or '-'}")
     years = "; ".join(f"{v['value']} {v['count']}" for v in result.facets["year"])
     lines.append(f"Years: {years or '-'}; date unknown {result.undated}")
     return "\n".join(lines)

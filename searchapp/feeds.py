@@ -12,6 +12,7 @@ from indexer.index.state import load_live_state
 from searchapp.display import web_url
 from searchapp.headers import cacheable, cross_origin, not_modified
 from searchapp.index_access import cached_page, get_view
+from searchapp.languages import own_name
 from searchapp.search import SearchRequest
 
 bp = Blueprint("feeds", __name__)
@@ -34,8 +35,10 @@ def atom():
         return cached
     req = SearchRequest(**{**req.__dict__, "sort": "newest", "page": 1, "per_page": FEED_ENTRIES})
     result = cached_page(view, req)
-    req = result.request  # sources by their full names
+    req = result.request  # sources by their full names, languages by their codes
     title = "Press releases" + (f": {req.q}" if req.q else "") + (f" ({', '.join(req.sources)})" if req.sources else "")
+    if req.languages:
+        title += f" in {', '.join(own_name(code) for code in req.languages)}"
     entries = [_entry(view, hit) for hit in result.hits]
     # The feed changed when its newest entry did; a feed with no entries, when the index was built.
     updated = max((when for _, when in entries), default=None) or _index_built(view)

@@ -42,6 +42,7 @@ def search_page():
         suggestion_href=link(q=result.suggestion, page=1) if result.suggestion else None,
         api_href=refine.search_url(req.to_args(), "api.api_search"),
         feed_href=refine.search_url(req.to_args(sort="relevance", page=1), "feeds.atom"),
+        language_links=refine.language_links(req, result.facets["language"]),
         source_filter=len(result.facets["source"]) >= SOURCE_FILTER_FROM,
     )
 

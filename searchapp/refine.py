@@ -1,4 +1,5 @@
-"""Links that change a search: remove one filter, clear all, sort, page, and what to drop when nothing matched."""
+"""Links that change a search: a facet value, remove one filter, clear all, sort, page, and what to drop when nothing
+matched."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import url_for
 
 from searchapp.display import date_text
 from searchapp.facets import MONTH_NAMES
+from searchapp.languages import english_name, own_name
 from searchapp.search import SORTS, SearchRequest, search
 
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
@@ -16,7 +18,15 @@ SORT_LABELS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Ol
 PAGE_WINDOW = 2
 # Counting what dropping a filter would find runs one search per filter: a few at most.
 MAX_ALTERNATIVES = 6
-NO_FILTERS = {"sources": (), "year": None, "month": None, "date_from": None, "date_to": None, "undated": False}
+NO_FILTERS = {
+    "sources": (),
+    "languages": (),
+    "year": None,
+    "month": None,
+    "date_from": None,
+    "date_to": None,
+    "undated": False,
+}
 
 
 def search_url(args: list[tuple[str, str]], endpoint: str = "pages.search_page") -> str:
@@ -50,6 +60,8 @@ def active_filters(request: SearchRequest) -> list[Filter]:
 
     for source in request.sources:
         add("source", f"Source: {source}", sources=tuple(s for s in request.sources if s != source))
+    for code in request.languages:
+        add("language", f"Language: {own_name(code)}", languages=tuple(c for c in request.languages if c != code))
     if request.undated:
         add("undated", "Date unknown", undated=False)
     if request.year is not None:
@@ -66,6 +78,43 @@ def active_filters(request: SearchRequest) -> list[Filter]:
 def clear_all(request: SearchRequest) -> str:
     """Return the link to the same words and sort with no filter."""
     return search_url(replace(request, page=1, **NO_FILTERS).to_args())
+
+
+@dataclass(frozen=True)
+class FacetLink:
+    """A facet value as a plain link: following it selects the value, or lets go of it when selected."""
+
+    value: str
+    label: str
+    count: int
+    href: str
+    selected: bool
+    unknown: bool
+    # For the name's `lang` attribute (None when unknown) and, where it differs, its English name.
+    lang: str | None
+    english: str | None
+
+
+def language_links(request: SearchRequest, values: list[dict]) -> list[FacetLink]:
+    """Return the language facet as links that add a language to the selection or take it out, back to page 1."""
+    links = []
+    for v in values:
+        code = v["value"]
+        chosen = tuple(c for c in request.languages if c != code) if v["selected"] else (*request.languages, code)
+        english = english_name(code)
+        links.append(
+            FacetLink(
+                value=code,
+                label=v["name"],
+                count=v["count"],
+                href=search_url(request.to_args(languages=chosen, page=1)),
+                selected=v["selected"],
+                unknown=v["unknown"],
+                lang=None if v["unknown"] else code,
+                english=None if english == v["name"] else english,
+            )
+        )
+    return links
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,41 @@ def test_search_flow_without_javascript(open_page, live_server):
     assert watch.dialogs == [] and watch.offsite == []
 
 
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+def test_language_facet_links_select_and_let_go(open_page, live_server, js):
+    page, watch = open_page(js=js)
+    page.goto(live_server + "/?q=MARA&year=2023")
+    if js:
+        # A full page load would forget this: following a facet link must swap results in place.
+        page.evaluate("window.stillTheSamePage = true")
+    languages = page.locator(".facet-languages")
+    expect(languages.locator(".facet-name")).to_have_text(["беларуская", "Nederlands", "русский"])
+
+    languages.get_by_role("link", name="беларуская").click()
+    expect(page).to_have_url(re.compile(r"language=be"))
+    expect(page.locator(".chip", has_text="Language: беларуская")).to_be_visible()
+    expect(page.locator(".hit-language")).to_have_text(["Belarusian"] * page.locator("li.hit").count())
+    languages.get_by_role("link", name="русский").click()
+    expect(page).to_have_url(re.compile(r"language=be&language=ru"))
+    expect(languages.locator("a[aria-current=true] .facet-name")).to_have_text(["беларуская", "русский"])
+    assert query(page) == {"q": ["MARA"], "language": ["be", "ru"], "year": ["2023"]}
+    assert set(page.locator(".hit-language").all_text_contents()) == {"Belarusian", "Russian"}
+
+    # A new search from the box keeps the languages.
+    page.fill("#q", "Kupalle OR Купалле")
+    page.press("#q", "Enter")
+    expect(page.locator("#results-heading")).to_contain_text("for “Kupalle OR Купалле”")
+    assert query(page)["language"] == ["be", "ru"]
+
+    languages.get_by_role("link", name=re.compile("^беларуская.*follow to remove")).click()
+    expect(page).to_have_url(re.compile(r"\?q=[^&]+&language=ru&year=2023$"))
+    expect(languages.locator("a[aria-current=true] .facet-name")).to_have_text(["русский"])
+    if js:
+        assert page.evaluate("window.stillTheSamePage") is True
+        assert watch.errors == []
+    assert watch.dialogs == [] and watch.offsite == []
+
+
 def test_source_filter_box_and_show_all(open_page, live_server):
     page, _ = open_page()
     page.goto(live_server + "/")
@@ -292,6 +327,7 @@ def axe_source() -> str:
         "/?q=sanctions&year=2022&source=President+of+Ukraine",
         "/?q=zzqx+sanctions&source=NAM-media",
         "/?q=sanctions&source=NAM-media&year=2022",
+        "/?q=MARA&language=be&language=ru",
         "/documents/{doc}?q=sanctions",
         "/documents/{uk_doc}",
         "/documents/does-not-exist",

@@ -23,7 +23,7 @@ def test_readable_results_with_facet_counts(search_index):
     assert lines[0] == "1 press release (showing 1-1)"
     assert lines[2] == "U.S. to extend sanctions against Lukashenko regime"
     assert lines[3] == "  NAM-media | 02-01 (year unknown)"
-    assert lines[-2:] == ["Sources: NAM-media 1", "Years: -; date unknown 1"]
+    assert lines[-3:] == ["Sources: NAM-media 1", "Languages: English (en) 1", "Years: -; date unknown 1"]
 
 
 def test_json_is_the_apis_json(search_index, client):
