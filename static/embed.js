@@ -1,6 +1,6 @@
 // The search widget other sites embed with two lines:
 //   <script src="https://SEARCH-HOST/embed.js" defer></script>
-//   <div data-searchapp data-source="NAM-media" data-per-page="5"></div>
+//   <div data-searchapp data-source="NAM-media" data-language="uk" data-per-page="5"></div>
 // It calls the JSON API of the host it was loaded from and builds every node with DOM APIs: text from the
 // index is only ever set as textContent, never parsed as HTML.
 (function () {
@@ -133,7 +133,8 @@
     widgets += 1;
     var perPage = Math.min(MAX_PER_PAGE, Math.max(1, parseInt(host.getAttribute("data-per-page"), 10) || DEFAULT_PER_PAGE));
     var preset = (host.getAttribute("data-source") || "").trim();
-    var state = { q: "", sources: preset ? [preset] : [], page: 1 };
+    var presetLanguage = (host.getAttribute("data-language") || "").trim();
+    var state = { q: "", sources: preset ? [preset] : [], languages: presetLanguage ? [presetLanguage] : [], page: 1 };
     var latest = 0;
 
     var root = el("div", "searchapp-embed");
@@ -157,9 +158,11 @@
     status.setAttribute("aria-live", "polite");
     var facets = el("ul", "searchapp-facets");
     facets.setAttribute("aria-label", "Sources");
+    var languages = el("ul", "searchapp-facets searchapp-languages");
+    languages.setAttribute("aria-label", "Languages");
     var hits = el("ol", "searchapp-hits");
     var footer = el("p", "searchapp-footer");
-    root.append(form, status, facets, hits, footer);
+    root.append(form, status, facets, languages, hits, footer);
     host.replaceChildren(root);
 
     form.addEventListener("submit", function (event) {
@@ -176,6 +179,9 @@
       }
       state.sources.forEach(function (source) {
         p.append("source", source);
+      });
+      state.languages.forEach(function (language) {
+        p.append("language", language);
       });
       if (page > 1) {
         p.set("page", String(page));
@@ -216,9 +222,11 @@
     function render(body, append) {
       // The sources as the search read them: full names, so a facet toggles what data-source preset.
       state.sources = body.query.source.slice();
+      state.languages = body.query.language.slice();
       status.textContent = state.q ? plural(body.total) + " for “" + state.q + "”" :
         plural(body.total) + ", newest first";
       renderFacets(body.facets.source);
+      renderLanguages(body.facets.language);
       if (!append) {
         hits.replaceChildren();
       }
@@ -246,6 +254,33 @@
         });
         item.appendChild(toggle);
         facets.appendChild(item);
+      });
+    }
+
+    // Each language by its own name; one language alone, and not chosen, is nothing to choose between.
+    function renderLanguages(values) {
+      languages.replaceChildren();
+      if (values.length < 2 && !values.some(function (v) { return v.selected; })) {
+        return;
+      }
+      values.forEach(function (v) {
+        var item = el("li");
+        var toggle = el("button", "searchapp-facet");
+        var name = el("span", "", v.name);
+        if (!v.unknown) {
+          name.lang = v.value;
+        }
+        toggle.append(name, " (" + v.count.toLocaleString("en") + ")");
+        toggle.type = "button";
+        toggle.setAttribute("aria-pressed", String(Boolean(v.selected)));
+        toggle.addEventListener("click", function () {
+          state.languages = v.selected ? state.languages.filter(function (l) { return l !== v.value; }) :
+            state.languages.concat([v.value]);
+          state.page = 1;
+          run(false);
+        });
+        item.appendChild(toggle);
+        languages.appendChild(item);
       });
     }
 

@@ -37,7 +37,8 @@ body {{ font-family: "DejaVu Serif", serif; color: rgb(40, 30, 90); max-width: 4
 
 @pytest.fixture(scope="session")
 def partner_site(tmp_path_factory, live_server):
-    """Another site (another port, so another origin) with the snippet: index.html plain, preset.html with a source."""
+    """Another site (another port, so another origin) with the snippet: index.html plain, preset.html with a source,
+    language.html with a language."""
     from site_fixtures import serve_folder
 
     folder = tmp_path_factory.mktemp("partner")
@@ -46,6 +47,9 @@ def partner_site(tmp_path_factory, live_server):
     )
     (folder / "preset.html").write_text(
         HOST_PAGE.format(origin=live_server, attributes=' data-source="nam"'), encoding="utf-8"
+    )
+    (folder / "language.html").write_text(
+        HOST_PAGE.format(origin=live_server, attributes=' data-language="Belarusian"'), encoding="utf-8"
     )
     with serve_folder(folder) as url:
         yield url
@@ -130,6 +134,42 @@ def test_preset_source(partner_page, partner_site):
     pressed.click()
     expect(pressed).to_have_count(0)
     expect(page.locator(".searchapp-hit")).to_have_count(5)  # the default page of the widget
+
+
+def test_widget_filters_by_language_by_its_own_name(partner_page, partner_site, site_client):
+    page, record = partner_page
+    counts = {
+        v["value"]: v["count"]
+        for v in site_client.get("/api/search", query_string={"q": "MARA"}).get_json()["facets"]["language"]
+    }
+    page.goto(partner_site + "/index.html")
+    page.get_by_label("Search press releases").fill("MARA")
+    page.get_by_label("Search press releases").press("Enter")
+    languages = page.locator(".searchapp-languages .searchapp-facet")
+    expect(languages).to_have_text(
+        [f"Nederlands ({counts['nl']})", f"беларуская ({counts['be']})", f"русский ({counts['ru']})"]
+    )
+    expect(languages.nth(1).locator("span")).to_have_attribute("lang", "be")
+
+    languages.nth(1).click()
+    expect(languages.nth(1)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".searchapp-status")).to_contain_text(f"{counts['be']} press releases for “MARA”")
+    expect(page.locator(".searchapp-title").first).to_have_attribute("lang", "be")
+    assert page.locator(".searchapp-all").get_attribute("href").endswith("/?q=MARA&language=be")
+    assert record["dialogs"] == [] and record["errors"] == []
+
+
+def test_preset_language(partner_page, partner_site, site_client):
+    # A preset by the language's English name selects the language it names, shown by its own name.
+    page, _ = partner_page
+    page.goto(partner_site + "/language.html")
+    belarusian = site_client.get("/api/search", query_string={"language": "be"}).get_json()["total"]
+    expect(page.locator(".searchapp-status")).to_have_text(f"{belarusian} press releases, newest first")
+    pressed = page.locator(".searchapp-languages .searchapp-facet[aria-pressed=true]")
+    expect(pressed).to_have_text(f"беларуская ({belarusian})")
+    pressed.click()
+    expect(pressed).to_have_count(0)
+    expect(page.locator(".searchapp-status")).not_to_have_text(f"{belarusian} press releases, newest first")
 
 
 def test_hostile_text_stays_text_in_the_widget(partner_page, partner_site, live_server):
