@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from contextvars import ContextVar
+from functools import cache, lru_cache
 
 import jellyfish
+import simplemma
+import Stemmer
 from anyascii import anyascii
 from whoosh.analysis import Token, Tokenizer
-from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
 
 # Runs of letters and digits only: "Obama.The", "U.S." and "don't" split into their words,
@@ -54,37 +56,98 @@ def _folding_map() -> dict[int, str | None]:
 FOLDING = _folding_map()
 
 
-@lru_cache(maxsize=1)
-def _stemmers():
-    """Return the English and Russian stemmers, built once per process."""
-    return stemmer_for_language("en"), stemmer_for_language("ru")
+# Snowball stemmers (PyStemmer, in C) of the languages written in Latin letters; English for the rest.
+LATIN_STEMMERS = {
+    "en": "english",
+    # Snowball's newer Dutch stemmer strips "ge-": "generatoren" and "generator" part ways.
+    "nl": "dutch_porter",
+    "de": "german",
+    "fr": "french",
+    "pl": "polish",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "cs": "czech",
+    "lt": "lithuanian",
+    "ro": "romanian",
+    "sv": "swedish",
+    "da": "danish",
+    "no": "norwegian",
+    "fi": "finnish",
+    "hu": "hungarian",
+    "tr": "turkish",
+}
+# Words of these languages by their lemma where simplemma's dictionary has them: Ukrainian has no
+# Snowball stemmer, and Dutch Snowball keeps plurals apart ("sancties", "sanctie"). Other words by
+# Snowball: Cyrillic by the Russian stemmer, which also serves Belarusian (no stemmer or lemmatiser
+# of Belarusian is maintained; its endings are close to Russian ones).
+LEMMATISED = {"uk", "nl"}
+# The languages a query word is analysed as, by script: a query has no language, its documents do.
+QUERY_LANGUAGES = {"latin": ("en", "nl", "de", "fr", "pl"), "cyrillic": ("ru", "uk")}
+# The language of the text being analysed (a document's), None for a query: the script decides.
+DOCUMENT_LANGUAGE: ContextVar[str | None] = ContextVar("document_language", default=None)
 
 
-def stem(word: str) -> str:
-    """Return the stem of a folded, lowercase word, by the script of its first letter.
+@cache
+def _snowball(algorithm: str):
+    """Return one Snowball stemmer's function, built once per process."""
+    return Stemmer.Stemmer(algorithm).stemWord
 
-    Latin words get the English (Porter2) stemmer, Cyrillic words the Russian one. Pages and
-    queries go through the same function, so Ukrainian and Belarusian words, which the
-    Russian stemmer handles only roughly, still match their own forms.
+
+def stem(word: str, language: str | None = None) -> str:
+    """Return the stem of a folded, lowercase word in a language, by the script of its first letter.
+
+    Latin words get their language's Snowball stemmer (English when it has none), Cyrillic words
+    the Ukrainian lemma or the Russian stem. Pages and queries go through the same function.
     """
-    english, russian = _stemmers()
     first = word[0]
     if first.isdigit():
         return word
-    if CYRILLIC[0] <= first <= CYRILLIC[1]:
-        return russian(word)
-    if word.isascii():
-        return english(word)
-    return word
+    cyrillic = CYRILLIC[0] <= first <= CYRILLIC[1]
+    if not cyrillic and not word.isascii():
+        return word
+    return _snowball("russian" if cyrillic else LATIN_STEMMERS.get(language, "english"))(word)
+
+
+def document_language(language: str | None):
+    """Return a context in which text is analysed as a document of a language (None: by script alone)."""
+    return _LanguageContext(language)
+
+
+class _LanguageContext:
+    """Sets DOCUMENT_LANGUAGE for the analysis of one document."""
+
+    def __init__(self, language: str | None):
+        self.language = language
+
+    def __enter__(self):
+        self.token = DOCUMENT_LANGUAGE.set(self.language)
+
+    def __exit__(self, *exc):
+        DOCUMENT_LANGUAGE.reset(self.token)
+
+
+def query_languages(word: str) -> tuple[str | None, ...]:
+    """Return the languages a query word is analysed as: None (by script alone), then those of its script."""
+    cyrillic = bool(word) and CYRILLIC[0] <= word[0].lower() <= CYRILLIC[1]
+    return (None, *QUERY_LANGUAGES["cyrillic" if cyrillic else "latin"])
+
+
+def query_terms(word: str) -> list[str]:
+    """Return the distinct index terms of a query word in each of its languages, the script's default first."""
+    return list(dict.fromkeys(index_term(word, language) for language in query_languages(word)))
 
 
 @lru_cache(maxsize=TERM_CACHE_SIZE)
-def index_term(word: str) -> str:
-    """Return the index term of a word as written: lowercase, folded, stemmed."""
-    folded = word.lower()
-    if not folded.isascii():
-        folded = folded.translate(FOLDING)
-    return stem(folded) if folded else folded
+def index_term(word: str, language: str | None = None) -> str:
+    """Return the index term of a word as written in a language: lowercase, then its lemma or its folded stem."""
+    lower = word.lower()
+    if language in LEMMATISED and lower and simplemma.is_known(lower, lang=language):
+        # The lemma of the word as written: folding first would hide "Oekraïne" from the dictionary.
+        lemma = simplemma.lemmatize(lower, lang=language).lower()
+        return lemma if lemma.isascii() else lemma.translate(FOLDING)
+    folded = lower if lower.isascii() else lower.translate(FOLDING)
+    return stem(folded, language) if folded else folded
 
 
 @lru_cache(maxsize=TERM_CACHE_SIZE)
@@ -139,7 +202,7 @@ class SearchTokenizer(Tokenizer):
         if not tokenize:
             # A whole value, as the query parser passes for some query types.
             token.original = value
-            token.text = index_term(value)
+            token.text = index_term(value, DOCUMENT_LANGUAGE.get())
             if positions:
                 token.pos = start_pos
             if chars:
@@ -147,6 +210,7 @@ class SearchTokenizer(Tokenizer):
             yield token
             return
         query = mode == "query"
+        language = DOCUMENT_LANGUAGE.get()
         pos = start_pos
         for match in self.expression.finditer(value):
             whole = match.group()
@@ -162,7 +226,7 @@ class SearchTokenizer(Tokenizer):
                 parts = [(whole, match.start())]
             for word, at in parts:
                 # Offsets into the original text, so highlights land on the words as written.
-                self._set(token, index_term(word), word, pos, start_char + at, start_char + at + len(word))
+                self._set(token, index_term(word, language), word, pos, start_char + at, start_char + at + len(word))
                 yield token
                 pos += 1
 

@@ -9,7 +9,16 @@ from rapidfuzz.distance import OSA
 from whoosh import query as Q
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
 
-from indexer.engine.analysis import JOINED_PATTERN, index_term, is_joined, joined_term, name_key, parts_of
+from indexer.engine.analysis import (
+    JOINED_PATTERN,
+    index_term,
+    is_joined,
+    joined_term,
+    name_key,
+    parts_of,
+    query_languages,
+    query_terms,
+)
 from indexer.engine.spelling import FUZZY_MIN_CHARS, Spelling
 from indexer.engine.vocabulary import Vocabulary
 
@@ -160,9 +169,17 @@ class _Rewrite:
                 # Within a phrase, joined words are their parts: the whole holds one position of several.
                 words = [part for word in node.words for part in (parts_of(word) if is_joined(word) else [word])]
                 return Q.Phrase(field, words, slop=node.slop, boost=node.boost)
-            if isinstance(node, Q.Term) and field in FIELD_BOOSTS and not excluded and node.text not in self.exact:
-                found = _with_variants(node, self.searcher, self.spelling)
+            if isinstance(node, Q.Term) and field in FIELD_BOOSTS:
+                forms = self._forms(node)
+                if excluded or node.text in self.exact:
+                    return forms
+                # A word some release has, in one language or another, is not misspelt.
+                found = forms if forms is not node or self.spelling.is_known(node.text) else None
+                if found is None:
+                    found = _with_variants(node, self.searcher, self.spelling)
                 return self._with_names(found, node) if field == "body" else found
+            if isinstance(node, Q.Phrase) and field in FIELD_BOOSTS:
+                return self._phrase_forms(node)
             return node
         if isinstance(node, Q.Not):
             # Excluded words are excluded exactly: no spelling variants.
@@ -170,6 +187,29 @@ class _Rewrite:
         if isinstance(node, Q.AndNot):
             return Q.AndNot(self(node.a, excluded), self(node.b, excluded=True))
         return node.apply(lambda child: self(child, excluded))
+
+    def _forms(self, term: Q.Term) -> Q.Query:
+        """Return a word's query as every language of its script analyses it (the forms some release has)."""
+        word = self.typed.get(term.text)
+        if not word:
+            return term
+        frequency = self.searcher.doc_frequency
+        others = [t for t in query_terms(word)[1:] if t != term.text and frequency(term.fieldname, t)]
+        if not others:
+            return term
+        return Q.Or([term, *(Q.Term(term.fieldname, t, boost=term.boost) for t in others)])
+
+    def _phrase_forms(self, phrase: Q.Phrase) -> Q.Query:
+        """Return a phrase as every language of its script analyses its words: a release is in one language."""
+        typed = [self.typed.get(w) for w in phrase.words]
+        if not all(typed):
+            return phrase
+        forms = (tuple(index_term(word, language) for word in typed) for language in query_languages(typed[0]))
+        phrases = dict.fromkeys([tuple(phrase.words), *forms])
+        if len(phrases) == 1:
+            return phrase
+        field, slop, boost = phrase.fieldname, phrase.slop, phrase.boost
+        return Q.Or([Q.Phrase(field, list(words), slop=slop, boost=boost) for words in phrases])
 
     def _with_names(self, query: Q.Query, term: Q.Term) -> Q.Query:
         """Return the query of a word OR its sound in the names field, its other scripts and spellings ranked lower."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from whoosh.index import LockError
 from whoosh.query import Term
 
+from indexer.engine.analysis import document_language
 from indexer.engine.schema import SCHEMA, is_current
 from indexer.engine.storage import WRITE_LOCK_SUFFIX, create_index, latest_commit, open_generation
 
@@ -39,10 +40,12 @@ class GenerationWriter:
 
     def write(self, fields: dict) -> None:
         """Add a document, or replace the one with its id (in a generation that started with documents)."""
-        if self.fresh:
-            self._open().add_document(**fields)
-        else:
-            self._open().update_document(**fields)
+        # Its text is analysed as it is added, in its language.
+        with document_language(fields.get("language")):
+            if self.fresh:
+                self._open().add_document(**fields)
+            else:
+                self._open().update_document(**fields)
 
     def delete(self, doc_id: str) -> None:
         """Remove the document with an id."""

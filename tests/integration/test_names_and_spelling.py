@@ -106,3 +106,53 @@ def test_the_api_finds_names_across_scripts(index):
     client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
     body = client.get("/api/search", query_string={"q": "Tsikhanouskaya"}).get_json()
     assert {hit["title"] for hit in body["results"]} == TSIKHANOUSKAYA
+
+
+INFLECTED = [
+    ("uk1.txt", "Y", "2023-02-01", "uk", "Нові санкції", "Партнери запровадили нові санкції проти Росії."),
+    ("uk2.txt", "Y", "2023-02-02", "uk", "Звернення", "Ми звернулися до партнерів щодо санкцій та зброї."),
+    (
+        "nl1.txt",
+        "Y",
+        "2023-02-03",
+        "nl",
+        "Generatoren voor Oekraïne",
+        "De stichting stuurde generatoren naar Oekraïne.",
+    ),
+    ("nl2.txt", "Y", "2023-02-04", "nl", "Nieuwe sancties", "De EU kondigde nieuwe sancties aan."),
+    ("ru1.txt", "Y", "2023-02-05", "ru", "Санкции продлены", "Евросоюз продлил санкции против режима."),
+    ("en1.txt", "Y", "2023-02-06", "en", "Guardsmen deployed", "Two guardsmen were deployed."),
+]
+
+
+@pytest.fixture(scope="module")
+def inflected(tmp_path_factory):
+    """Search a real index of releases in several languages through search()."""
+    root = tmp_path_factory.mktemp("inflected")
+    reindex(write_corpus(root / "corpus", INFLECTED, seed=False), root / "index", workers=1)
+    with open_view(root / "index") as view:
+        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))
+
+
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        # Ukrainian by its lemmas: "санкціями" and "санкцій" are "санкція".
+        ("санкціями", {"Нові санкції", "Звернення"}),
+        ("партнерам", {"Нові санкції", "Звернення"}),
+        # Dutch plural and singular, with and without the diaeresis.
+        ("generator oekraine", {"Generatoren voor Oekraïne"}),
+        ("sanctie", {"Nieuwe sancties"}),
+        # Russian and English by Snowball.
+        ("санкциями", {"Санкции продлены"}),
+        ("guardsman", {"Guardsmen deployed"}),
+    ],
+)
+def test_inflected_words_find_their_forms_in_each_language(inflected, q, found):
+    """A query word finds the other forms of its word in the language of each release."""
+    assert {hit["title"] for hit in inflected(q=q).hits} >= found
+
+
+def test_a_phrase_is_analysed_in_each_language(inflected):
+    """A quoted phrase of Ukrainian words matches their inflected forms in a Ukrainian release."""
+    assert [hit["title"] for hit in inflected(q='"нова санкція"').hits] == ["Нові санкції"]
