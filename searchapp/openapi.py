@@ -72,6 +72,12 @@ HIT = _object(
         "language": NULLABLE_STRING,
         "snippet_html": {"type": "string", "description": "HTML-escaped text with matched words in <mark>."},
         "snippet": {"type": "string"},
+        "missing": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Words (or quoted phrases) of the query this release lacks, as typed: empty for a release "
+            "with every word. Releases lacking some follow every release that has them all.",
+        },
     }
 )
 ERROR = _object(
@@ -103,7 +109,18 @@ SEARCH_RESULT = _object(
         "ok": {"const": True},
         "status": {"const": 200},
         "query": {"$ref": "#/components/schemas/SearchQuery"},
-        "total": COUNT,
+        "total": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Releases listed: those with every word of the query, then, when they are fewer than a "
+            "page, those with most of the words (total_all_words tells them apart).",
+        },
+        "total_all_words": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Of the total, the releases with every word of the query. Equal to total unless releases "
+            "with only most of the words follow; each of those names what it lacks in `missing`.",
+        },
         "pages": {"type": "integer", "minimum": 1},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
         "facets": _object(

@@ -24,6 +24,7 @@ def result_dict(result: SearchResult) -> dict:
             "per_page": r.per_page,
         },
         "total": result.total,
+        "total_all_words": result.total_all_words,
         "pages": result.pages,
         "results": result.hits,
         "facets": {

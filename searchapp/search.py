@@ -15,6 +15,7 @@ from indexer.engine.interface import ParsedQuery, SearchIndex
 from indexer.engine.schema import UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR, known_source
 from searchapp.facets import FacetColumns, facet_columns
 from searchapp.languages import UNKNOWN_NAME, english_name, own_name
+from searchapp.matching import Partial, partial_matches, partial_notice, ranked_partial
 from searchapp.snippets import snippet
 
 SORTS = ("relevance", "newest", "oldest")
@@ -185,6 +186,8 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
     # False when the time budget cut the work short: the same search later may find more.
     complete: bool = True
+    # Of the total, the releases with every word of the query; the others lack some (matching.py).
+    total_all_words: int = 0
 
     @property
     def pages(self) -> int:
@@ -202,12 +205,19 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         sort=request.order,
     )
     parsed = view.parse(request.q)
-    matched = view.matched(parsed)
+    every_word = view.matched(parsed)
 
     by_source = columns.source_filter(request.sources)
     by_language = columns.language_filter(request.languages)
     by_date = columns.date_filter(request.year, request.month, request.date_from, request.date_to, request.undated)
     by_range = columns.date_filter(None, None, request.date_from, request.date_to, False)
+    full = intersect(every_word, by_source, by_language, by_date)
+    partial = None
+    if request.sort == "relevance" and not parsed.everything and full.bit_count() < request.per_page:
+        # Fewer than a page with every word: releases with most of them follow (matching.py).
+        partial = partial_matches(view, parsed, request.q)
+    # What the page lists, and its facets count: full matches, then any partial ones.
+    matched = every_word | partial.documents if partial else every_word
     selected = intersect(matched, by_source, by_language, by_date)
 
     facets = {
@@ -231,7 +241,11 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
             "narrow the search (a source, a language, a year, another word), or sort by date."
         )
     else:
-        hits = _page_of_hits(view, parsed, selected, request, start, columns)
+        hits = _page_of_hits(view, parsed, full, request, start, columns)
+        if partial is not None and len(hits) < request.per_page:
+            hits += _partial_hits(view, parsed, partial, selected & ~full, start - full.bit_count(), request)
+    if partial is not None:
+        notices.append(partial_notice(partial, full.bit_count(), (selected & ~full).bit_count()))
     notices.append(parsed.budget.notice())
     notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.
@@ -239,6 +253,7 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     return SearchResult(
         request=request,
         total=selected.bit_count(),
+        total_all_words=full.bit_count(),
         hits=hits,
         facets=facets,
         undated=undated,
@@ -352,6 +367,16 @@ def _page_of_hits(
     return [_hit(view.stored(docnum), terms) for docnum in docnums]
 
 
+def _partial_hits(
+    view: SearchIndex, parsed: ParsedQuery, partial: Partial, selected: int, start: int, request: SearchRequest
+) -> list[dict]:
+    """Return the partial matches that fill the page after the full ones, each with the words it lacks."""
+    end = start + request.per_page
+    docnums = ranked_partial(view, partial, selected, max(0, start), end)
+    terms = view.highlight_terms(parsed)
+    return [{**_hit(view.stored(docnum), terms), "missing": partial.missing(docnum)} for docnum in docnums]
+
+
 def _hit(stored: dict, terms: set) -> dict:
     """Return one hit, from a document's stored fields, as the API shows it."""
     html, text = snippet(stored.get("body", ""), terms)
@@ -368,6 +393,8 @@ def _hit(stored: dict, terms: set) -> dict:
         "language": stored.get("language"),
         "snippet_html": html,
         "snippet": text,
+        # The words of the query this release lacks: none, unless it follows the full matches.
+        "missing": [],
     }
 
 

@@ -207,11 +207,12 @@ class Corpus:
 
 
 def all_hits(searcher, **request) -> list[dict]:
-    """Return every hit of a search, page by page, through the product's search function."""
+    """Return every hit with all the words of a search, page by page, through the product's search function."""
     hits, page = [], 1
     while True:
         result = search(searcher, SearchRequest(page=page, per_page=MAX_PER_PAGE, **request))
-        hits += result.hits
+        # Releases with only some of the words follow those with all of them: the model matches all.
+        hits += [hit for hit in result.hits if not hit["missing"]]
         if page >= result.pages:
             return hits
         page += 1

@@ -253,8 +253,17 @@ def name_key(word: str) -> str:
     the usual spellings of one sound ("sh", "š" as "s"; "y", "i"; endings) to one code. Spellings
     it codes apart (Tsikhanouskaya, Tikhanovskaya) are an edit or two apart, as spelling variants are.
     """
-    letters = "".join(c for c in anyascii(word).lower() if "a" <= c <= "z")
-    return jellyfish.nysiis(letters) if len(letters) >= NAME_MIN_LETTERS else ""
+    # "y" and "i" stand for one sound across transliterations (Kyiv, Київ as "Kiyiv"; Zelenskyy, Zelenskiy).
+    letters = "".join(c for c in anyascii(word).lower() if "a" <= c <= "z").replace("y", "i")
+    if len(letters) < NAME_MIN_LETTERS:
+        return ""
+    key = jellyfish.nysiis(letters)
+    if len(key) < NAME_MIN_LETTERS:
+        # A code this short stands for too many names ("Mara", "Mary", "Mayer"): the letters themselves
+        # (lowercase, where codes are capitals), so that Kyiv is Київ still.
+        return letters
+    # Ukrainian and Belarusian "г" is an "h" in Latin letters and a "g" in anyascii's: Hrushevsky, Грушевський.
+    return "G" + key[1:] if key.startswith("H") else key
 
 
 def is_name(word: str) -> bool:

@@ -31,9 +31,9 @@ FUZZY_BOOST = 0.3
 NAME_BOOST = 0.5
 NAME_VARIANT_BOOST = 0.3
 # Edits a name's key may be from the typed one: codes are shorter than words, so an edit weighs more.
-# None up to 9 letters (LACASANC, Lukashenko, is one from LACASAC, Lukashuk, another man), one from 10,
-# two from 12 (TSACKANASCAY, Tsikhanouskaya, is two from TACKANAVSCAY, Tikhanovskaya).
-NAME_EDITS_FROM = {10: 1, 12: 2}
+# None up to 8 letters (LACASANC, Lukashenko, is one from LACASAC, Lukashuk, another man), one from 9,
+# two from 10 (TSACKANASC, Tsikhanouskaya, is two from TACKANAVSC, Tikhanovskaya).
+NAME_EDITS_FROM = {9: 1, 10: 2}
 # Words in quotes and fielded words ("title:x") mean exactly what they say: never given variants.
 EXACT = re.compile(r'"([^"]*)"|\w+:("[^"]*"|\S+)')
 # Spelling variants searched per word, the commonest first: each costs a postings read.
@@ -214,9 +214,11 @@ class _Rewrite:
     def _with_names(self, query: Q.Query, term: Q.Term) -> Q.Query:
         """Return the query of a word OR its sound in the names field, its other scripts and spellings ranked lower."""
         word = self.typed.get(term.text)
-        if not word or len(word) < FUZZY_MIN_CHARS or not word.isalpha():
+        if not word or not word.isalpha():
             return query
         key = name_key(word)
+        if not key:
+            return query
         frequency = self.searcher.doc_frequency
         edits = max((n for length, n in NAME_EDITS_FROM.items() if len(key) >= length), default=0)
         close = self.spelling.close_terms("names", key) if edits else []
@@ -318,24 +320,28 @@ def is_everything(query: Q.Query) -> bool:
     return isinstance(query, (Q.Every, Q.Not))
 
 
-def required_parts(query: Q.Query) -> tuple[list[Q.Query], Q.Query | None]:
-    """Return the parts a query requires (its words and phrases, each in every field) and what it excludes."""
+def required_parts(query: Q.Query) -> tuple[list[Q.Query], list[Q.Query], Q.Query | None]:
+    """Return a query's word parts (words, phrases: each in every field), other parts (`source:x`), exclusions."""
     excluded: list[Q.Query] = []
     while isinstance(query, Q.AndNot):
         excluded.append(query.b)
         query = query.a
-    if isinstance(query, Q.And):
-        parts = []
-        for child in query.children():
-            (excluded.append(child.query) if isinstance(child, Q.Not) else parts.append(child))
-    else:
-        parts = [query]
-    return parts, (Q.Or(excluded) if len(excluded) > 1 else excluded[0]) if excluded else None
+    parts, others = [], []
+    for child in query.children() if isinstance(query, Q.And) else [query]:
+        if isinstance(child, Q.Not):
+            excluded.append(child.query)
+        elif any(getattr(leaf, "fieldname", None) in FIELD_BOOSTS for leaf in child.leaves()):
+            parts.append(child)
+        else:
+            # A filter typed in the query (source:, language:): every release listed must meet it.
+            others.append(child)
+    return parts, others, (Q.Or(excluded) if len(excluded) > 1 else excluded[0]) if excluded else None
 
 
-def any_of(parts: list[Q.Query], excluded: Q.Query | None) -> Q.Query:
-    """Return the query matching any of the parts, still without what is excluded."""
-    return Q.Or(parts) if excluded is None else Q.AndNot(Q.Or(parts), excluded)
+def any_of(parts: list[Q.Query], others: list[Q.Query], excluded: Q.Query | None) -> Q.Query:
+    """Return the query matching any of the word parts and all the others, still without what is excluded."""
+    query = Q.And([*others, Q.Or(parts)]) if others else Q.Or(parts)
+    return query if excluded is None else Q.AndNot(query, excluded)
 
 
 def part_label(part: Q.Query, text: str) -> str:

@@ -8,7 +8,7 @@ from indexer.engine.analysis import name_analyzer, search_analyzer
 from indexer.extract.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 # Sentinels, so documents without a source, a date, a year or a language can still be found and
 # counted: `year:0` finds every document whose year is unknown, `date_precision:none` those with no

@@ -6,12 +6,21 @@ import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.engine.bitmaps import from_bits, to_bits
 from indexer.engine.postings import BYTES_PER_POSTING, CachedPostings
-from indexer.engine.query import FIELD_BOOSTS, highlight_terms, is_everything, match_sources, parse_query
+from indexer.engine.query import (
+    FIELD_BOOSTS,
+    any_of,
+    highlight_terms,
+    is_everything,
+    match_sources,
+    parse_query,
+    part_label,
+    required_parts,
+)
 from indexer.engine.schema import COLUMN_DEFAULTS
 from indexer.engine.spelling import Spelling
 from indexer.engine.vocabulary import Vocabulary
@@ -87,6 +96,16 @@ class ParsedQuery:
     everything: bool
     # Started when the query is parsed; matching and ranking keep to it and say what they cut.
     budget: Budget = field(default_factory=lambda: Budget(DEFAULT_TIME_BUDGET))
+
+
+@dataclass(frozen=True)
+class QueryParts:
+    """The parts a query requires, as typed, and the documents each matches; a query ranking any of them."""
+
+    labels: list[str]
+    matched: list[int]
+    # Each required part OR-ed, the exclusions kept: ranks the documents that match some parts.
+    any_part: ParsedQuery
 
 
 class IndexView:
@@ -195,6 +214,21 @@ class IndexView:
         """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
         query, notice = parse_query(text, self._searcher, self.spelling, self.vocabulary, self.resolve_sources)
         return ParsedQuery(query, notice, is_everything(query), Budget(self.time_budget))
+
+    @_serialised
+    def parts(self, parsed: ParsedQuery, text: str) -> QueryParts | None:
+        """Return the required parts of a query and what each matches, or None when it has fewer than two."""
+        parts, others, excluded = required_parts(parsed.query)
+        if len(parts) < 2 or parsed.everything:
+            return None
+        allowed = self.live
+        for other in others:
+            allowed &= self.postings.matched(other, parsed.budget)
+        if excluded is not None:
+            allowed &= ~self.postings.matched(excluded, parsed.budget)
+        matched = [self.postings.matched(part, parsed.budget) & allowed for part in parts]
+        any_part = replace(parsed, query=any_of(parts, others, excluded), everything=False)
+        return QueryParts([part_label(part, text) for part in parts], matched, any_part)
 
     @_serialised
     def matched(self, parsed: ParsedQuery) -> int:

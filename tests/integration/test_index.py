@@ -324,7 +324,7 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     (corpus / "notes/new.txt").unlink()
     reindex(corpus, index, workers=1)
     assert generations(index) == [new, current_generation(index)] and not old.exists()
-    assert search(after.view, SearchRequest(q="statement council")).total == 1
+    assert search(after.view, SearchRequest(q="statement council")).total_all_words == 1
     live.release(after)
     live.close()
     assert remove_stale_generations(index) == [new] and generations(index) == [current_generation(index)]

@@ -279,7 +279,7 @@ class ServedIndexLifecycle(IndexLifecycle):
             self.client.start()
         # Once it has moved to the new state, the server answers as the model says.
         served = self._get_json("/api/search?" + urlencode({"q": MARKERS[0], "per_page": 100}))
-        assert served["total"] == len(matching(self.expected, ("word", MARKERS[0])))
+        assert served["total_all_words"] == len(matching(self.expected, ("word", MARKERS[0])))
 
     def _get_json(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=30) as response:

@@ -156,3 +156,17 @@ def test_inflected_words_find_their_forms_in_each_language(inflected, q, found):
 def test_a_phrase_is_analysed_in_each_language(inflected):
     """A quoted phrase of Ukrainian words matches their inflected forms in a Ukrainian release."""
     assert [hit["title"] for hit in inflected(q='"нова санкція"').hits] == ["Нові санкції"]
+
+
+def test_names_in_ukrainian_transliteration(tmp_path):
+    """Kyiv finds Київ, Hrushevsky finds Грушевський, Yermak finds Єрмак: and back."""
+    docs = [
+        ("k.txt", "Z", "2023-03-01", "uk", "Київ", "У Києві Київ зустрів гостей."),
+        ("h.txt", "Z", "2023-03-02", "uk", "Грушевський", "Михайло Грушевський писав."),
+        ("y.txt", "Z", "2023-03-03", "uk", "Єрмак", "Андрій Єрмак заявив."),
+        ("e.txt", "Z", "2023-03-04", "en", "Kyiv talks", "Hrushevsky and Yermak in Kyiv."),
+    ]
+    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
+    with open_view(tmp_path / "index") as view:
+        for q, title in [("Kyiv", "Київ"), ("Hrushevsky", "Грушевський"), ("Yermak", "Єрмак"), ("Київ", "Kyiv talks")]:
+            assert title in {hit["title"] for hit in search(view, SearchRequest(q=q)).hits}, q

@@ -99,3 +99,81 @@ def test_the_api_answers_the_same(index):
     assert [hit["title"] for hit in body["results"]] == ["Air defence deliveries", "Old systems"]
     body = client.get("/api/search", query_string={"q": "-russia"}).get_json()
     assert body["total"] == len(DOCUMENTS) - 1
+
+
+RELEASES = [
+    (
+        "cab.txt",
+        "State",
+        "2023-05-01",
+        "en",
+        "Envoy meets cabinet",
+        "The US envoy met the Belarusian transitional cabinet on sanctions.",
+    ),
+    ("san.txt", "State", "2023-05-02", "en", "Sanctions extended", "The sanctions on the regime were extended."),
+    ("opp.txt", "State", "2023-05-03", "en", "Opposition leaders", "Opposition leaders met in Vilnius."),
+    ("far.txt", "State", "2023-05-04", "en", "Weather", "Rain is expected on Monday."),
+    ("cab2.txt", "State", "2023-05-05", "en", "Cabinet reshuffle", "The cabinet was reshuffled after the vote."),
+]
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory):
+    """Search a real index of a few releases through search(), and the index's path."""
+    root = tmp_path_factory.mktemp("most-words")
+    reindex(write_corpus(root / "corpus", RELEASES, seed=False), root / "index", workers=1)
+    with open_view(root / "index") as view:
+        yield (lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))), root / "index"
+
+
+def test_releases_with_most_words_follow_the_full_matches(releases):
+    """One missing word no longer means nothing: the release with most words comes first, saying what it lacks."""
+    run, _ = releases
+    result = run(q="US official met Belarusian opposition cabinet about sanctions")
+    assert result.total_all_words == 0
+    assert titles(result)[0] == "Envoy meets cabinet"
+    assert result.hits[0]["missing"] == ["official", "opposition", "about"]
+    assert "No release has official and about." in result.notice
+    # Below half of the words a release is not listed.
+    assert "Weather" not in titles(result)
+
+
+def test_full_matches_always_rank_first(releases):
+    """Every release with all the words ranks above any with some; the counts tell them apart."""
+    run, _ = releases
+    result = run(q="cabinet sanctions")
+    assert titles(result)[0] == "Envoy meets cabinet"
+    assert result.hits[0]["missing"] == []
+    assert result.total_all_words == 1
+    assert result.total == 3
+    assert {hit["title"]: hit["missing"] for hit in result.hits[1:]} == {
+        "Sanctions extended": ["cabinet"],
+        "Cabinet reshuffle": ["sanctions"],
+    }
+
+
+def test_no_fallback_when_a_page_is_full_or_for_date_order(releases):
+    """A full page of full matches, or a sort by date, lists releases with every word only."""
+    run, _ = releases
+    assert run(q="cabinet sanctions", per_page="1").total == 1
+    assert run(q="cabinet sanctions", sort="newest").total == 1
+
+
+def test_pages_through_full_and_partial_matches(releases):
+    """Paging goes through the full matches and on through the partial ones, each once."""
+    run, _ = releases
+    pages = [titles(run(q="cabinet sanctions", per_page="1", page=str(n))) for n in (1, 2, 3)]
+    # per_page=1: the one full match fills the page, so no partial matches.
+    assert pages[0] == ["Envoy meets cabinet"] and pages[1] == []
+    whole = titles(run(q="cabinet sanctions opposition", per_page="50"))
+    paged = [t for n in (1, 2, 3, 4) for t in titles(run(q="cabinet sanctions opposition", per_page="1", page=str(n)))]
+    assert paged[: len(whole)] == whole
+
+
+def test_the_api_gives_both_counts_and_the_missing_words(releases):
+    """The API's total counts what is listed; total_all_words the full matches; each hit its missing words."""
+    _, index = releases
+    client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
+    body = client.get("/api/search", query_string={"q": "cabinet sanctions"}).get_json()
+    assert (body["total"], body["total_all_words"]) == (3, 1)
+    assert [hit["missing"] for hit in body["results"]][0] == []
