@@ -137,6 +137,16 @@ SEARCH_RESULT = _object(
             }
         ),
         "suggestion": NULLABLE_STRING,
+        "showing_results_for": {
+            "type": ["string", "null"],
+            "description": "When the results come from spelling variants of words no release has: the query they "
+            "answer. Null otherwise.",
+        },
+        "search_instead_for": {
+            "type": ["string", "null"],
+            "description": "With showing_results_for: the query as typed, its unknown words in quotes (searched "
+            "exactly, without variants).",
+        },
         "notice": NULLABLE_STRING,
         "index_version": {"type": "string"},
     }

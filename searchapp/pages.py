@@ -40,6 +40,7 @@ def search_page():
         pages=refine.page_choices(req, result.pages),
         alternatives=refine.alternatives(view, req, filters) if result.total == 0 else [],
         suggestion_href=link(q=result.suggestion, page=1) if result.suggestion else None,
+        search_instead_href=link(q=result.search_instead, page=1) if result.search_instead else None,
         api_href=refine.search_url(req.to_args(), "api.api_search"),
         feed_href=refine.search_url(req.to_args(sort="relevance", page=1), "feeds.atom"),
         language_links=refine.language_links(req, result.facets["language"]),

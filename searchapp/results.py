@@ -35,6 +35,8 @@ def result_dict(result: SearchResult) -> dict:
             "undated": {"count": result.undated, "selected": r.undated},
         },
         "suggestion": result.suggestion,
+        "showing_results_for": result.showing_for,
+        "search_instead_for": result.search_instead,
         "notice": result.notice,
         "index_version": result.index_version,
     }

@@ -188,6 +188,9 @@ class SearchResult:
     complete: bool = True
     # Of the total, the releases with every word of the query; the others lack some (matching.py).
     total_all_words: int = 0
+    # Results that came from spelling variants: the query they answer, and the query as typed, made exact.
+    showing_for: str | None = None
+    search_instead: str | None = None
 
     @property
     def pages(self) -> int:
@@ -250,6 +253,10 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.
     suggestion = view.suggest(request.q) if request.q.strip() else None
+    showing_for = search_instead = None
+    if parsed.fuzzed and suggestion and selected:
+        # What was found came from spelling variants of unknown words: say so, and offer the words as typed.
+        showing_for, search_instead = suggestion, _quoted(request.q, parsed.fuzzed)
     return SearchResult(
         request=request,
         total=selected.bit_count(),
@@ -258,10 +265,18 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         facets=facets,
         undated=undated,
         suggestion=suggestion,
+        showing_for=showing_for,
+        search_instead=search_instead,
         notice=notice,
         index_version=view.version,
         complete=not parsed.budget.was_cut,
     )
+
+
+def _quoted(text: str, words: tuple[str, ...]) -> str:
+    """Return a query with some of its words in quotes, which searches them as typed, without variants."""
+    wanted = set(words)
+    return re.sub(r"(?<![\w\"])\w+(?![\w\"])", lambda m: f'"{m.group()}"' if m.group() in wanted else m.group(), text)
 
 
 def _resolve_sources(view: SearchIndex, columns: FacetColumns, wanted: tuple[str, ...]) -> tuple[str, ...]:

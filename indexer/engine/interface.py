@@ -24,6 +24,7 @@ class ParsedQuery(Protocol):
     notice: str | None  # what to tell the user about how the query was read
     everything: bool  # an empty search: every document, in no order of relevance
     budget: Budget  # started by parse; matched and top keep to it
+    fuzzed: tuple[str, ...]  # words no release has, as typed, searched through their spelling variants
 
 
 class QueryParts(Protocol):

@@ -56,21 +56,22 @@ PARTS_BOOST = 0.5
 
 def parse_query(
     text: str, searcher, spelling: Spelling, vocabulary: Vocabulary, sources: Callable[[str], list[str]]
-) -> tuple[Q.Query, str | None]:
-    """Parse the user's query; a query the parser cannot read falls back to its plain words.
+) -> tuple[Q.Query, str | None, tuple[str, ...]]:
+    """Parse the user's query into (query, notice, words searched through spelling variants, as typed).
 
-    `sources(wanted)` returns the source names a `source:` term names. The work a query may ask
-    for is bounded (words, patterns, variants), and the notice says what was left out.
+    A query the parser cannot read falls back to its plain words. `sources(wanted)` returns the
+    source names a `source:` term names. The work a query may ask for is bounded (words,
+    patterns, variants), and the notice says what was left out.
     """
     if not text.strip():
-        return Q.Every(), None
+        return Q.Every(), None, ()
     notices = []
     if text.count('"') % 2 or text.count("(") != text.count(")"):
         words = " ".join(SYNTAX.sub(" ", text).split())
         notices.append(f"Could not read the query syntax; searched for the words: {words}")
         text = words
         if not text:
-            return Q.NullQuery, notices[0]
+            return Q.NullQuery, notices[0], ()
     parser = MultifieldParser(["title", "body"], searcher.schema, fieldboosts=FIELD_BOOSTS, group=AndGroup)
     parser.add_plugin(PlusMinusPlugin(minusexpr=EXCLUDE))
     if ONLY_EXCLUSIONS.fullmatch(text):
@@ -83,7 +84,7 @@ def parse_query(
     typed = {index_term(w): w for w in re.findall(r"\w+", text)}
     rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices, exact, typed)
     query = rewrite(parsed)
-    return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None
+    return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None, tuple(rewrite.fuzzed)
 
 
 def _first_words(query: Q.Query, limit: int, notices: list[str]) -> Q.Query:
@@ -147,6 +148,8 @@ class _Rewrite:
         self.notices = notices
         # Index terms of words meant exactly, and the typed word of each index term.
         self.exact, self.typed = exact, typed
+        # The typed words searched through their spelling variants.
+        self.fuzzed: dict[str, None] = {}
         self.patterns_cut: dict[str, tuple[int, int]] = {}
 
     def notes(self) -> list[str]:
@@ -177,6 +180,8 @@ class _Rewrite:
                 found = forms if forms is not node or self.spelling.is_known(node.text) else None
                 if found is None:
                     found = _with_variants(node, self.searcher, self.spelling)
+                    if found is not node:
+                        self.fuzzed[self.typed.get(node.text, str(node.text))] = None
                 return self._with_names(found, node) if field == "body" else found
             if isinstance(node, Q.Phrase) and field in FIELD_BOOSTS:
                 return self._phrase_forms(node)

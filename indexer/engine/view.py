@@ -96,6 +96,8 @@ class ParsedQuery:
     everything: bool
     # Started when the query is parsed; matching and ranking keep to it and say what they cut.
     budget: Budget = field(default_factory=lambda: Budget(DEFAULT_TIME_BUDGET))
+    # Words no release has, as typed, searched through their spelling variants instead.
+    fuzzed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,8 +214,8 @@ class IndexView:
     @_serialised
     def parse(self, text: str) -> ParsedQuery:
         """Parse a query as the user typed it; syntax it cannot read is searched as plain words."""
-        query, notice = parse_query(text, self._searcher, self.spelling, self.vocabulary, self.resolve_sources)
-        return ParsedQuery(query, notice, is_everything(query), Budget(self.time_budget))
+        query, notice, fuzzed = parse_query(text, self._searcher, self.spelling, self.vocabulary, self.resolve_sources)
+        return ParsedQuery(query, notice, is_everything(query), Budget(self.time_budget), fuzzed)
 
     @_serialised
     def parts(self, parsed: ParsedQuery, text: str) -> QueryParts | None:

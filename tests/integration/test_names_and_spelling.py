@@ -170,3 +170,26 @@ def test_names_in_ukrainian_transliteration(tmp_path):
     with open_view(tmp_path / "index") as view:
         for q, title in [("Kyiv", "Київ"), ("Hrushevsky", "Грушевський"), ("Yermak", "Єрмак"), ("Київ", "Kyiv talks")]:
             assert title in {hit["title"] for hit in search(view, SearchRequest(q=q)).hits}, q
+
+
+def test_results_only_from_variants_say_so(run):
+    """When the results come from a misspelt word's variants: "Showing results for X; search instead for Y"."""
+    result = run(q="sanctoins extended")
+    assert result.showing_for == "sanctions extended"
+    assert result.search_instead == '"sanctoins" extended'
+    assert run(q=result.search_instead).total_all_words == 0
+    exact = run(q="sanctions extended")
+    assert exact.showing_for is None and exact.suggestion is None
+
+
+def test_the_page_shows_results_for_and_the_words_a_hit_lacks(index):
+    """The page says what it shows results for, links the query as typed, and marks what partial hits lack."""
+    client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
+    html = client.get("/", query_string={"q": "sanctoins extended"}).get_data(as_text=True)
+    assert "Showing results for" in html and "search instead for" in html
+    assert "q=%22sanctoins%22+extended" in html
+    html = client.get("/", query_string={"q": "sanctions imports extended"}).get_data(as_text=True)
+    assert 'class="hit-missing"' in html
+    body = client.get("/api/search", query_string={"q": "sanctoins extended"}).get_json()
+    assert body["showing_results_for"] == "sanctions extended"
+    assert body["search_instead_for"] == '"sanctoins" extended'
