@@ -7,7 +7,8 @@ import re
 from functools import lru_cache
 from itertools import accumulate, compress
 
-from indexer.engine.analysis import FOLDING, index_term
+from indexer.engine.analysis import FOLDING, index_term, is_name, name_key
+from indexer.engine.query import NAME_HIGHLIGHT
 
 WORD = re.compile(r"\w+")
 # Gaps and words alternately (gap, word, gap, ..., gap).
@@ -15,18 +16,33 @@ GAPS_AND_WORDS = re.compile(r"(\w+)")
 # The letters folding changes.
 _FOLDED = re.compile("[{}]".format("".join(re.escape(chr(c)) for c, to in sorted(FOLDING.items()) if to != chr(c))))
 SPACE = re.compile(r"\s+")
+# Words that may be names: a capital, then letters (is_name has the last word).
+CAPITALISED = re.compile(r"\b[^\W\d_a-zа-я]\w{3,}")
 WINDOW_WORDS = 36
 PREFIX = 2
 ELLIPSIS = "…"
 
 
 def snippet(text: str, terms: set[str], *, whole: bool = False) -> tuple[str, str]:
-    """Return (html, plain) for the part of `text` richest in `terms`; html is escaped, matches marked."""
+    """Return (html, plain) for the part of `text` richest in `terms`; html is escaped, matches marked.
+
+    Name keys among the terms ("names:KEY") mark the names a release spells otherwise, or in
+    another script, where none of its words is a term of the query.
+    """
     if not text:
         return "", ""
+    names = {t[len(NAME_HIGHLIGHT) :] for t in terms if t.startswith(NAME_HIGHLIGHT)}
+    if names:
+        terms = {t for t in terms if not t.startswith(NAME_HIGHLIGHT)}
     spans = _found(text, terms) if terms else []
     if spans is None:
-        return _snippet_word_by_word(text, terms, whole)
+        html, plain = _snippet_word_by_word(text, terms, whole)
+        if "<mark>" in html or not names:
+            return html, plain
+        spans = []
+    if not spans and names:
+        # Only spelt otherwise: reading every capitalised word costs more, so only here.
+        spans = [m.span() for m in CAPITALISED.finditer(text) if is_name(m.group()) and name_key(m.group()) in names]
     # Only the words around the window are counted: tokenising a whole release costs more than
     # the rest of the snippet.
     if whole or not _words_at(text, 0, WINDOW_WORDS + 1):

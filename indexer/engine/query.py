@@ -34,6 +34,8 @@ NAME_VARIANT_BOOST = 0.3
 # None up to 8 letters (LACASANC, Lukashenko, is one from LACASAC, Lukashuk, another man), one from 9,
 # two from 10 (TSACKANASC, Tsikhanouskaya, is two from TACKANAVSC, Tikhanovskaya).
 NAME_EDITS_FROM = {9: 1, 10: 2}
+# How highlight_terms marks a name's key among the index terms (no term holds a colon).
+NAME_HIGHLIGHT = "names:"
 # Words in quotes and fielded words ("title:x") mean exactly what they say: never given variants.
 EXACT = re.compile(r'"([^"]*)"|\w+:("[^"]*"|\S+)')
 # Spelling variants searched per word, the commonest first: each costs a postings read.
@@ -297,13 +299,16 @@ def _with_variants(term: Q.Term, searcher, spelling: Spelling) -> Q.Query:
 
 
 def highlight_terms(query: Q.Query, reader) -> set[str]:
-    """Return the index terms a query looks for (not those it excludes), to highlight."""
+    """Return the index terms a query looks for (not those it excludes), to highlight; name keys as "names:KEY"."""
     terms: set[str] = set()
 
     def walk(node):
         if isinstance(node, Q.Not):
             return
         if node.is_leaf():
+            if getattr(node, "fieldname", None) == "names":
+                terms.add(f"{NAME_HIGHLIGHT}{node.text}")
+                return
             if getattr(node, "fieldname", None) not in FIELD_BOOSTS:
                 return
             if isinstance(node, Q.Phrase):

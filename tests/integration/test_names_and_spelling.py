@@ -193,3 +193,13 @@ def test_the_page_shows_results_for_and_the_words_a_hit_lacks(index):
     body = client.get("/api/search", query_string={"q": "sanctoins extended"}).get_json()
     assert body["showing_results_for"] == "sanctions extended"
     assert body["search_instead_for"] == '"sanctoins" extended'
+
+
+def test_highlighting_marks_the_spelling_found(run):
+    """A Latin query marks the Cyrillic spelling in the Cyrillic release, and the typed one where it is written."""
+    marked = {hit["title"]: hit["snippet_html"] for hit in run(q="Lukashenko").hits}
+    assert "<mark>Лукашэнка</mark>" in marked["Лукашэнка сустрэўся"]
+    assert "<mark>Lukashenko</mark>" in marked["Lukashenko met"]
+    assert "<mark>Lukašenka</mark>" in marked["Lukašenka signs"]
+    titled = {hit["title"]: hit["title_html"] for hit in run(q="Tsikhanouskaya").hits}
+    assert titled["Тихановская выступила"] == "<mark>Тихановская</mark> выступила"
