@@ -15,7 +15,7 @@ import heapq
 from array import array
 from collections import OrderedDict
 from functools import lru_cache
-from itertools import compress
+from itertools import compress, islice
 
 import numpy as np
 from whoosh import query as Q
@@ -367,12 +367,15 @@ class CachedPostings:
 
     # -- the top hits --
 
-    def best(self, query: Q.Query, selected: int, limit: int, budget=None) -> list[int] | None:
+    def best(
+        self, query: Q.Query, selected: int, limit: int, budget=None, *, approximate: bool = False
+    ) -> list[int] | None:
         """Return the `limit` best documents of `selected` in the order of Whoosh's scores (ties: lower number first).
 
         Returns None when a part of the query has scores that cannot be summed from term postings.
         Words the budget left out of the matched set score nothing; when it runs out while
-        ranking, the order is that of the documents ranked so far.
+        ranking, the order is that of the documents ranked so far. `approximate`: the order of
+        the summed scores, which bound Whoosh's where they are not equal to them (no Whoosh matcher).
         """
         if getattr(self.searcher.weighting, "use_final", False):
             return None
@@ -383,6 +386,8 @@ class CachedPostings:
             return None
         constant, exact = summed
         stream = self._by_bound(parts, constant, selected, budget, want=2 * limit + RANKING_STEP)
+        if approximate:
+            return [docnum for _, docnum in islice(stream, limit)]
         if exact:
             # The sums are Whoosh's scores but for rounding: only documents whose sums are that
             # close to another's may be ordered differently, so Whoosh scores just those.

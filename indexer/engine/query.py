@@ -34,6 +34,13 @@ NAME_VARIANT_BOOST = 0.3
 # None up to 8 letters (LACASANC, Lukashenko, is one from LACASAC, Lukashuk, another man), one from 9,
 # two from 10 (TSACKANASC, Tsikhanouskaya, is two from TACKANAVSC, Tikhanovskaya).
 NAME_EDITS_FROM = {9: 1, 10: 2}
+# Releases with the words of a query side by side, in the title or the text, rank above those
+# with the words apart: the phrase of them adds its words' scores again, times this.
+PROXIMITY_BOOST = 0.5
+# Words of a query ranked by proximity, at most; and releases with them all, at most (checking
+# where the words stand costs a read per release).
+PROXIMITY_MAX_WORDS = 6
+PROXIMITY_MAX_CANDIDATES = 5_000
 # How highlight_terms marks a name's key among the index terms (no term holds a colon).
 NAME_HIGHLIGHT = "names:"
 # Words in quotes and fielded words ("title:x") mean exactly what they say: never given variants.
@@ -365,3 +372,24 @@ def part_label(part: Q.Query, text: str) -> str:
     if isinstance(leaf, Q.Term):
         return typed.get(leaf.text, str(leaf.text))
     return str(part)
+
+
+def proximity_words(query: Q.Query) -> list[str]:
+    """Return the index terms of a query of plain words, in order, for ranking by proximity; [] for others."""
+    parts, _, _ = required_parts(query)
+    if not 2 <= len(parts) <= PROXIMITY_MAX_WORDS:
+        return []
+    words = []
+    for part in parts:
+        # The word as typed comes first among its forms (see _Rewrite).
+        term = next((leaf for leaf in part.leaves() if isinstance(leaf, Q.Term) and leaf.fieldname == "body"), None)
+        if term is None or not isinstance(part, (Q.Or, Q.Term)):
+            return []
+        words.append(term.text)
+    return words
+
+
+def with_proximity(query: Q.Query, words: list[str]) -> Q.Query:
+    """Return a query that ranks releases with the words side by side (title or text) above the others."""
+    phrases = [Q.Phrase(field, words, boost=PROXIMITY_BOOST * boost) for field, boost in FIELD_BOOSTS.items()]
+    return Q.AndMaybe(query, Q.Or(phrases))

@@ -13,13 +13,16 @@ from indexer.engine.bitmaps import from_bits, to_bits
 from indexer.engine.postings import BYTES_PER_POSTING, CachedPostings
 from indexer.engine.query import (
     FIELD_BOOSTS,
+    PROXIMITY_MAX_CANDIDATES,
     any_of,
     highlight_terms,
     is_everything,
     match_sources,
     parse_query,
     part_label,
+    proximity_words,
     required_parts,
+    with_proximity,
 )
 from indexer.engine.schema import COLUMN_DEFAULTS
 from indexer.engine.spelling import Spelling
@@ -242,10 +245,27 @@ class IndexView:
             return to_bits(self._searcher.docs_for_query(parsed.query)) & self.live
 
     @_serialised
-    def top(self, parsed: ParsedQuery, selected: int, limit: int) -> list[int]:
-        """Return the `limit` best of the selected documents by relevance (ties: lower number first)."""
+    def ranking(self, parsed: ParsedQuery) -> object:
+        """Return the query that ranks a search: its words side by side count more, when that is cheap to check."""
+        words = proximity_words(parsed.query)
+        if not words:
+            return parsed.query
+        together = self.live
+        for word in words:
+            together &= self.postings.term("body", word).bits
+        if not together or together.bit_count() > PROXIMITY_MAX_CANDIDATES:
+            return parsed.query
+        return with_proximity(parsed.query, words)
+
+    @_serialised
+    def top(self, parsed: ParsedQuery, selected: int, limit: int, *, approximate: bool = False) -> list[int]:
+        """Return the `limit` best of the selected documents by relevance (ties: lower number first).
+
+        `approximate`: by summed scores alone, which is cheaper and exact for sums of words (see postings.best).
+        """
+        parsed = replace(parsed, query=self.ranking(parsed))
         try:
-            best = self.postings.best(parsed.query, selected, limit, parsed.budget)
+            best = self.postings.best(parsed.query, selected, limit, parsed.budget, approximate=approximate)
         except Exception:  # as in matched: Whoosh's ranking is the fallback, never an error page
             log.exception("The postings cache could not rank %r; ranking with Whoosh", parsed.query)
             best = None

@@ -177,3 +177,15 @@ def test_the_api_gives_both_counts_and_the_missing_words(releases):
     body = client.get("/api/search", query_string={"q": "cabinet sanctions"}).get_json()
     assert (body["total"], body["total_all_words"]) == (3, 1)
     assert [hit["missing"] for hit in body["results"]][0] == []
+
+
+def test_words_side_by_side_rank_above_words_apart(tmp_path):
+    """Of two releases with the same words, the one that has them together ranks first, in search() and the engine."""
+    docs = [
+        ("apart.txt", "S", "2023-06-01", "en", "Report", "The forced labour of prisoners and a landing site."),
+        ("together.txt", "S", "2023-06-02", "en", "Statement", "A forced landing of prisoners was reported."),
+    ]
+    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
+    with open_view(tmp_path / "index") as view:
+        assert titles(search(view, SearchRequest(q="forced landing"))) == ["Statement", "Report"]
+        assert view.ranking(view.parse("forced landing")) != view.parse("forced landing").query

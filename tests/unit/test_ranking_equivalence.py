@@ -204,11 +204,13 @@ def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str
                 assert_same_ranking(best, ranking, limit, f"{what}, best(limit={limit}) of {from_bits(selected)}")
 
     docnum_of = {searcher.stored_fields(d)["id"]: d for d in reader.all_doc_ids()}
+    # search() ranks by the query with its words side by side counting more, where that is cheap.
+    ranked_by = view.ranking(view.parse(text))
     for picked in [(), *((s,) for s in sources)]:
         selected = matched
         for source in picked:
             selected &= to_bits(searcher.docs_for_query(Q.Term("source", source)))
-        ranking = whoosh_ranking(searcher, query, selected)
+        ranking = whoosh_ranking(searcher, ranked_by, selected)
         if any(not to_bits(searcher.docs_for_query(Q.Term("source", s))) & live for s in picked):
             # A source parameter naming no source of the index is refused, not searched as nothing.
             with pytest.raises(BadParameter):
