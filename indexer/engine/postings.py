@@ -14,6 +14,7 @@ import bisect
 import heapq
 from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from itertools import compress, islice
 
@@ -95,6 +96,8 @@ class CachedPostings:
         self._partial_phrases: OrderedDict[tuple, tuple[int, list]] = OrderedDict()
         self.phrase_step = PHRASE_STEP
         self.held_bytes = 0
+        # Orders documents of equal score (lower first): the view sets it to newer first.
+        self.tie_key: Callable[[int], int] = lambda docnum: 0
 
     def _keep(self, cache: OrderedDict, key, postings: _TermPostings) -> None:
         """Keep postings in a cache, dropping the least recently used terms and phrases beyond the budget."""
@@ -370,7 +373,7 @@ class CachedPostings:
     def best(
         self, query: Q.Query, selected: int, limit: int, budget=None, *, approximate: bool = False
     ) -> list[int] | None:
-        """Return the `limit` best documents of `selected` in the order of Whoosh's scores (ties: lower number first).
+        """Return the `limit` best documents of `selected` in the order of Whoosh's scores (ties: see tie_key).
 
         Returns None when a part of the query has scores that cannot be summed from term postings.
         Words the budget left out of the matched set score nothing; when it runs out while
@@ -400,7 +403,7 @@ class CachedPostings:
             close |= {d for (b1, _), (b2, d) in zip(top, top[1:]) if b2 >= b1 * (1 - SCORE_SLACK)}
             scores = {d: bound for bound, d in top if d not in close}
             scores.update(self._whoosh_scores(query, close))
-            return sorted(scores, key=lambda d: (-scores[d], d))[:limit]
+            return sorted(scores, key=lambda d: (-scores[d], self.tie_key(d), d))[:limit]
         # A sum that only bounds the score: Whoosh scores documents in order of their bounds until
         # no bound left can reach the last of the top hits.
         ranked: list[tuple[float, int]] = []  # (-score, docnum), best first
@@ -410,13 +413,17 @@ class CachedPostings:
                 break
             batch.append(docnum)
             if len(batch) >= max(limit, RANKING_STEP):
-                ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
+                ranked = self._ranked(ranked, self._whoosh_scores(query, batch), limit)
                 batch = []
                 if budget is not None and len(ranked) >= limit and budget.expired():
                     budget.cut(CUT_RANKING)
                     break
-        ranked = sorted(ranked + [(-v, d) for d, v in self._whoosh_scores(query, batch).items()])[:limit]
-        return [docnum for _, docnum in ranked]
+        ranked = self._ranked(ranked, self._whoosh_scores(query, batch), limit)
+        return [docnum for _, _, docnum in ranked]
+
+    def _ranked(self, ranked: list, scores: dict[int, float], limit: int) -> list[tuple[float, int, int]]:
+        """Return the best `limit` of (-score, tie key, docnum) ranked so far and newly scored documents."""
+        return sorted(ranked + [(-v, self.tie_key(d), d) for d, v in scores.items()])[:limit]
 
     def _score_parts(
         self, q: Q.Query, factor: float, parts: list, required: bool, budget=None

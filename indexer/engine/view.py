@@ -144,6 +144,8 @@ class IndexView:
         self._docnums = list(reader.all_doc_ids())
         self.live = to_bits(self._docnums)
         self.postings = CachedPostings(searcher, self.live, self.size, budget_bytes=cache_bytes)
+        # Among equally good matches, newer first (dates sort as YYYYMMDD; undated last), then by number.
+        self.postings.tie_key = lambda docnum: -self.column("date").get(docnum, 0)
         self.vocabulary = Vocabulary(searcher)
         self.spelling = Spelling(searcher, self.vocabulary)
         self._columns: dict[str, dict] = {}
@@ -259,7 +261,7 @@ class IndexView:
 
     @_serialised
     def top(self, parsed: ParsedQuery, selected: int, limit: int, *, approximate: bool = False) -> list[int]:
-        """Return the `limit` best of the selected documents by relevance (ties: lower number first).
+        """Return the `limit` best of the selected documents by relevance (ties: newer first, then lower number).
 
         `approximate`: by summed scores alone, which is cheaper and exact for sums of words (see postings.best).
         """
@@ -277,7 +279,8 @@ class IndexView:
         if not selected:
             return []
         hits = self._searcher.search(parsed.query, filter=set(from_bits(selected)), limit=None)
-        return [d for _, d in sorted((-hit.score, hit.docnum) for hit in hits)[:limit]]
+        tie = self.postings.tie_key
+        return [d for _, _, d in sorted((-hit.score, tie(hit.docnum), hit.docnum) for hit in hits)[:limit]]
 
     @_serialised
     def highlight_terms(self, parsed: ParsedQuery) -> set[str]:

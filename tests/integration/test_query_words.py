@@ -189,3 +189,16 @@ def test_words_side_by_side_rank_above_words_apart(tmp_path):
     with open_view(tmp_path / "index") as view:
         assert titles(search(view, SearchRequest(q="forced landing"))) == ["Statement", "Report"]
         assert view.ranking(view.parse("forced landing")) != view.parse("forced landing").query
+
+
+def test_equally_good_matches_come_newest_first(tmp_path):
+    """Releases that match equally well are listed newest first, whatever order they were indexed in."""
+    docs = [
+        ("a-old.txt", "S", "2019-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
+        ("b-new.txt", "S", "2023-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
+        ("c-mid.txt", "S", "2021-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
+    ]
+    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
+    with open_view(tmp_path / "index") as view:
+        hits = search(view, SearchRequest(q="sanctions renewed")).hits
+        assert [hit["date"] for hit in hits] == ["2023-01-01", "2021-01-01", "2019-01-01"]

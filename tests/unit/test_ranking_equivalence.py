@@ -152,7 +152,7 @@ def whoosh_matches(searcher, q: Q.Query, live: int) -> int:
 
 
 def whoosh_ranking(searcher, query, selected: int) -> list[tuple[float, int]]:
-    """Return Whoosh's (score, docnum) of every selected document, best first, ties by lower docnum.
+    """Return Whoosh's (score, docnum) of every selected document, best first, ties newer first, then lower docnum.
 
     Every match is scored (limit=None): with a limit, Whoosh's TopCollector prunes with matchers'
     max_quality, which an ArrayUnionMatcher (an OR) reports as its best part's, not their sum, so
@@ -162,11 +162,18 @@ def whoosh_ranking(searcher, query, selected: int) -> list[tuple[float, int]]:
         # Whoosh reads an empty filter as "no filter".
         return []
     hits = searcher.search(query, filter=set(from_bits(selected)), limit=None)
-    return sorted(((hit.score, hit.docnum) for hit in hits), key=lambda pair: (-pair[0], pair[1]))
+    return sorted(
+        ((hit.score, hit.docnum) for hit in hits), key=lambda pair: (-pair[0], *newer_first(searcher, pair[1]))
+    )
 
 
-def assert_same_ranking(actual: list[int], ranking: list[tuple[float, int]], limit: int, what: str):
-    """Assert a top `limit` is Whoosh's: its score at each rank, equal scores by docnum, any tie at the cut."""
+def newer_first(searcher, docnum: int) -> tuple[int, int]:
+    """Return how the product orders documents of equal score: newer first (undated last), then by number."""
+    return -searcher.stored_fields(docnum).get("date", 0), docnum
+
+
+def assert_same_ranking(actual: list[int], ranking: list[tuple[float, int]], limit: int, what: str, searcher):
+    """Assert a top `limit` is Whoosh's: its score at each rank, equal scores newer first, any tie at the cut."""
     scores = {docnum: score for score, docnum in ranking}
     expected = ranking[:limit]
     shown = f"{what}\n  got      {[(d, scores.get(d)) for d in actual]}\n  expected {[(d, s) for s, d in expected]}"
@@ -178,7 +185,7 @@ def assert_same_ranking(actual: list[int], ranking: list[tuple[float, int]], lim
         assert close(scores[docnum], score), f"rank {rank}; {shown}"
     for a, b in zip(actual, actual[1:]):
         if scores[a] == scores[b]:
-            assert a < b, f"equal scores out of docnum order; {shown}"
+            assert newer_first(searcher, a) < newer_first(searcher, b), f"equal scores not newer first; {shown}"
 
 
 def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str]):
@@ -201,7 +208,8 @@ def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str
         for limit in LIMITS:
             best = postings.best(query, selected, limit)
             if best is not None:  # None: the product falls back to Whoosh's own search
-                assert_same_ranking(best, ranking, limit, f"{what}, best(limit={limit}) of {from_bits(selected)}")
+                what_best = f"{what}, best(limit={limit}) of {from_bits(selected)}"
+                assert_same_ranking(best, ranking, limit, what_best, searcher)
 
     docnum_of = {searcher.stored_fields(d)["id"]: d for d in reader.all_doc_ids()}
     # search() ranks by the query with its words side by side counting more, where that is cheap.
@@ -228,7 +236,7 @@ def assert_equivalent(searcher, text: str, filters: list[int], sources: list[str
             if view.parse(text).everything:
                 # Every release but some: newest first, not by Whoosh's scores (which are all equal).
                 continue
-            assert_same_ranking(full, ranking, per_page, context)
+            assert_same_ranking(full, ranking, per_page, context, searcher)
 
 
 # -- random indexes and queries --
