@@ -29,6 +29,7 @@ JOINED_PATTERN = r"\w+(?:[" + re.escape(JOINERS) + r"]\w+)*"
 # Typographic variants of the joiners, written as users type them.
 _JOINER_FORMS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2019": "'"})
 WORD = re.compile(WORD_PATTERN)
+_HAS_JOINER = re.compile("[" + re.escape(JOINERS) + "]")
 # Terms are cached per word: the same few thousand words make up most of any corpus.
 TERM_CACHE_SIZE = 200_000
 CYRILLIC = ("\u0400", "\u04ff")
@@ -150,6 +151,10 @@ def index_term(word: str, language: str | None = None) -> str:
     return stem(folded, language) if folded else folded
 
 
+# The tokenizer's own memo of index_term, per document language.
+_TERMS_BY_LANGUAGE: dict[str | None, dict[str, str]] = {}
+
+
 @lru_cache(maxsize=TERM_CACHE_SIZE)
 def joined_term(word: str) -> str:
     """Return the index term of joined words as a whole: lowercase and folded, joiners kept, not stemmed."""
@@ -211,10 +216,15 @@ class SearchTokenizer(Tokenizer):
             return
         query = mode == "query"
         language = DOCUMENT_LANGUAGE.get()
+        # A plain dictionary per language: a lookup costs a third of a call to the cached function.
+        terms = _TERMS_BY_LANGUAGE.setdefault(language, {})
+        if len(terms) > TERM_CACHE_SIZE:
+            terms.clear()
         pos = start_pos
         for match in self.expression.finditer(value):
             whole = match.group()
-            if any(joiner in whole for joiner in JOINERS):
+            # isalnum (in C) settles almost every word; only the rest may hold a joiner (or "_").
+            if not whole.isalnum() and _HAS_JOINER.search(whole):
                 # The whole first, spanning the joined words, at the position of the first part.
                 self._set(token, joined_term(whole), whole, pos, start_char + match.start(), start_char + match.end())
                 yield token
@@ -223,9 +233,22 @@ class SearchTokenizer(Tokenizer):
                     continue
                 parts = [(m.group(), match.start() + m.start()) for m in WORD.finditer(whole)]
             else:
-                parts = [(whole, match.start())]
+                # One word, most of the time: set in line, as a call per word costs more than the rest.
+                term = terms.get(whole)
+                if term is None:
+                    term = terms[whole] = index_term(whole, language)
+                token.text = term
+                if positions:
+                    token.pos = pos
+                if chars:
+                    # Offsets into the original text, so highlights land on the words as written.
+                    token.startchar, token.endchar = start_char + match.start(), start_char + match.end()
+                if keeporiginal:
+                    token.original = whole
+                yield token
+                pos += 1
+                continue
             for word, at in parts:
-                # Offsets into the original text, so highlights land on the words as written.
                 self._set(token, index_term(word, language), word, pos, start_char + at, start_char + at + len(word))
                 yield token
                 pos += 1
@@ -285,14 +308,10 @@ class NameTokenizer(Tokenizer):
             token.text = value
             yield token
             return
-        for pos, match in enumerate(WORD.finditer(value)):
-            word = match.group()
-            if is_name(word):
+        # The field keeps neither positions nor offsets: words alone, found in one C pass.
+        for word in WORD.findall(value):
+            if word[0].isupper() and is_name(word):
                 token.text = name_key(word)
-                if positions:
-                    token.pos = pos
-                if chars:
-                    token.startchar, token.endchar = match.span()
                 yield token
 
 
