@@ -40,7 +40,7 @@ PROXIMITY_BOOST = 0.5
 # Words of a query ranked by proximity, at most; and releases with them all, at most (checking
 # where the words stand costs a read per release).
 PROXIMITY_MAX_WORDS = 6
-PROXIMITY_MAX_CANDIDATES = 5_000
+PROXIMITY_MAX_CANDIDATES = 100
 # How highlight_terms marks a name's key among the index terms (no term holds a colon).
 NAME_HIGHLIGHT = "names:"
 # Words in quotes and fielded words ("title:x") mean exactly what they say: never given variants.
@@ -219,7 +219,10 @@ class _Rewrite:
         if not all(typed):
             return phrase
         forms = (tuple(index_term(word, language) for word in typed) for language in query_languages(typed[0]))
-        phrases = dict.fromkeys([tuple(phrase.words), *forms])
+        frequency = self.searcher.doc_frequency
+        # Only forms whose every word some release has: each phrase costs a check of positions.
+        found = [f for f in forms if all(frequency(phrase.fieldname, w) for w in f)]
+        phrases = dict.fromkeys([tuple(phrase.words), *found])
         if len(phrases) == 1:
             return phrase
         field, slop, boost = phrase.fieldname, phrase.slop, phrase.boost
@@ -239,7 +242,9 @@ class _Rewrite:
         keys = [k for k in close if frequency("names", k) and OSA.distance(k, key) <= edits]
         keys = sorted(keys, key=lambda k: (-frequency("names", k), k))[:MAX_VARIANTS]
         names = [Q.Term("names", k, boost=term.boost * NAME_VARIANT_BOOST) for k in keys]
-        if frequency("names", key):
+        # The sound of the word in more releases than the word itself: other spellings or scripts have it.
+        # Otherwise ("sanctions", capitalised in a few headings) it would only cost a read.
+        if frequency("names", key) > frequency("body", term.text):
             names.insert(0, Q.Term("names", key, boost=term.boost * NAME_BOOST))
         if not names:
             return query
