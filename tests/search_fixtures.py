@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from werkzeug.datastructures import MultiDict
+
+from indexer.engine.storage import open_view
 from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
+from searchapp.search import SearchRequest, SearchResult, search
 
 from conftest import SEED
 
@@ -113,3 +119,17 @@ def build_index(root: Path) -> Path:
     summary = reindex(corpus, index, workers=1, check=check_index_state)
     assert summary.failed == 0 and summary.added == len(DOCUMENTS) + 1
     return index
+
+
+def index_of(root: Path, documents: list[tuple]) -> Path:
+    """Build a real index of a corpus of (file, source, date, language, title, body) rows under root; return it."""
+    summary = reindex(write_corpus(root / "corpus", documents, seed=False), root / "index", workers=1)
+    assert summary.failed == 0 and summary.added == len(documents)
+    return root / "index"
+
+
+@contextmanager
+def searching(index: Path) -> Iterator[Callable[..., SearchResult]]:
+    """Yield a function that searches an index with URL-style parameters through the product's search()."""
+    with open_view(index) as view:
+        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))

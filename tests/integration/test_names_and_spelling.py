@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from werkzeug.datastructures import MultiDict
 
 from indexer.engine.storage import open_view
-from indexer.index.reindex import reindex
 from searchapp import create_app
 from searchapp.search import SearchRequest, search
 
-from search_fixtures import write_corpus
+from search_fixtures import index_of, searching
 
 # (file, source, date, language, title, body)
 DOCUMENTS = [
@@ -35,17 +33,14 @@ TSIKHANOUSKAYA = {"Ціханоўская выступіла", "Тихановс
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     """A real index of the names corpus, built by the product's reindex."""
-    root = tmp_path_factory.mktemp("names")
-    summary = reindex(write_corpus(root / "corpus", DOCUMENTS, seed=False), root / "index", workers=1)
-    assert summary.failed == 0
-    return root / "index"
+    return index_of(tmp_path_factory.mktemp("names"), DOCUMENTS)
 
 
 @pytest.fixture(scope="module")
 def run(index):
     """Search the index with URL-style parameters through search()."""
-    with open_view(index) as view:
-        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))
+    with searching(index) as run_search:
+        yield run_search
 
 
 def titles(result) -> list[str]:
@@ -128,10 +123,8 @@ INFLECTED = [
 @pytest.fixture(scope="module")
 def inflected(tmp_path_factory):
     """Search a real index of releases in several languages through search()."""
-    root = tmp_path_factory.mktemp("inflected")
-    reindex(write_corpus(root / "corpus", INFLECTED, seed=False), root / "index", workers=1)
-    with open_view(root / "index") as view:
-        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))
+    with searching(index_of(tmp_path_factory.mktemp("inflected"), INFLECTED)) as run_search:
+        yield run_search
 
 
 @pytest.mark.parametrize(
@@ -166,8 +159,7 @@ def test_names_in_ukrainian_transliteration(tmp_path):
         ("y.txt", "Z", "2023-03-03", "uk", "Єрмак", "Андрій Єрмак заявив."),
         ("e.txt", "Z", "2023-03-04", "en", "Kyiv talks", "Hrushevsky and Yermak in Kyiv."),
     ]
-    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
-    with open_view(tmp_path / "index") as view:
+    with open_view(index_of(tmp_path, docs)) as view:
         for q, title in [("Kyiv", "Київ"), ("Hrushevsky", "Грушевський"), ("Yermak", "Єрмак"), ("Київ", "Kyiv talks")]:
             assert title in {hit["title"] for hit in search(view, SearchRequest(q=q)).hits}, q
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from werkzeug.datastructures import MultiDict
 
 from indexer.engine.storage import open_view
-from indexer.index.reindex import reindex
 from searchapp import create_app
 from searchapp.search import SearchRequest, search
 
-from search_fixtures import write_corpus
+from search_fixtures import index_of, searching
 
 # (file, source, date, language, title, body)
 DOCUMENTS = [
@@ -30,17 +28,14 @@ DOCUMENTS = [
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     """A real index of the joined-words corpus, built by the product's reindex."""
-    root = tmp_path_factory.mktemp("words")
-    summary = reindex(write_corpus(root / "corpus", DOCUMENTS, seed=False), root / "index", workers=1)
-    assert summary.failed == 0
-    return root / "index"
+    return index_of(tmp_path_factory.mktemp("words"), DOCUMENTS)
 
 
 @pytest.fixture(scope="module")
 def run(index):
     """Search the index with URL-style parameters through search()."""
-    with open_view(index) as view:
-        yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))
+    with searching(index) as run_search:
+        yield run_search
 
 
 def titles(result) -> list[str]:
@@ -120,10 +115,9 @@ RELEASES = [
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
     """Search a real index of a few releases through search(), and the index's path."""
-    root = tmp_path_factory.mktemp("most-words")
-    reindex(write_corpus(root / "corpus", RELEASES, seed=False), root / "index", workers=1)
-    with open_view(root / "index") as view:
-        yield (lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))), root / "index"
+    index = index_of(tmp_path_factory.mktemp("most-words"), RELEASES)
+    with searching(index) as run_search:
+        yield run_search, index
 
 
 def test_releases_with_most_words_follow_the_full_matches(releases):
@@ -185,8 +179,7 @@ def test_words_side_by_side_rank_above_words_apart(tmp_path):
         ("apart.txt", "S", "2023-06-01", "en", "Report", "The forced labour of prisoners and a landing site."),
         ("together.txt", "S", "2023-06-02", "en", "Statement", "A forced landing of prisoners was reported."),
     ]
-    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
-    with open_view(tmp_path / "index") as view:
+    with open_view(index_of(tmp_path, docs)) as view:
         assert titles(search(view, SearchRequest(q="forced landing"))) == ["Statement", "Report"]
         assert view.ranking(view.parse("forced landing")) != view.parse("forced landing").query
 
@@ -198,7 +191,6 @@ def test_equally_good_matches_come_newest_first(tmp_path):
         ("b-new.txt", "S", "2023-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
         ("c-mid.txt", "S", "2021-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
     ]
-    reindex(write_corpus(tmp_path / "corpus", docs, seed=False), tmp_path / "index", workers=1)
-    with open_view(tmp_path / "index") as view:
+    with open_view(index_of(tmp_path, docs)) as view:
         hits = search(view, SearchRequest(q="sanctions renewed")).hits
         assert [hit["date"] for hit in hits] == ["2023-01-01", "2021-01-01", "2019-01-01"]
