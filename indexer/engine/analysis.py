@@ -134,11 +134,6 @@ def query_languages(word: str) -> tuple[str | None, ...]:
     return (None, *QUERY_LANGUAGES["cyrillic" if cyrillic else "latin"])
 
 
-def query_terms(word: str) -> list[str]:
-    """Return the distinct index terms of a query word in each of its languages, the script's default first."""
-    return list(dict.fromkeys(index_term(word, language) for language in query_languages(word)))
-
-
 @lru_cache(maxsize=TERM_CACHE_SIZE)
 def index_term(word: str, language: str | None = None) -> str:
     """Return the index term of a word as written in a language: lowercase, then its lemma or its folded stem."""

@@ -17,7 +17,6 @@ from indexer.engine.analysis import (
     name_key,
     parts_of,
     query_languages,
-    query_terms,
 )
 from indexer.engine.spelling import FUZZY_MIN_CHARS, Spelling
 from indexer.engine.vocabulary import Vocabulary
@@ -203,30 +202,41 @@ class _Rewrite:
         return node.apply(lambda child: self(child, excluded))
 
     def _forms(self, term: Q.Term) -> Q.Query:
-        """Return a word's query as every language of its script analyses it (the forms some release has)."""
+        """Return a word's query as every language of its script analyses it, each form in releases of its language.
+
+        A form counts only in its own language: the German stem of "against" is "again", an
+        English word of its own.
+        """
         word = self.typed.get(term.text)
         if not word:
             return term
         frequency = self.searcher.doc_frequency
-        others = [t for t in query_terms(word)[1:] if t != term.text and frequency(term.fieldname, t)]
-        if not others:
+        forms: dict[tuple[str, str], None] = {}
+        for language in query_languages(word)[1:]:
+            form = index_term(word, language)
+            if form != term.text and frequency(term.fieldname, form):
+                forms[(form, language)] = None
+        if not forms:
             return term
-        return Q.Or([term, *(Q.Term(term.fieldname, t, boost=term.boost) for t in others)])
+        return Q.Or([term, *(_in_language(Q.Term(term.fieldname, f, boost=term.boost), lang) for f, lang in forms)])
 
     def _phrase_forms(self, phrase: Q.Phrase) -> Q.Query:
-        """Return a phrase as every language of its script analyses its words: a release is in one language."""
+        """Return a phrase as every language of its script analyses its words, each in releases of its language."""
         typed = [self.typed.get(w) for w in phrase.words]
         if not all(typed):
             return phrase
-        forms = (tuple(index_term(word, language) for word in typed) for language in query_languages(typed[0]))
         frequency = self.searcher.doc_frequency
-        # Only forms whose every word some release has: each phrase costs a check of positions.
-        found = [f for f in forms if all(frequency(phrase.fieldname, w) for w in f)]
-        phrases = dict.fromkeys([tuple(phrase.words), *found])
-        if len(phrases) == 1:
+        forms: dict[tuple[str, ...], str] = {}
+        for language in query_languages(typed[0])[1:]:
+            words = tuple(index_term(word, language) for word in typed)
+            # Only forms whose every word some release has: each phrase costs a check of positions.
+            if words != tuple(phrase.words) and all(frequency(phrase.fieldname, w) for w in words):
+                forms.setdefault(words, language)
+        if not forms:
             return phrase
         field, slop, boost = phrase.fieldname, phrase.slop, phrase.boost
-        return Q.Or([Q.Phrase(field, list(words), slop=slop, boost=boost) for words in phrases])
+        others = [_in_language(Q.Phrase(field, list(w), slop=slop, boost=boost), lang) for w, lang in forms.items()]
+        return Q.Or([phrase, *others])
 
     def _with_names(self, query: Q.Query, term: Q.Term) -> Q.Query:
         """Return the query of a word OR its sound in the names field, its other scripts and spellings ranked lower."""
@@ -264,6 +274,11 @@ class _Rewrite:
         if not words:
             return Q.NullQuery
         return Q.Or([Q.Term(node.fieldname, word, boost=node.boost) for word in words])
+
+
+def _in_language(query: Q.Query, language: str) -> Q.Query:
+    """Return a query that matches only in releases of one language, scored as the query alone."""
+    return Q.Require(query, Q.Term("language", language))
 
 
 def _joined(term: Q.Term) -> Q.Query:

@@ -195,3 +195,13 @@ def test_highlighting_marks_the_spelling_found(run):
     assert "<mark>Lukašenka</mark>" in marked["Lukašenka signs"]
     titled = {hit["title"]: hit["title_html"] for hit in run(q="Tsikhanouskaya").hits}
     assert titled["Тихановская выступила"] == "<mark>Тихановская</mark> выступила"
+
+
+def test_a_form_of_another_language_matches_only_releases_in_it(tmp_path):
+    """German analysis makes "again" of "against": it must not find English releases that say "again"."""
+    docs = [
+        ("en1.txt", "W", "2023-04-01", "en", "Against the war", "They spoke against the war."),
+        ("en2.txt", "W", "2023-04-02", "en", "Once more", "They met again."),
+    ]
+    with searching(index_of(tmp_path, docs)) as run_search:
+        assert [hit["title"] for hit in run_search(q="against").hits] == ["Against the war"]
