@@ -184,13 +184,19 @@ class _Rewrite:
                 forms = self._forms(node)
                 if excluded or node.text in self.exact:
                     return forms
+                names = self._names(node)
                 # A word some release has, in one language or another, is not misspelt.
                 found = forms if forms is not node or self.spelling.is_known(node.text) else None
                 if found is None:
                     found = _with_variants(node, self.searcher, self.spelling)
-                    if found is not node:
+                    if found is not node and self._is_a_name(names, found):
+                        # Another spelling of a name ("Lukashenka" for "Lukashenko"): the name, not a typo.
+                        found = node
+                    elif found is not node:
                         self.fuzzed[self.typed.get(node.text, str(node.text))] = None
-                return self._with_names(found, node) if field == "body" else found
+                if field != "body" or not names:
+                    return found
+                return Q.Or([*(found.subqueries if isinstance(found, Q.Or) else [found]), *names])
             if isinstance(node, Q.Phrase) and field in FIELD_BOOSTS:
                 return self._phrase_forms(node)
             return node
@@ -238,14 +244,23 @@ class _Rewrite:
         others = [_in_language(Q.Phrase(field, list(w), slop=slop, boost=boost), lang) for w, lang in forms.items()]
         return Q.Or([phrase, *others])
 
-    def _with_names(self, query: Q.Query, term: Q.Term) -> Q.Query:
-        """Return the query of a word OR its sound in the names field, its other scripts and spellings ranked lower."""
+    def _is_a_name(self, names: list[Q.Query], variants: Q.Query) -> bool:
+        """Return True when an unknown word's sound is mostly written as a name, not its variants' word.
+
+        "Lukashenka" and "Lukashenko" sound alike and the releases write it capitalised; "sanctoins"
+        and "Sanctions" sound alike too, but "sanctions" is capitalised only at the start of headings.
+        """
+        frequency = self.searcher.doc_frequency
+        named = max((frequency("names", n.text) for n in names), default=0)
+        words = max((frequency(v.fieldname, v.text) for v in variants.leaves() if isinstance(v, Q.Term)), default=0)
+        return bool(named) and named >= words
+
+    def _names(self, term: Q.Term) -> list[Q.Query]:
+        """Return the terms of a word's sound in the names field: its other scripts and spellings, ranked lower."""
         word = self.typed.get(term.text)
-        if not word or not word.isalpha():
-            return query
-        key = name_key(word)
+        key = name_key(word) if word and word.isalpha() else ""
         if not key:
-            return query
+            return []
         frequency = self.searcher.doc_frequency
         edits = max((n for length, n in NAME_EDITS_FROM.items() if len(key) >= length), default=0)
         close = self.spelling.close_terms("names", key) if edits else []
@@ -256,9 +271,7 @@ class _Rewrite:
         # Otherwise ("sanctions", capitalised in a few headings) it would only cost a read.
         if frequency("names", key) > frequency("body", term.text):
             names.insert(0, Q.Term("names", key, boost=term.boost * NAME_BOOST))
-        if not names:
-            return query
-        return Q.Or([*(query.subqueries if isinstance(query, Q.Or) else [query]), *names])
+        return names
 
     def _expanded(self, node: Q.Query) -> Q.Query:
         """Return the index words a pattern stands for, as terms, within the pattern budget."""

@@ -205,3 +205,12 @@ def test_a_form_of_another_language_matches_only_releases_in_it(tmp_path):
     ]
     with searching(index_of(tmp_path, docs)) as run_search:
         assert [hit["title"] for hit in run_search(q="against").hits] == ["Against the war"]
+
+
+def test_another_spelling_of_a_name_is_not_a_misspelling(tmp_path):
+    """A name found in another spelling is searched as that name: no spelling variants, no "showing results for"."""
+    docs = [("a.txt", "W", "2023-05-01", "en", "Decree", "Lukashenko signed a decree.")]
+    with searching(index_of(tmp_path, docs)) as run_search:
+        result = run_search(q="Lukashenka decree")
+        assert [hit["title"] for hit in result.hits] == ["Decree"] and result.total_all_words == 1
+        assert result.showing_for is None
