@@ -181,22 +181,7 @@ class _Rewrite:
                 words = [part for word in node.words for part in (parts_of(word) if is_joined(word) else [word])]
                 return Q.Phrase(field, words, slop=node.slop, boost=node.boost)
             if isinstance(node, Q.Term) and field in FIELD_BOOSTS:
-                forms = self._forms(node)
-                if excluded or node.text in self.exact:
-                    return forms
-                names = self._names(node)
-                # A word some release has, in one language or another, is not misspelt.
-                found = forms if forms is not node or self.spelling.is_known(node.text) else None
-                if found is None:
-                    found = _with_variants(node, self.searcher, self.spelling)
-                    if found is not node and self._is_a_name(names, found):
-                        # Another spelling of a name ("Lukashenka" for "Lukashenko"): the name, not a typo.
-                        found = node
-                    elif found is not node:
-                        self.fuzzed[self.typed.get(node.text, str(node.text))] = None
-                if field != "body" or not names:
-                    return found
-                return Q.Or([*(found.subqueries if isinstance(found, Q.Or) else [found]), *names])
+                return self._word(node, excluded)
             if isinstance(node, Q.Phrase) and field in FIELD_BOOSTS:
                 return self._phrase_forms(node)
             return node
@@ -206,6 +191,25 @@ class _Rewrite:
         if isinstance(node, Q.AndNot):
             return Q.AndNot(self(node.a, excluded), self(node.b, excluded=True))
         return node.apply(lambda child: self(child, excluded))
+
+    def _word(self, term: Q.Term, excluded: bool) -> Q.Query:
+        """Return a word's query in one field: its forms, and unless meant exactly, its names or spelling variants."""
+        forms = self._forms(term)
+        if excluded or term.text in self.exact:
+            return forms
+        names = self._names(term)
+        # A word some release has, in one language or another, is not misspelt.
+        found = forms if forms is not term or self.spelling.is_known(term.text) else None
+        if found is None:
+            found = _with_variants(term, self.searcher, self.spelling)
+            if found is not term and self._is_a_name(names, found):
+                # Another spelling of a name ("Lukashenka" for "Lukashenko"): the name, not a typo.
+                found = term
+            elif found is not term:
+                self.fuzzed[self.typed.get(term.text, str(term.text))] = None
+        if term.fieldname != "body" or not names:
+            return found
+        return Q.Or([*(found.subqueries if isinstance(found, Q.Or) else [found]), *names])
 
     def _forms(self, term: Q.Term) -> Q.Query:
         """Return a word's query as every language of its script analyses it, each form in releases of its language.
