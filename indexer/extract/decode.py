@@ -64,6 +64,8 @@ WEB_ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252"}
 # str.translate table deleting the control characters text never has (ESC: ISO-2022 uses it).
 CONTROL_CHARS = {c: None for c in (*range(32), 0x7F) if chr(c) not in "\t\n\v\f\r\x1b"}
 META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
+# An XHTML page's <?xml encoding="..."?> declares its charset as much as a <meta> does.
+XML_ENCODING = re.compile(rb"""\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
 DECLARED_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
 
 
@@ -144,14 +146,16 @@ def _preference(codec: str) -> int:
 
 
 def _declared_codecs(data: bytes, declared: str | None, is_html: bool) -> list[str]:
-    """Return the usable codecs the header/sidecar and the HTML <meta> declare, in that order."""
+    """Return the usable codecs the header/sidecar, the HTML <meta> and the XML declaration declare, in that order."""
     found = []
     if declared:
         match = DECLARED_CHARSET.search(declared)
         found.append(_codec(match.group(1) if match else declared))
-    match = META_CHARSET.search(data[:META_BYTES]) if is_html else None
-    if match:
-        found.append(_codec(match.group(1).decode("ascii")))
+    if is_html:
+        for pattern in (META_CHARSET, XML_ENCODING):
+            match = pattern.search(data[:META_BYTES])
+            if match:
+                found.append(_codec(match.group(1).decode("ascii")))
     return [codec for codec in found if codec is not None]
 
 

@@ -306,3 +306,23 @@ def test_a_real_50_mb_file_is_refused_fast_without_reading_it(tmp_path, monkeypa
         read_bytes(path)
     assert time.perf_counter() - start < 0.1
     assert str(caught.value) == "file is 50 MB, over the 20 MB limit; raise --max-bytes or split it"
+
+
+# --- XML declarations ------------------------------------------------------------------------
+
+EURO = "Der Preis beträgt 5 € für alle Bürger."
+
+
+def test_an_xml_declaration_declares_the_charset():
+    html = f'<?xml version="1.0" encoding="iso-8859-15"?>\n<html><body><p>{EURO}</p></body></html>'
+    assert decode(html.encode("iso-8859-15"), is_html=True) == html
+
+
+def test_an_xml_declaration_is_ignored_when_not_html():
+    text = f'<?xml version="1.0" encoding="iso-8859-15"?> {EURO}'
+    assert "€" not in decode(text.encode("iso-8859-15"))
+
+
+def test_an_xml_declaration_that_lies_is_not_trusted():
+    html = f'<?xml version="1.0" encoding="utf-8"?><html><body><p>{RU}</p></body></html>'
+    assert decode(html.encode("windows-1251"), is_html=True) == html
