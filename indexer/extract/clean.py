@@ -11,7 +11,7 @@ from indexer.extract.dates import PartialDate, combine, date_from_lead, date_fro
 from indexer.extract.decode import decode, read_bytes
 from indexer.extract.document import Document, document_id
 from indexer.extract.errors import CleanError
-from indexer.extract.html_page import extract_html
+from indexer.extract.html_page import BOT_WALL, BOT_WALL_CHARS, extract_html, is_bot_wall, why_empty
 from indexer.extract.language import detect_language
 from indexer.extract.metadata_files import MetadataFiles, is_metadata_file
 from indexer.extract.sources import source_for_url
@@ -24,7 +24,8 @@ PAGE_SUFFIXES = HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
 # Files that describe a collection rather than being one of its pages.
 NOT_PAGES = {"readme", "provenance", "license", "licence", "changelog", "notice", "copying", "authors"}
 HTML_SNIFF = re.compile(
-    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml\b[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+    re.IGNORECASE | re.DOTALL,
 )
 FIRST_SENTENCE = re.compile(r"^(.{20,160}?[.!?])(?:\s|$)")
 TITLE_FALLBACK_CHARS = 120
@@ -96,8 +97,11 @@ def clean_file(
         lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
         title_from = "front-matter" if "title" in tpage.fields else "text"
         source_from = "front-matter"
+    if kind == "html" and sum(map(len, paragraphs)) < BOT_WALL_CHARS and is_bot_wall(text):
+        raise CleanError(f"no release text found: {BOT_WALL}")
     if not paragraphs:
-        raise CleanError("no release text found: the page is empty or all chrome")
+        reason = why_empty(text) if kind == "html" else "the page has no text"
+        raise CleanError(f"no release text found: {reason}")
 
     url = given.get("url") or page_url
     provenance["url"] = origins.get("url", "page") if url else "none"

@@ -21,6 +21,27 @@ from indexer.extract.chrome import (
 from indexer.extract.dates import PartialDate, combine, date_from_text, parse_date
 from indexer.extract.text_page import pop_source_line
 
+# lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
+XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*>")
+# Characters XML cannot hold: lxml parses them but refuses them when the text is set; \v and \f are HTML spaces.
+NOT_XML_CHARS = {c: None for c in (*range(9), *range(14, 32), 0xFFFE, 0xFFFF)} | {0x0B: " ", 0x0C: " "}
+# Challenge pages of bot walls, by the title they show or the machinery they load (not a contact form's captcha).
+# The whole title is the challenge's: "Access denied to the press" and "Access denied | Press office" are headlines.
+BOT_WALL_TITLE = re.compile(
+    r"(just a moment|attention required|access denied|checking your browser|ddos-guard|"
+    r"are you a robot|are you human|human verification|pardon our interruption)[\s.!?…]*(?:[|–—-]\s*cloudflare)?",
+    re.IGNORECASE,
+)
+BOT_WALL_MARKUP = re.compile(
+    r"/cdn-cgi/challenge-platform/|cf-browser-verification|cf-chl-|challenge-form|"
+    r"captcha-delivery\.com|px-captcha|_incapsula_resource",
+    re.IGNORECASE,
+)
+BOT_WALL = "a bot wall (a challenge or captcha page) stands in front of the text"
+# A challenge page says a few sentences ("Checking your browser..."); a release says more.
+BOT_WALL_CHARS = 600
+# Below this much visible text, a page that loads scripts is an app shell that renders in the browser.
+APP_SHELL_CHARS = 200
 JSONLD_WRAPPER = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$")
 # Separators between a headline and the site name in <title> ("Headline | Site", "Site - Headline").
 # A colon is not one: "Evolve: Shared Mutable History" is a headline with a subtitle.
@@ -398,14 +419,20 @@ def _block_lines(tree) -> list[str]:
     return root.text_content().split("\n")
 
 
-def extract_html(html: str, url: str | None = None) -> HtmlPage:
-    """Extract the headline, body paragraphs and metadata from an HTML page."""
+def _parse(html: str):
+    """Return the lxml tree of a decoded page; raise ValueError when it cannot be parsed."""
+    html = XML_DECLARATION.sub("", html, count=1).translate(NOT_XML_CHARS)
     if not _depth_ok(html):
         html = re.sub(r"</?(div|span|section|font|b|i|blockquote)\b[^>]*>", " ", html, flags=re.I)
     try:
-        tree = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
         raise ValueError(f"not parseable as HTML ({exc})") from exc
+
+
+def extract_html(html: str, url: str | None = None) -> HtmlPage:
+    """Extract the headline, body paragraphs and metadata from an HTML page."""
+    tree = _parse(html)
     items = _jsonld_items(tree)
     metas = _meta(tree)
     page_url = _page_url(tree, metas) or url
@@ -456,3 +483,35 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         source_line=source_line,
         lang=lang if isinstance(lang, str) else None,
     )
+
+
+def is_bot_wall(html: str, tree=None) -> bool:
+    """Return True when the page is a bot wall's challenge, by its title or its challenge machinery."""
+    if BOT_WALL_MARKUP.search(html):
+        return True
+    if tree is None:
+        try:
+            tree = _parse(html)
+        except ValueError:
+            return False
+    return bool(BOT_WALL_TITLE.fullmatch(_text(next(tree.iter("title"), None))))
+
+
+def why_empty(html: str) -> str:
+    """Return why a page without release text has none: a bot wall, an app shell, no text, or all chrome."""
+    try:
+        tree = _parse(html)
+    except ValueError:
+        return "the page is empty"
+    if is_bot_wall(html, tree):
+        return BOT_WALL
+    scripts = list(tree.iter("script"))
+    body = tree.find("body")
+    for node in list((body if body is not None else tree).iter("script", "style", "noscript", "template")):
+        node.drop_tree()
+    visible = " ".join(_text(body if body is not None else tree).split())
+    if scripts and len(visible) < APP_SHELL_CHARS:
+        return "the page needs JavaScript: its body is a script app shell"
+    if not visible:
+        return "the page has no text"
+    return "the page is all chrome"

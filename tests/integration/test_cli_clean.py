@@ -67,3 +67,26 @@ def test_max_bytes_option(tmp_path):
     refused = CliRunner().invoke(cli, ["clean", "--max-bytes", "1000", str(page)])
     assert refused.exit_code == 1 and "over the" in refused.stderr and "--max-bytes" in refused.stderr
     assert CliRunner().invoke(cli, ["clean", "--max-bytes", "5000", str(page)]).exit_code == 0
+
+
+def test_clean_json_reads_xhtml_and_says_why_a_page_yields_nothing(tmp_path):
+    xhtml = tmp_path / "release.xhtml"
+    xhtml.write_bytes(
+        '<?xml version="1.0" encoding="windows-1251"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+        "<title>Заявление</title></head><body><h1>Заявление</h1><p>Минск, 1 февраля 2023 года. Кабинет "
+        "обсудил новые санкции против режима.</p></body></html>".encode("windows-1251")
+    )
+    wall = tmp_path / "wall.html"
+    wall.write_bytes(b"<html><head><title>Just a moment...</title></head><body></body></html>")
+    shell = tmp_path / "shell.html"
+    shell.write_bytes(b"<html><body><div id='root'></div><script src='/app.js'></script></body></html>")
+    result = CliRunner().invoke(cli, ["clean", "--json", str(xhtml), str(wall), str(shell)])
+    assert result.exit_code == 1
+    (line,) = result.stdout.splitlines()
+    doc = json.loads(line)
+    assert (doc["title"], doc["date"], doc["language"]) == ("Заявление", "2023-02-01", "ru")
+    assert result.stderr.splitlines() == [
+        f"error: {wall}: no release text found: a bot wall (a challenge or captcha page) stands in front of the text",
+        f"error: {shell}: no release text found: the page needs JavaScript: its body is a script app shell",
+        "2 file(s) could not be cleaned.",
+    ]
