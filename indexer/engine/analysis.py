@@ -17,6 +17,7 @@ import simplemma
 import Stemmer
 from anyascii import anyascii
 from whoosh.analysis import Token, Tokenizer
+from whoosh.formats import Positions
 from whoosh.support.charset import accent_map
 
 # Runs of letters and digits only: "Obama.The", "U.S." and "don't" split into their words,
@@ -248,6 +249,33 @@ class SearchTokenizer(Tokenizer):
                 yield token
                 pos += 1
 
+    def positions_of(self, value: str) -> dict[str, list[int]]:
+        """Return each term of a document's text with its positions, as the tokens give them, without tokens."""
+        language = DOCUMENT_LANGUAGE.get()
+        terms = _TERMS_BY_LANGUAGE.setdefault(language, {})
+        if len(terms) > TERM_CACHE_SIZE:
+            terms.clear()
+        found: dict[str, list[int]] = {}
+        pos = 0
+        for whole in self.expression.findall(value):
+            if not whole.isalnum() and _HAS_JOINER.search(whole):
+                # The whole at its first part's position, then the parts.
+                found.setdefault(joined_term(whole), []).append(pos)
+                for part in WORD.findall(whole):
+                    found.setdefault(index_term(part, language), []).append(pos)
+                    pos += 1
+                continue
+            term = terms.get(whole)
+            if term is None:
+                term = terms[whole] = index_term(whole, language)
+            places = found.get(term)
+            if places is None:
+                found[term] = [pos]
+            else:
+                places.append(pos)
+            pos += 1
+        return found
+
     @staticmethod
     def _set(token: Token, text: str, original: str, pos: int, startchar: int, endchar: int) -> None:
         """Fill the reused token with one term and what the caller asked to keep of it."""
@@ -304,8 +332,11 @@ class NameTokenizer(Tokenizer):
             yield token
             return
         # The field keeps neither positions nor offsets: words alone, found in one C pass.
-        for word in WORD.findall(value):
-            if word[0].isupper() and is_name(word):
+        words = WORD.findall(value)
+        # A capitalised word the text also writes in lowercase ("Sanctions" in a heading) is no name.
+        lowercase = {word for word in words if word.islower()}
+        for word in words:
+            if word[0].isupper() and word.lower() not in lowercase and is_name(word):
                 token.text = name_key(word)
                 yield token
 
@@ -318,3 +349,17 @@ def name_analyzer() -> NameTokenizer:
 def search_analyzer() -> SearchTokenizer:
     """Return the analyzer of the searchable text fields."""
     return SearchTokenizer()
+
+
+class TermPositions(Positions):
+    """Whoosh's Positions format, written from the tokenizer's terms directly: the same postings, without tokens."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        # Indexing passes mode="index" alone; anything else goes Whoosh's way.
+        if not isinstance(analyzer, SearchTokenizer) or not isinstance(value, str) or set(kwargs) - {"mode"}:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for word, places in analyzer.positions_of(value).items():
+            # Every token's boost is 1.0: the weight is the count.
+            yield word, len(places), len(places) * boost, self.encode(places)

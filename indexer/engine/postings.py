@@ -268,7 +268,7 @@ class CachedPostings:
         complete = True
         if not every_word:
             found = 0
-        elif q.slop == 1 and type(self.searcher.schema[q.fieldname].format) is Positions:
+        elif q.slop == 1 and isinstance(self.searcher.schema[q.fieldname].format, Positions):
             found, complete = self._adjacent(q.fieldname, q.words, every_word, fresh, key, budget)
         else:
             found = to_bits(self.searcher.docs_for_query(q))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from indexer.engine.analysis import name_analyzer, search_analyzer
+from indexer.engine.analysis import TermPositions, name_analyzer, search_analyzer
 from indexer.extract.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 
 # Sentinels, so documents without a source, a date, a year or a language can still be found and
 # counted: `year:0` finds every document whose year is unknown, `date_precision:none` those with no
@@ -31,12 +31,20 @@ COLUMN_DEFAULTS = {
 
 _TEXT = search_analyzer()
 
+
+def _text() -> TEXT:
+    """Return a searchable, stored text field whose postings are written without token objects."""
+    field = TEXT(analyzer=_TEXT, stored=True)
+    field.format = TermPositions(field_boost=field.format.field_boost)
+    return field
+
+
 SCHEMA = Schema(
     id=ID(stored=True, unique=True),
     url=ID(stored=True),
     # Stored because highlighting reads the text back.
-    title=TEXT(analyzer=_TEXT, stored=True),
-    body=TEXT(analyzer=_TEXT, stored=True),
+    title=_text(),
+    body=_text(),
     # The names of title and text by their sound in any script (analysis.name_key): a query for a
     # name finds its other spellings, ranked below the spelling typed. No positions: no phrase reads them.
     names=TEXT(analyzer=name_analyzer(), phrase=False),

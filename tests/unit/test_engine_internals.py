@@ -8,7 +8,10 @@ from importlib import metadata
 
 import pytest
 import tomllib
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
+from whoosh.formats import Positions
 
 from indexer.engine import internals
 from indexer.engine.schema import SCHEMA
@@ -125,3 +128,18 @@ def test_an_index_schema_pickled_under_the_old_module_name_still_loads():
     old = pickle.dumps(SearchTokenizer(), protocol=0).replace(b"indexer.engine.analysis", b"indexer.analysis")
     assert b"cindexer.analysis\nSearchTokenizer" in old
     assert pickle.loads(old) == SearchTokenizer()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["S-400", "COVID-19", "O’Brien", "U.S.", "the", "The", "Лукашенко", "x_y", "war", ",", " "]),
+        max_size=30,
+    ).map(" ".join)
+)
+def test_term_positions_write_the_postings_whoosh_writes(text):
+    """The text fields' format writes from the tokenizer's terms exactly what Whoosh's Positions writes from tokens."""
+    for name in ("title", "body"):
+        field = SCHEMA[name]
+        ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
+        assert ours == sorted(Positions.word_values(field.format, text, field.analyzer, mode="index"))
