@@ -203,8 +203,10 @@ class _Rewrite:
         if found is None:
             found = _with_variants(term, self.searcher, self.spelling)
             if found is not term and self._is_a_name(names, found):
-                # Another spelling of a name ("Lukashenka" for "Lukashenko"): the name, not a typo.
+                # Another spelling of a name ("Lukashenka" for "Lukashenko"): the name, not a typo. No
+                # release has the spelling typed, so the others need not rank below it.
                 found = term
+                names = [Q.Term(n.fieldname, n.text, boost=n.boost / NAME_BOOST) for n in names]
             elif found is not term:
                 self.fuzzed[self.typed.get(term.text, str(term.text))] = None
         if term.fieldname != "body" or not names:

@@ -214,3 +214,14 @@ def test_another_spelling_of_a_name_is_not_a_misspelling(tmp_path):
         result = run_search(q="Lukashenka decree")
         assert [hit["title"] for hit in result.hits] == ["Decree"] and result.total_all_words == 1
         assert result.showing_for is None
+
+
+def test_a_name_in_another_spelling_weighs_as_the_name(tmp_path):
+    """A name no release spells as typed weighs as much as a word found as typed: the release with it comes first."""
+    docs = [
+        ("n.txt", "W", "2023-05-01", "en", "Meeting", "Yesterday Lukashenko met an envoy."),
+        ("d.txt", "W", "2023-05-02", "en", "Taxes", "Yesterday a decree on taxes was signed."),
+        ("d2.txt", "W", "2023-05-03", "en", "Schools", "Today another decree on schools was published."),
+    ]
+    with searching(index_of(tmp_path, docs)) as run_search:
+        assert [hit["title"] for hit in run_search(q="Lukashenka decree").hits][0] == "Meeting"
