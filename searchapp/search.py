@@ -244,11 +244,12 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
             "narrow the search (a source, a language, a year, another word), or sort by date."
         )
     else:
-        hits = _page_of_hits(view, parsed, full, request, start, columns)
+        terms = view.highlight_terms(parsed)
+        hits = _page_of_hits(view, parsed, full, request, start, columns, terms)
         if partial is not None and len(hits) < request.per_page:
-            hits += _partial_hits(view, parsed, partial, selected & ~full, start - full.bit_count(), request)
+            hits += _partial_hits(view, partial, selected & ~full, start - full.bit_count(), request, terms)
     if partial is not None:
-        notices.append(partial_notice(partial, full.bit_count(), (selected & ~full).bit_count()))
+        notices.append(partial_notice(partial, full.bit_count(), selected.bit_count() - full.bit_count()))
     notices.append(parsed.budget.notice())
     notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.
@@ -367,7 +368,13 @@ def intersect(docs: int, *filters) -> int:
 
 
 def _page_of_hits(
-    view: SearchIndex, parsed: ParsedQuery, selected: int, request: SearchRequest, start: int, columns: FacetColumns
+    view: SearchIndex,
+    parsed: ParsedQuery,
+    selected: int,
+    request: SearchRequest,
+    start: int,
+    columns: FacetColumns,
+    terms: set[str],
 ) -> list[dict]:
     """Return the hits of the requested page, with fields and snippets."""
     if not selected or start >= selected.bit_count():
@@ -378,17 +385,15 @@ def _page_of_hits(
     else:
         # Newest first by the date column; undated documents last either way.
         docnums = columns.sorted_by_date(selected, newest=request.sort != "oldest", limit=end)[start:end]
-    terms = view.highlight_terms(parsed)
     return [_hit(view.stored(docnum), terms) for docnum in docnums]
 
 
 def _partial_hits(
-    view: SearchIndex, parsed: ParsedQuery, partial: Partial, selected: int, start: int, request: SearchRequest
+    view: SearchIndex, partial: Partial, selected: int, start: int, request: SearchRequest, terms: set[str]
 ) -> list[dict]:
     """Return the partial matches that fill the page after the full ones, each with the words it lacks."""
     end = start + request.per_page
     docnums = ranked_partial(view, partial, selected, max(0, start), end)
-    terms = view.highlight_terms(parsed)
     return [{**_hit(view.stored(docnum), terms), "missing": partial.missing(docnum)} for docnum in docnums]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, lru_cache
 
@@ -111,22 +112,14 @@ def stem(word: str, language: str | None = None) -> str:
     return _snowball("russian" if cyrillic else LATIN_STEMMERS.get(language, "english"))(word)
 
 
+@contextmanager
 def document_language(language: str | None):
-    """Return a context in which text is analysed as a document of a language (None: by script alone)."""
-    return _LanguageContext(language)
-
-
-class _LanguageContext:
-    """Sets DOCUMENT_LANGUAGE for the analysis of one document."""
-
-    def __init__(self, language: str | None):
-        self.language = language
-
-    def __enter__(self):
-        self.token = DOCUMENT_LANGUAGE.set(self.language)
-
-    def __exit__(self, *exc):
-        DOCUMENT_LANGUAGE.reset(self.token)
+    """Analyse text within this context as a document of a language (None: by script alone)."""
+    token = DOCUMENT_LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        DOCUMENT_LANGUAGE.reset(token)
 
 
 def query_languages(word: str) -> tuple[str | None, ...]:
@@ -149,6 +142,14 @@ def index_term(word: str, language: str | None = None) -> str:
 
 # The tokenizer's own memo of index_term, per document language.
 _TERMS_BY_LANGUAGE: dict[str | None, dict[str, str]] = {}
+
+
+def _terms_memo(language: str | None) -> dict[str, str]:
+    """Return the memo of one language's index terms by word, emptied when it grows past TERM_CACHE_SIZE."""
+    terms = _TERMS_BY_LANGUAGE.setdefault(language, {})
+    if len(terms) > TERM_CACHE_SIZE:
+        terms.clear()
+    return terms
 
 
 @lru_cache(maxsize=TERM_CACHE_SIZE)
@@ -213,9 +214,7 @@ class SearchTokenizer(Tokenizer):
         query = mode == "query"
         language = DOCUMENT_LANGUAGE.get()
         # A plain dictionary per language: a lookup costs a third of a call to the cached function.
-        terms = _TERMS_BY_LANGUAGE.setdefault(language, {})
-        if len(terms) > TERM_CACHE_SIZE:
-            terms.clear()
+        terms = _terms_memo(language)
         pos = start_pos
         for match in self.expression.finditer(value):
             whole = match.group()
@@ -252,9 +251,7 @@ class SearchTokenizer(Tokenizer):
     def positions_of(self, value: str) -> dict[str, list[int]]:
         """Return each term of a document's text with its positions, as the tokens give them, without tokens."""
         language = DOCUMENT_LANGUAGE.get()
-        terms = _TERMS_BY_LANGUAGE.setdefault(language, {})
-        if len(terms) > TERM_CACHE_SIZE:
-            terms.clear()
+        terms = _terms_memo(language)
         found: dict[str, list[int]] = {}
         pos = 0
         for whole in self.expression.findall(value):

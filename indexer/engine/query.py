@@ -89,8 +89,7 @@ def parse_query(
         parsed = parser.parse(text)
     parsed = _first_words(parsed, MAX_QUERY_WORDS, notices)
     exact = {index_term(w) for m in EXACT.finditer(text) for w in re.findall(r"\w+", m.group(1) or m.group(2))}
-    typed = {index_term(w): w for w in re.findall(r"\w+", text)}
-    rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices, exact, typed)
+    rewrite = _Rewrite(searcher, spelling, vocabulary, sources, notices, exact, typed_words(text))
     query = rewrite(parsed)
     return query, " ".join(dict.fromkeys(notices + rewrite.notes())) or None, tuple(rewrite.fuzzed)
 
@@ -400,11 +399,20 @@ def any_of(parts: list[Q.Query], others: list[Q.Query], excluded: Q.Query | None
     return query if excluded is None else Q.AndNot(query, excluded)
 
 
-def part_label(part: Q.Query, text: str) -> str:
-    """Return how the user typed a required part: its word, or its phrase in quotes."""
+def typed_words(text: str) -> dict[str, str]:
+    """Return the word as typed of each index term of a query: words, joined words and their parts."""
     typed: dict[str, str] = {}
-    for word in re.findall(JOINED_PATTERN, text):
-        typed.setdefault(joined_term(word) if is_joined(joined_term(word)) else index_term(word), word)
+    for whole in re.findall(JOINED_PATTERN, text):
+        parts = re.findall(r"\w+", whole)
+        if len(parts) > 1:
+            typed.setdefault(joined_term(whole), whole)
+        for word in parts:
+            typed.setdefault(index_term(word), word)
+    return typed
+
+
+def part_label(part: Q.Query, typed: dict[str, str]) -> str:
+    """Return how the user typed a required part (typed: see typed_words): its word, or its phrase in quotes."""
     leaf = next((leaf for leaf in part.leaves() if isinstance(leaf, (Q.Term, Q.Phrase))), None)
     if isinstance(leaf, Q.Phrase):
         return '"' + " ".join(typed.get(w, w) for w in leaf.words) + '"'

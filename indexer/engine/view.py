@@ -22,6 +22,7 @@ from indexer.engine.query import (
     part_label,
     proximity_words,
     required_parts,
+    typed_words,
     with_proximity,
 )
 from indexer.engine.schema import COLUMN_DEFAULTS
@@ -235,7 +236,8 @@ class IndexView:
             allowed &= ~self.postings.matched(excluded, parsed.budget)
         matched = [self.postings.matched(part, parsed.budget) & allowed for part in parts]
         any_part = replace(parsed, query=any_of(parts, others, excluded), everything=False)
-        return QueryParts([part_label(part, text) for part in parts], matched, any_part)
+        typed = typed_words(text)
+        return QueryParts([part_label(part, typed) for part in parts], matched, any_part)
 
     @_serialised
     def matched(self, parsed: ParsedQuery) -> int:
