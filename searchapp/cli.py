@@ -14,7 +14,7 @@ from indexer.extract.clean import clean_paths
 from indexer.extract.decode import MAX_BYTES
 from indexer.fetch.scraper import ScrapeError, Scraper
 from indexer.index.lock import IndexBusyError
-from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter
+from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter, WriterProcessError
 from indexer.index.reindex import reindex as reindex_corpus
 from indexer.index.stats import index_stats
 from searchapp.index_check import check_index_state
@@ -199,7 +199,13 @@ CORPUS_HELP = f"Folder of pages to index. [default: ${config.CORPUS_ENV} or {con
 @click.option(
     "--workers", type=click.IntRange(min=1), metavar="N", help="Processes that clean pages. [default: one per CPU]"
 )
-def reindex(corpus, index, full, no_wait, workers):
+@click.option(
+    "--writers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes that write the index, each using up to 256 MB. [default: as --workers from 2,000 pages, else 1]",
+)
+def reindex(corpus, index, full, no_wait, workers, writers):
     """Bring the search index up to date with the corpus.
 
     Only new, changed and deleted pages are read: a page whose size and
@@ -225,10 +231,11 @@ def reindex(corpus, index, full, no_wait, workers):
             full=full,
             wait=not no_wait,
             workers=workers,
+            writers=writers,
             reporter=reporter,
             check=check_index_state,
         )
-    except (CorpusMissingError, IndexCheckError) as exc:
+    except (CorpusMissingError, IndexCheckError, WriterProcessError) as exc:
         raise click.ClickException(str(exc)) from exc
     except IndexBusyError as exc:
         click.echo(f"Error: {exc}", err=True)

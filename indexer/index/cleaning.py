@@ -8,9 +8,6 @@ pile the corpus up in memory.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +21,7 @@ from indexer.extract.errors import CleanError
 from indexer.extract.metadata_files import MetadataFiles
 from indexer.index.clean_cache import CleanCache
 from indexer.index.pages import Outcome, Task, inspect_page
+from indexer.processes import exit_with_parent, process_context
 
 # Below this many pages to clean, starting worker processes (about a second) costs more than it saves.
 MIN_PAGES_FOR_POOL = 64
@@ -60,7 +58,7 @@ def _clean_all(paths: list[str], *, workers: int, note: Callable[[str], None]) -
         yield from map(clean_page, paths)
         return
     batches = [paths[i : i + PAGES_PER_BATCH] for i in range(0, len(paths), PAGES_PER_BATCH)]
-    pool = ProcessPoolExecutor(workers, mp_context=_process_context(), initializer=start_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=process_context([__name__]), initializer=start_worker)
     done = 0
     try:
         for batch in _bounded_map(pool, clean_pages, batches, ahead=workers * BATCHES_AHEAD_PER_WORKER):
@@ -88,19 +86,6 @@ def _bounded_map(pool: ProcessPoolExecutor, fn, items: list, *, ahead: int) -> I
         yield result
 
 
-def _process_context():
-    """Return how to start workers: never by plain fork.
-
-    Forked workers would inherit this process's lock file descriptors; after a SIGKILL of
-    this process they would keep the index locked for as long as they live.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 # -- in the worker processes --
 
 # Manifests are read once per process, not once per page.
@@ -116,19 +101,7 @@ def init_worker() -> None:
 def start_worker() -> None:
     """Prepare a worker process (a ProcessPoolExecutor initializer) to clean pages and die with its reindex."""
     init_worker()
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with, args=(parent,), name="exit-with-reindex", daemon=True).start()
-
-
-def _exit_with(parent) -> None:
-    """Exit as soon as the reindex that started this worker ends, even by SIGKILL.
-
-    Pool workers do not notice on their own: orphans would live on, holding the dead
-    reindex's stdout and stderr open, so whatever reads them would never see their end.
-    """
-    parent.join()
-    os._exit(1)
+    exit_with_parent()
 
 
 def clean_pages(paths: list[str]) -> list[dict]:

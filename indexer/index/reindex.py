@@ -1,6 +1,7 @@
 """Bring the index up to date with a corpus: incrementally, or as a fresh generation swapped in.
 
-Pages are cleaned in worker processes (see page_pipeline); this process is the one index writer.
+Pages are cleaned in worker processes (see page_pipeline). This process owns the index writer;
+a large run hands its documents to writer processes, one new segment each (see engine.writing).
 Each reindex that changes anything writes a new generation (an incremental one starting from the
 live generation's files), commits once, checks the result and only then swaps it in: a search
 sees the index before or after a reindex, never in between, and never a state that failed its
@@ -28,6 +29,7 @@ from indexer.engine.storage import (
     remove_stale_generations,
 )
 from indexer.engine.writing import GenerationWriter, count_copies, describe
+from indexer.engine.writing import WriterProcessError as WriterProcessError  # raised by reindex()
 from indexer.index.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
 from indexer.index.cleaning import outcomes
 from indexer.index.lock import reindex_lock
@@ -40,6 +42,8 @@ RACY_MARGIN_NS = 3_000_000_000
 CHECKED_IDS = 200
 # Why a first build is a full one: nothing to say to the user.
 FIRST_BUILD = ""
+# From this many pages to read, a run writes with one process per core, unless told how many.
+MIN_PAGES_FOR_WRITERS = 2000
 
 
 class CorpusMissingError(Exception):
@@ -123,6 +127,7 @@ def reindex(
     full: bool = False,
     wait: bool = True,
     workers: int | None = None,
+    writers: int | None = None,
     reporter: Reporter | None = None,
     check: Check | None = None,
 ) -> ReindexSummary:
@@ -130,7 +135,8 @@ def reindex(
 
     A new state is published only after it opens, holds the documents it should and passes
     `check` (when given). Raises CorpusMissingError, IndexCheckError when the new state fails,
-    and lock.IndexBusyError when another reindex holds the index and wait is False.
+    WriterProcessError when a writer process dies, and lock.IndexBusyError when another reindex
+    holds the index and wait is False.
     """
     corpus, index = Path(corpus), Path(index)
     reporter = reporter or Reporter()
@@ -148,6 +154,7 @@ def reindex(
             previous,
             full=full or why_full is not None,
             workers=workers or _cpu_count(),
+            writers=writers,
             reporter=reporter,
             check=check,
         )
@@ -205,11 +212,13 @@ class _Run:
         *,
         full: bool,
         workers: int,
+        writers: int | None,
         reporter: Reporter,
         check: Check | None,
     ):
         self.corpus, self.index, self.previous = corpus, index, previous
         self.full, self.workers, self.reporter, self.check = full, workers, reporter, check
+        self.writers = writers
         self.summary = ReindexSummary(full=full)
         self.fingerprint = cleaner_fingerprint()
         self.cache = CleanCache(cache_path(index) / CACHE_FILE_NAME)
@@ -221,6 +230,7 @@ class _Run:
         self.settled: set[str] = set()
         self.waiting: dict[str, list[Outcome]] = {}
         self.writer = None
+        self.pages_to_read = 0
         # The generation this run reads (the live one) until it writes: then the new one it publishes.
         self.generation: Path | None = None
         self.forked = False
@@ -231,6 +241,7 @@ class _Run:
         """Run the reindex and return its summary."""
         try:
             tasks, deleted = self._plan()
+            self.pages_to_read = len(tasks)
             self.generation = new_generation(self.index) if self.full else current_generation(self.index)
             if self.full:
                 self._writer()
@@ -364,8 +375,16 @@ class _Run:
             if not self.full:
                 self.generation = fork_generation(self.index, self.generation)
                 self.forked = True
-            self.writer = GenerationWriter(self.generation, fresh=self.full)
+            self.writer = GenerationWriter(self.generation, fresh=self.full, processes=self._writer_processes())
         return self.writer
+
+    def _writer_processes(self) -> int:
+        """How many processes write the documents; 0 means this one."""
+        writers = self.writers
+        if writers is None:
+            # Starting writer processes (about a second) pays only when there is much to write.
+            writers = self.workers if self.pages_to_read >= MIN_PAGES_FOR_WRITERS else 1
+        return writers if writers > 1 else 0
 
     def _write(self, fields: dict) -> None:
         """Add a document (fresh generation) or replace the one with its id (forked generation)."""

@@ -98,6 +98,8 @@ class IndexLifecycle(RuleBasedStateMachine):
     """A user's corpus: pages added, corrected, moved, deleted and described, then reindexed and searched."""
 
     pages = Bundle("pages")
+    # Processes writing each reindex's documents: none but the reindex's own.
+    writers = 1
 
     def __init__(self):
         super().__init__()
@@ -201,7 +203,9 @@ class IndexLifecycle(RuleBasedStateMachine):
 
     @rule(full=st.booleans())
     def run_reindex(self, full):
-        summary = reindex(self.corpus.root, self.index, full=full, workers=1, check=check_index_state)
+        summary = reindex(
+            self.corpus.root, self.index, full=full, workers=1, writers=self.writers, check=check_index_state
+        )
         self.expected, failed = self.corpus.expected()
         self.reindexes += 1
         event(f"reindexes in a sequence: {min(self.reindexes, 5)}{'+' if self.reindexes >= 5 else ''}")
@@ -248,6 +252,17 @@ class IndexLifecycle(RuleBasedStateMachine):
 
 IndexLifecycle.TestCase.settings = SEQUENCES
 test_random_corpus_changes_keep_the_index_searchable_and_exact = IndexLifecycle.TestCase
+
+
+class ProcessWrittenIndexLifecycle(IndexLifecycle):
+    """The same sequences with every reindex's documents written by two writer processes."""
+
+    writers = 2
+
+
+ProcessWrittenIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 2))
+ProcessWrittenIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
+test_random_corpus_changes_written_by_processes_keep_the_index_exact = ProcessWrittenIndexLifecycle.TestCase
 
 
 SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()[:8]] + [

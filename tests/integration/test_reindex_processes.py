@@ -244,13 +244,14 @@ def test_a_second_reindex_waits_or_with_no_wait_names_the_holder(tmp_path, index
     assert f"Waiting for the reindex of pid {first.pid} on {socket.gethostname()}, started " in err
 
 
+@pytest.mark.parametrize("writers", ["1", "2"], ids=["one-writer", "two-writers"])
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
-def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finishes(corpus, index, full):
+def test_sigkill_at_any_moment_leaves_a_working_index_and_the_next_reindex_finishes(corpus, index, full, writers):
     reindex(corpus, index, check=check_index_state)
     change_corpus(corpus)
-    moments = random.Random(f"kill-{full}")
+    moments = random.Random(f"kill-{full}-{writers}")
     for _ in range(KILLS):
-        killed = start_reindex(corpus, index, *(["--full"] if full else []))
+        killed = start_reindex(corpus, index, "--writers", writers, *(["--full"] if full else []))
         # From the start-up to the swap: a reindex of this corpus takes about two seconds here.
         time.sleep(moments.uniform(0.1, 2.5))
         sigkill(killed)
