@@ -16,8 +16,8 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from indexer.engine.analysis import document_language
-from indexer.engine.posting_pool import use_chunked_pool
 from indexer.engine.schema import SCHEMA, is_current
+from indexer.engine.segment_writer import IndexSegmentWriter
 from indexer.engine.storage import WRITE_LOCK_SUFFIX, create_index, latest_commit, open_generation
 from indexer.processes import exit_with_parent, process_context
 
@@ -51,12 +51,12 @@ class GenerationWriter:
         """Return Whoosh's writer, opened on first use."""
         if self._writer is None:
             try:
-                self._writer = use_chunked_pool(self._ix.writer(limitmb=WRITER_LIMIT_MB), WRITER_LIMIT_MB)
+                self._writer = IndexSegmentWriter(self._ix, limitmb=WRITER_LIMIT_MB)
             except LockError:
                 # The caller holds the reindex lock, so no live reindex holds Whoosh's: it was left
                 # locked by a killed one's children. A new lock file is a new, free lock.
                 (self.generation / f"{self._ix.indexname}{WRITE_LOCK_SUFFIX}").unlink(missing_ok=True)
-                self._writer = use_chunked_pool(self._ix.writer(limitmb=WRITER_LIMIT_MB), WRITER_LIMIT_MB)
+                self._writer = IndexSegmentWriter(self._ix, limitmb=WRITER_LIMIT_MB)
         return self._writer
 
     def write(self, fields: dict) -> None:
@@ -250,7 +250,7 @@ def write_segment(generation: str, jobs, results) -> None:
     try:
         ix = open_generation(Path(generation), mmap=False)
         # The reindex's own writer holds the index's lock for every process writing into it.
-        writer = use_chunked_pool(SegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB), WRITER_LIMIT_MB)
+        writer = IndexSegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB)
         while (batch := jobs.get()) is not None:
             for fields in batch:
                 with document_language(fields.get("language")):

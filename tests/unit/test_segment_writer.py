@@ -1,0 +1,113 @@
+"""Our segment writer writes what Whoosh's own writes; its pool gives back what Whoosh's pool does."""
+
+from __future__ import annotations
+
+import tempfile
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import PostingPool, SegmentWriter
+
+from indexer.engine.analysis import document_language
+from indexer.engine.schema import SCHEMA
+from indexer.engine.segment_writer import ChunkedPostingPool, IndexSegmentWriter
+
+# (field, term, document number, weight, encoded value): a field's format gives all its postings a value, or none.
+postings = st.lists(
+    st.tuples(
+        st.sampled_from(["body", "title", "names", "id"]),
+        st.binary(min_size=1, max_size=12),
+        st.integers(0, 5000),
+        st.floats(0, 50, allow_nan=False),
+        st.binary(max_size=20),
+    ).map(lambda p: p[:4] + (None,) if p[0] == "id" else p),
+    max_size=3000,
+)
+
+
+class SmallChunks(ChunkedPostingPool):
+    """Chunks of 7 postings: runs of hundreds split anywhere."""
+
+    chunk_size = 7
+
+
+def drained(pool_class, items, limit: int, merge: int) -> list:
+    """Add postings to a pool spilling every `limit` bytes, and return what items() yields."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pool = pool_class(FileStorage(tmp), None, limitmb=1)
+        pool.limit = limit
+        for item in items:
+            pool.add(item)
+        if merge and len(pool.runs) > merge:
+            # Runs merged into fewer runs first, as Whoosh does past 128 of them.
+            pool.reduce_to(merge, merge)
+        return list(pool.items())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=postings,
+    limit=st.sampled_from([2_000, 20_000, 10**9]),
+    merge=st.sampled_from([0, 2, 3]),
+    pool_class=st.sampled_from([ChunkedPostingPool, SmallChunks]),
+)
+def test_the_chunked_pool_yields_what_whooshs_pool_yields(items, limit, merge, pool_class):
+    assert drained(pool_class, items, limit, merge) == drained(PostingPool, items, limit, merge)
+
+
+def test_runs_spilled_and_merged_come_back_sorted_and_whole():
+    items = [("body", f"w{i % 97}".encode(), i, 1.0, bytes([i % 256])) for i in range(2000)]
+    assert drained(SmallChunks, items, 5_000, 2) == drained(PostingPool, items, 5_000, 2) == sorted(items)
+
+
+words = st.sampled_from(["sanctions", "minsk", "S-400", "Lukashenko", "рада", "the", "of", "court", "zorvexa"])
+documents = st.lists(
+    st.fixed_dictionaries(
+        {
+            "title": st.lists(words, max_size=4),
+            "body": st.lists(words, max_size=30),
+            "lang": st.sampled_from(["en", "ru"]),
+        }
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def segment_contents(writer_class, docs, limit: int) -> dict:
+    """Write documents into a new index with a writer class, spilling every `limit` bytes; return all it holds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ix = FileStorage(tmp).create_index(SCHEMA)
+        writer = writer_class(ix, limitmb=1)
+        writer.pool.limit = limit
+        for number, doc in enumerate(docs):
+            with document_language(doc["lang"]):
+                writer.add_document(
+                    id=str(number), title=" ".join(doc["title"]), body=" ".join(doc["body"]), language=doc["lang"]
+                )
+        writer.commit()
+        with ix.reader() as reader:
+            held = {"stored": list(reader.all_stored_fields())}
+            for fieldname in ("title", "body", "names"):
+                # Whoosh cannot give the longest of a field no document has.
+                held[fieldname, "total length"] = reader.field_length(fieldname)
+                if held[fieldname, "total length"]:
+                    held[fieldname, "max length"] = reader.max_field_length(fieldname)
+                held[fieldname, "lengths"] = [reader.doc_field_length(d, fieldname) for d in range(len(docs))]
+            for fieldname in ("title", "body", "names", "id", "language"):
+                for term in reader.lexicon(fieldname):
+                    info = reader.term_info(fieldname, term)
+                    stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length())
+                    weights = list(reader.postings(fieldname, term).items_as("weight"))
+                    positions = reader.postings(fieldname, term)
+                    if positions.supports("positions"):
+                        weights.append(list(positions.items_as("positions")))
+                    held[fieldname, term] = (stats, info.max_weight(), weights)
+        return held
+
+
+@settings(max_examples=40, deadline=None)
+@given(docs=documents, limit=st.sampled_from([3_000, 10**9]))
+def test_our_segment_writer_writes_what_whooshs_writes(docs, limit):
+    assert segment_contents(IndexSegmentWriter, docs, limit) == segment_contents(SegmentWriter, docs, limit)
