@@ -33,6 +33,8 @@ SOURCE_HINTS = 5
 # How alike (difflib's ratio) a misspelt source must be to a word of a name for the name to be offered.
 WORD_LIKENESS = 0.75
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+# A language typed in the query (`language:uk`, `-language:Ukrainian`, `language:"Nederlands"`).
+LANGUAGE_TERM = re.compile(r'(?<![^\s(+-])language:("[^"]*"|[^\s()"]+)')
 
 
 class BadParameter(ValueError):
@@ -207,7 +209,9 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         languages=_resolve_languages(columns, request.languages),
         sort=request.order,
     )
-    parsed = view.parse(request.q)
+    # The index holds languages by code; a query may name one as the language parameter may.
+    q = _with_language_codes(request.q, columns)
+    parsed = view.parse(q)
     every_word = view.matched(parsed)
 
     by_source = columns.source_filter(request.sources)
@@ -218,7 +222,7 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     partial = None
     if request.sort == "relevance" and not parsed.everything and full.bit_count() < request.per_page:
         # Fewer than a page with every word: releases with most of them follow (matching.py).
-        partial = partial_matches(view, parsed, request.q)
+        partial = partial_matches(view, parsed, q)
     # What the page lists, and its facets count: full matches, then any partial ones.
     matched = every_word | partial.documents if partial else every_word
     selected = intersect(matched, by_source, by_language, by_date)
@@ -253,11 +257,11 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
     notices.append(parsed.budget.notice())
     notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.
-    suggestion = view.suggest(request.q) if request.q.strip() else None
+    suggestion = view.suggest(q) if q.strip() else None
     showing_for = search_instead = None
     if parsed.fuzzed and suggestion and selected:
         # What was found came from spelling variants of unknown words: say so, and offer the words as typed.
-        showing_for, search_instead = suggestion, _quoted(request.q, parsed.fuzzed)
+        showing_for, search_instead = suggestion, _quoted(q, parsed.fuzzed)
     return SearchResult(
         request=request,
         total=selected.bit_count(),
@@ -313,6 +317,21 @@ def _resolve_source(view: SearchIndex, names: list[str], text: str) -> str:
 def _resolve_languages(columns: FacetColumns, wanted: tuple[str, ...]) -> tuple[str, ...]:
     """Return the codes of the languages the language parameters mean, as `language:` in a query finds them."""
     return tuple(dict.fromkeys(_resolve_language(sorted(columns.language_docs), text) for text in wanted))
+
+
+def _with_language_codes(q: str, columns: FacetColumns) -> str:
+    """Return the query with each `language:` term naming its language by code; raise BadParameter if none."""
+    if "language:" not in q:
+        return q
+    codes = sorted(columns.language_docs)
+
+    def by_code(match: re.Match) -> str:
+        try:
+            return "language:" + _resolve_language(codes, match.group(1).strip('"'))
+        except BadParameter as exc:
+            raise BadParameter("q", f"language:{exc.message}") from None
+
+    return LANGUAGE_TERM.sub(by_code, q)
 
 
 def _resolve_language(codes: list[str], text: str) -> str:

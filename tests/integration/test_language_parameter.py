@@ -94,6 +94,28 @@ def test_language_typed_in_the_query_is_the_same_filter(site_client, language):
     assert {v["value"] for v in typed["facets"]["language"]} == {language}
 
 
+@pytest.mark.parametrize("typed", ["language:UK", "language:ukrainian", "language:Українська", 'language:"Ukrainian"'])
+def test_a_language_typed_in_the_query_may_be_named_as_the_parameter_names_it(site_client, typed):
+    named = api(site_client, ("q", f"{typed} zelensky"), ("per_page", "100")).get_json()
+    coded = api(site_client, ("q", "language:uk zelensky"), ("per_page", "100")).get_json()
+    assert named["total"] == coded["total"] > 0
+    assert [hit["id"] for hit in named["results"]] == [hit["id"] for hit in coded["results"]]
+    assert named["query"]["q"] == f"{typed} zelensky"
+    without = api(site_client, ("q", f"zelensky -{typed}"), ("per_page", "100")).get_json()
+    assert without["total"] == api(site_client, ("q", "zelensky -language:uk")).get_json()["total"] > 0
+    assert "uk" not in {v["value"] for v in without["facets"]["language"]}
+
+
+def test_a_language_typed_in_the_query_that_the_index_has_not_is_a_400_naming_the_languages_it_has(site_client):
+    response = api(site_client, ("q", "sanctions language:klingon"))
+    assert response.status_code == 400
+    assert response.get_json()["parameter"] == "q"
+    assert response.get_json()["error"] == (
+        'q: language:"klingon" is not a language of the index; it has be (беларуская), en (English), '
+        "nl (Nederlands), ru (русский), uk (українська)"
+    )
+
+
 @pytest.mark.parametrize("given", ["xx", "Klingon", "de"])
 def test_a_language_the_index_has_not_is_a_400_naming_the_languages_it_has(site_client, given):
     response = api(site_client, ("q", "sanctions"), ("language", given))
