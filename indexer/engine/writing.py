@@ -237,7 +237,7 @@ def _delete_from(writer: SegmentWriter, segments: list, doc_ids: set[str]) -> No
         reader = SegmentReader(writer.storage, writer.schema, segment)
         try:
             for doc_id in doc_ids:
-                if reader.has_term("id", doc_id):
+                if ("id", doc_id) in reader:
                     for docnum in reader.postings("id", doc_id).all_ids():
                         segment.delete_document(docnum)
         finally:

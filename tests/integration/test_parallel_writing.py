@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from indexer.engine.storage import current_generation, open_view
-from indexer.engine.writing import WRITER_PROCESS_NAME
+from indexer.engine.storage import current_generation, open_generation, open_view
+from indexer.engine.writing import DOCUMENTS_PER_BATCH, WRITER_PROCESS_NAME, GenerationWriter, count_copies
 from indexer.index.reindex import Reporter, WriterProcessError, reindex
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, document, search
@@ -143,3 +143,22 @@ def test_a_killed_writer_process_fails_the_reindex_clearly_and_the_live_index_ke
     assert summary.failed == 0
     with open_view(index) as view:
         assert search(view, SearchRequest(q="zorvexa")).total == 2
+
+
+def test_documents_deleted_or_replaced_after_a_writer_process_took_them_are_gone_at_commit(tmp_path):
+    generation = tmp_path / "generation"
+    generation.mkdir()
+    writer = GenerationWriter(generation, fresh=True, processes=2)
+    ids = [f"doc{number}" for number in range(3 * DOCUMENTS_PER_BATCH)]
+    for doc_id in ids:
+        writer.write({"id": doc_id, "title": f"Release {doc_id}", "body": "first version", "language": "en"})
+    # By now the first batches are with the writer processes.
+    writer.delete(ids[0])
+    writer.write({"id": ids[1], "title": "Corrected", "body": "second version", "language": "en"})
+    writer.delete(ids[-1])
+    writer.commit()
+    live, copies = count_copies(generation, ids)
+    assert live == len(ids) - 2
+    assert copies == {doc_id: 0 if doc_id in (ids[0], ids[-1]) else 1 for doc_id in ids}
+    with open_generation(generation).searcher() as searcher:
+        assert searcher.document(id=ids[1])["body"] == "second version"
