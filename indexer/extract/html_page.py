@@ -128,11 +128,16 @@ SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", 
 MAX_DEPTH = 400
 
 
-# Tags that never hold release text, and ARIA roles of page furniture.
+# Tags that never hold release text, ARIA roles of page furniture and words hidden from screen readers: the
+# markup itself says they are chrome. Hidden words go before extraction, as they sit inside the release's paragraphs.
+HIDDEN_WORDS = "@aria-hidden='true' and (self::span or self::i or self::b or self::em or self::strong or self::small)"
 CHROME_XPATH = etree.XPath(
-    "|".join(f"//{tag}" for tag in CHROME_TAGS)
-    + "|//*[@role='navigation' or @role='search' or @role='contentinfo' or @aria-hidden='true']"
+    "|".join(f"//{tag}" for tag in CHROME_TAGS if tag != "form")
+    + f"|//*[@role='navigation' or @role='search' or @role='contentinfo' or ({HIDDEN_WORDS})]"
 )
+# Chrome by a guess: a form may wrap a whole ASP.NET page, and a saved page may hide its article behind an open
+# dialog; these, like elements chrome by their class or id words, are checked against the trusted extraction.
+GUESSED_CHROME_XPATH = etree.XPath(f"//form|//*[@aria-hidden='true' and not({HIDDEN_WORDS})]")
 CLASS_WORD = re.compile(r"[a-z]+")
 CHROME_ID_FILLERS = frozenset(
     {
@@ -157,6 +162,9 @@ CHROME_ID_FILLERS = frozenset(
 )
 # A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
 MAX_CHROME_SHARE = 0.4
+WHITESPACE = re.compile(r"\s+")
+# A table row as trafilatura writes it: "| cell | cell |".
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 # RDFa and microdata dates on visible elements (Drupal's property="dc:date", itemprop="datePublished").
 DATED_ELEMENTS = etree.XPath(
     "//*[contains(translate(@property, 'DATE', 'date'), 'date') or @itemprop='datePublished' "
@@ -392,19 +400,72 @@ def _is_chrome_class(node) -> bool:
     return bool(id_words & CHROME_CLASS_WORDS) and id_words <= CHROME_CLASS_WORDS | CHROME_ID_FILLERS
 
 
-def _remove_chrome(tree, keep: list) -> None:
-    """Remove navigation, footers, share widgets and the like, never an ancestor of the headline."""
+def _remove_marked_chrome(tree, keep: list) -> None:
+    """Remove scripts, styles, navigation and controls, never an ancestor of the headline."""
+    protected = {node for k in keep for node in [k, *k.iterancestors()]}
+    for node in CHROME_XPATH(tree):
+        if node not in protected and node.tag not in NEVER_REMOVED and node.getparent() is not None:
+            node.drop_tree()
+
+
+def _remove_guessed_chrome(tree, keep: list) -> list[str]:
+    """Remove forms, hidden parts, and share widgets and the like by their class or id; return their text."""
     protected = {node for k in keep for node in [k, *k.iterancestors()]}
     body = tree.find("body")
     total = len(_text(body if body is not None else tree)) or 1
-    classed = (n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n))
-    candidates = CHROME_XPATH(tree) + list(classed)
+    candidates = GUESSED_CHROME_XPATH(tree)
+    candidates += [n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n)]
+    removed, dropped = [], set()
     for node in candidates:
         if node in protected or node.tag in NEVER_REMOVED or node.getparent() is None:
             continue
-        if node.tag not in CHROME_TAGS and len(_text(node)) > MAX_CHROME_SHARE * total:
+        if any(a in dropped for a in node.iterancestors()):
             continue
+        text = _text(node)
+        if len(text) > MAX_CHROME_SHARE * total:
+            continue
+        removed.append(text)
+        dropped.add(node)
         node.drop_tree()
+    return removed
+
+
+def _squeezed(text: str) -> str:
+    """Return text without whitespace or a list item's dash, to find a paragraph in an element's text."""
+    return WHITESPACE.sub("", text.strip().removeprefix("- "))
+
+
+def _without_chrome(lines: list[str], removed: list[str], kept: str) -> list[str]:
+    """Drop the trusted extraction's lines that only removed chrome holds, unless that would take the release."""
+    # A layout table's row is one line that may hold the release beside a sidebar: each cell is judged alone.
+    rows = [[c.strip() for c in line.strip()[1:-1].split(" | ")] if TABLE_ROW.match(line) else [line] for line in lines]
+    units = [(i, k) for i, cells in enumerate(rows) for k in range(len(cells))]
+    keys = [_squeezed(rows[i][k]) for i, k in units]
+    chrome_texts = [_squeezed(text) for text in removed]
+    kept = _squeezed(kept)
+    total = sum(map(len, keys)) or 1
+    owner: dict[int, int] = {}
+    for u, key in enumerate(keys):
+        if key and key not in kept:
+            j = next((j for j, text in enumerate(chrome_texts) if key in text), None)
+            if j is not None:
+                owner[u] = j
+    held = [0] * len(chrome_texts)
+    for u, j in owner.items():
+        held[j] += len(keys[u])
+    # An element holding much of the trusted text was the release's container, whatever its class or id says.
+    chrome = {units[u] for u, j in owner.items() if held[j] <= MAX_CHROME_SHARE * total}
+    # Many small elements that together hold much of it were a wrong guess too.
+    if sum(len(rows[i][k]) for i, k in chrome) > MAX_CHROME_SHARE * total:
+        return lines
+    result = []
+    for i, cells in enumerate(rows):
+        left = [cell for k, cell in enumerate(cells) if (i, k) not in chrome]
+        if len(left) == len(cells):
+            result.append(lines[i])
+        elif left:
+            result.append("| " + " | ".join(left) + " |" if TABLE_ROW.match(lines[i]) else left[0])
+    return result
 
 
 def _block_lines(tree) -> list[str]:
@@ -456,7 +517,9 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     source = _page_source(items, metas)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
 
-    _remove_chrome(tree, headline_tags)
+    _remove_marked_chrome(tree, headline_tags)
+    # trafilatura reads the page with every guessed chrome in it (on a copy): its text is what removing that chrome
+    # may only improve on.
     text = (
         trafilatura.extract(
             tree,
@@ -471,8 +534,13 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         )
         or ""
     )
-    # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
-    lines = text.split("\n") if text.strip() else _block_lines(tree)
+    removed = _remove_guessed_chrome(tree, headline_tags)
+    if text.strip():
+        body = tree.find("body")
+        lines = _without_chrome(text.split("\n"), removed, _text(body if body is not None else tree))
+    else:
+        # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
+        lines = _block_lines(tree)
     paragraphs = [" ".join(line.split()) for line in lines]
     paragraphs = strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
     source_line, paragraphs = pop_source_line(paragraphs)

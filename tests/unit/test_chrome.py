@@ -1,0 +1,97 @@
+"""Site chrome on HTML pages: removing it improves the trusted extraction and never takes the release away."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.extract.clean import clean_file
+
+TITLE = "Cabinet meets the Deputy Assistant Secretary of State"
+RELEASE = [
+    "On February 1 at the Museum of Free Belarus representatives of the United Transitional Cabinet met "
+    "the Deputy Assistant Secretary of State responsible for Central and Eastern Europe.",
+    "The representative of the Department of State confirmed that the American side continued to advocate "
+    "free elections in Belarus and the release of all political prisoners.",
+    "The parties also discussed the prospects of bringing the regime to account for the crimes that are of "
+    "concern to the entire international community, and the proposals made by the Cabinet.",
+    "During the meeting it was emphasised that the international security system is currently under a "
+    "critical threat, and that further cooperation is needed to ensure a transition of power.",
+]
+# Link lists in plain <div>s, as many themes write their menus and footers: most of the page's text.
+SITE_LINKS = "".join(
+    f"<div class='site-links'><h4>Section {n}</h4><ul>"
+    + "".join(f"<li><a href='/s{n}/{i}'>Programme area number {i} of section {n}</a></li>" for i in range(12))
+    + "</ul></div>"
+    for n in range(6)
+)
+
+
+def page(article: str, before: str = "", after: str = "") -> str:
+    """Return a page holding an article between some site chrome."""
+    return (
+        f"<html><head><title>{TITLE} | United Cabinet</title></head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav>{before}{article}{after}"
+        "<footer>© United Cabinet. All rights reserved.</footer></body></html>"
+    )
+
+
+def paragraphs(paras: list[str]) -> str:
+    """Return paragraphs as HTML."""
+    return "".join(f"<p>{p}</p>" for p in paras)
+
+
+def clean(tmp_path, html: str):
+    """Clean one HTML page the way `searchapp clean` does."""
+    path = tmp_path / "release.html"
+    path.write_text(html, encoding="utf-8")
+    return clean_file(path)
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        '<div class="sidebar-layout article-wrapper">',
+        '<div class="content-sidebar-wrap">',
+        '<div id="share-main">',
+        '<div class="entry-content no-share">',
+        '<div class="post-body" aria-hidden="true">',
+        '<form id="aspnetForm" action="/news.aspx">',
+    ],
+)
+def test_an_article_in_a_container_whose_words_look_like_chrome_keeps_its_body(tmp_path, container):
+    tag = container[1 : container.index(" ")]
+    article = f"{container}<h2>{TITLE}</h2>{paragraphs(RELEASE)}</{tag}>"
+    doc = clean(tmp_path, page(article, after=SITE_LINKS))
+    assert doc.title == TITLE
+    assert doc.paragraphs == RELEASE
+
+
+def test_chrome_around_a_real_article_is_still_stripped(tmp_path):
+    article = (
+        "<article><p>top of page</p><h1>" + TITLE + "</h1>"
+        "<div class='share-buttons'><a>Share on Facebook</a> <a>Share on X</a></div>"
+        + paragraphs(RELEASE)
+        + "<div class='related-posts'><h3>Also on our site</h3>"
+        "<p>The Cabinet presented its plan for the transfer of power to the envoys of the European Union "
+        "at a meeting in Vilnius, where the delegations discussed sanctions and further support.</p></div>"
+        "<p>bottom of page</p></article>"
+    )
+    doc = clean(tmp_path, page(article))
+    assert doc.paragraphs == RELEASE
+
+
+def test_a_page_whose_chrome_rules_would_remove_everything_keeps_the_trusted_text(tmp_path):
+    # Each paragraph in its own block whose class says "social": removed, they would take the whole release.
+    article = "".join(f"<div class='social-block'><p>{p}</p></div>" for p in RELEASE)
+    doc = clean(tmp_path, page(f"<h1>{TITLE}</h1>{article}"))
+    assert doc.paragraphs == RELEASE
+
+
+def test_a_layout_table_loses_its_sidebar_cell_and_keeps_the_release(tmp_path):
+    table = (
+        "<table><tr><td>" + "<br><br>".join(RELEASE) + "</td>"
+        "<td class='sidebar'>Archive: January, February, March, April, May, June</td></tr></table>"
+    )
+    doc = clean(tmp_path, page(f"<h1>{TITLE}</h1>{table}"))
+    assert "Archive" not in doc.body
+    assert all(p in doc.body for p in RELEASE)
