@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.html
 import trafilatura
@@ -138,6 +139,7 @@ CHROME_XPATH = etree.XPath(
 # Chrome by a guess: a form may wrap a whole ASP.NET page, and a saved page may hide its article behind an open
 # dialog; these, like elements chrome by their class or id words, are checked against the trusted extraction.
 GUESSED_CHROME_XPATH = etree.XPath(f"//form|//*[@aria-hidden='true' and not({HIDDEN_WORDS})]")
+CLASSED_XPATH = etree.XPath("//*[@class or @id]")
 CLASS_WORD = re.compile(r"[a-z]+")
 CHROME_ID_FILLERS = frozenset(
     {
@@ -160,6 +162,12 @@ CHROME_ID_FILLERS = frozenset(
         "page",
     }
 )
+# Class names of an article's own container ("entry-content", "article-body", "story"), and words that make a chrome
+# word in a class name a state or a layout of the page ("no-share", "has-sidebar", "sticky-sidebar-parent").
+# Not "post": WordPress gives every teaser in a list of other posts "post post-123" too.
+ARTICLE_CLASS_WORDS = frozenset({"article", "entry", "story"})
+ARTICLE_CLASS_PARTS = ARTICLE_CLASS_WORDS | {"content", "body", "text", "main", "single", "full", "post"}
+CHROME_STATE_WORDS = frozenset({"no", "has", "with", "without", "layout", "parent", "relative"})
 # A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
 MAX_CHROME_SHARE = 0.4
 WHITESPACE = re.compile(r"\s+")
@@ -390,13 +398,21 @@ def _depth_ok(html: str) -> bool:
     return True
 
 
-def _is_chrome_class(node) -> bool:
+# Pages repeat a few class attributes on thousands of elements.
+@lru_cache(maxsize=4096)
+def _is_chrome_class(class_attr: str, id_attr: str) -> bool:
     """Return True when an element's class words, or an id made only of chrome words, mark it as chrome."""
-    words = set(CLASS_WORD.findall((node.get("class") or "").lower()))
-    if words & CHROME_CLASS_WORDS or {"recent", "posts"} <= words:
+    names = [set(CLASS_WORD.findall(name)) for name in class_attr.lower().split()]
+    # A theme names the article's container as such beside its layout ("entry themeform share", "article
+    # sticky-sidebar-parent"): that container is not chrome, whatever else its classes say.
+    if any(words <= ARTICLE_CLASS_PARTS and words & ARTICLE_CLASS_WORDS for words in names):
+        return False
+    words = set().union(*names)
+    # "no-share" and "has-sidebar" say what the page lacks or has, not what the element is.
+    if any(n & CHROME_CLASS_WORDS and not n & CHROME_STATE_WORDS for n in names) or {"recent", "posts"} <= words:
         return True
     # Ids are often made from headings ("sharing-with-a-developer"), so only all-chrome ids count.
-    id_words = set(CLASS_WORD.findall((node.get("id") or "").lower()))
+    id_words = set(CLASS_WORD.findall(id_attr.lower()))
     return bool(id_words & CHROME_CLASS_WORDS) and id_words <= CHROME_CLASS_WORDS | CHROME_ID_FILLERS
 
 
@@ -414,7 +430,7 @@ def _remove_guessed_chrome(tree, keep: list) -> list[str]:
     body = tree.find("body")
     total = len(_text(body if body is not None else tree)) or 1
     candidates = GUESSED_CHROME_XPATH(tree)
-    candidates += [n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n)]
+    candidates += [n for n in CLASSED_XPATH(tree) if _is_chrome_class(n.get("class") or "", n.get("id") or "")]
     removed, dropped = [], set()
     for node in candidates:
         if node in protected or node.tag in NEVER_REMOVED or node.getparent() is None:

@@ -95,3 +95,14 @@ def test_a_layout_table_loses_its_sidebar_cell_and_keeps_the_release(tmp_path):
     doc = clean(tmp_path, page(f"<h1>{TITLE}</h1>{table}"))
     assert "Archive" not in doc.body
     assert all(p in doc.body for p in RELEASE)
+
+
+@pytest.mark.parametrize(
+    "classes",
+    ["entry-content no-share", "article sticky-sidebar-parent", "entry themeform share", "post-body has-sidebar"],
+)
+def test_a_short_statement_in_a_container_named_as_the_article_is_not_chrome(tmp_path, classes):
+    # Too short for trafilatura, so the page's own text is read: the container must survive chrome removal.
+    statement = "The Cabinet condemns the arrest of journalists in Minsk and calls for their release."
+    doc = clean(tmp_path, page(f"<h1>{TITLE}</h1><div class='{classes}'><p>{statement}</p></div>", after=SITE_LINKS))
+    assert statement in doc.paragraphs
