@@ -66,6 +66,8 @@ CHROME_LINE = re.compile(r"^\W*(?:" + "|".join(CHROME_LINE_PATTERNS) + r")\W*$",
 
 # A breadcrumb trail: short items joined by arrows or chevrons ("Home › News › Press releases").
 BREADCRUMB_LINE = re.compile(r"^(?:[^›»>/|\n]{1,40}\s*[›»>]\s*){2,}[^›»>\n]{0,80}$")
+# Guillemets share the breadcrumb's chevron: « 1 » ou « 1* » (French) and »Wir« und »nein« (German) are quotes.
+QUOTED = re.compile(r"«[^»\n]*»|»[^«\n]*«")
 
 # Headings after which a page lists other content, never the release itself.
 TRAILING_LIST_HEADINGS = re.compile(
@@ -127,7 +129,7 @@ def is_chrome_line(line: str) -> bool:
     stripped = line.strip()
     if not stripped:
         return False
-    return bool(CHROME_LINE.match(stripped) or BREADCRUMB_LINE.match(stripped))
+    return bool(CHROME_LINE.match(stripped) or BREADCRUMB_LINE.match(QUOTED.sub("", stripped)))
 
 
 def strip_chrome_lines(paragraphs: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.extract.chrome import is_chrome_line
 from indexer.extract.clean import clean_file
 
 TITLE = "Cabinet meets the Deputy Assistant Secretary of State"
@@ -106,3 +107,16 @@ def test_a_short_statement_in_a_container_named_as_the_article_is_not_chrome(tmp
     statement = "The Cabinet condemns the arrest of journalists in Minsk and calls for their release."
     doc = clean(tmp_path, page(f"<h1>{TITLE}</h1><div class='{classes}'><p>{statement}</p></div>", after=SITE_LINKS))
     assert statement in doc.paragraphs
+
+
+@pytest.mark.parametrize(
+    "line, chrome",
+    [
+        ("Accueil » Actualités » Communiqués de presse", True),
+        ("Home › News › Press releases", True),
+        ("Retour sur les revues de rang « 1 » ou « 1* » où les chercheurs « placent » leurs articles", False),
+        ("Der Minister sagte »Wir handeln« und »Das reicht nicht« dazu.", False),
+    ],
+)
+def test_a_breadcrumb_is_chrome_and_a_sentence_with_guillemets_is_not(line, chrome):
+    assert is_chrome_line(line) is chrome
