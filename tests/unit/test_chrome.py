@@ -116,7 +116,34 @@ def test_a_short_statement_in_a_container_named_as_the_article_is_not_chrome(tmp
         ("Home › News › Press releases", True),
         ("Retour sur les revues de rang « 1 » ou « 1* » où les chercheurs « placent » leurs articles", False),
         ("Der Minister sagte »Wir handeln« und »Das reicht nicht« dazu.", False),
+        ("Teilen:", True),
+        ("Mehr erfahren", True),
+        ("weiterlesen →", True),
+        ("Lire la suite", True),
+        ("Lees meer", True),
+        ("Mehr erfahren Sie unter der Telefonnummer der Pressestelle.", False),
     ],
 )
-def test_a_breadcrumb_is_chrome_and_a_sentence_with_guillemets_is_not(line, chrome):
+def test_chrome_lines_in_the_corpus_languages_and_sentences_that_are_not(line, chrome):
     assert is_chrome_line(line) is chrome
+
+
+def test_a_german_page_loses_its_buttons_and_the_list_after_das_koennte_sie_auch_interessieren(tmp_path):
+    release = [
+        "Das Kabinett hat am Mittwoch in Vilnius die Vertreter der Europäischen Union getroffen und über neue "
+        "Sanktionen gegen das Regime in Minsk gesprochen.",
+        "Die Delegationen vereinbarten, die Unterstützung für unabhängige Medien und politische Gefangene "
+        "auszuweiten und sich im Frühjahr erneut zu treffen.",
+        "Beide Seiten betonten, dass der Übergang zu freien Wahlen das Ziel der gemeinsamen Arbeit bleibt und "
+        "die Zivilgesellschaft dabei eine tragende Rolle spielt.",
+    ]
+    teasers = "".join(
+        f"<p><a href='/n/{i}'>Weitere Nachricht Nummer {i} über die Arbeit des Kabinetts in Europa</a></p>"
+        for i in range(3)
+    )
+    article = (
+        f"<article><h1>Kabinett trifft EU-Vertreter</h1><p>Teilen:</p>{paragraphs(release)}"
+        f"<p>Mehr erfahren</p><h3>Das könnte Sie auch interessieren</h3>{teasers}</article>"
+    )
+    doc = clean(tmp_path, page(article).replace(f"<title>{TITLE} |", "<title>Kabinett trifft EU-Vertreter |"))
+    assert doc.paragraphs == release
