@@ -171,6 +171,8 @@ CHROME_STATE_WORDS = frozenset({"no", "has", "with", "without", "layout", "paren
 # A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
 MAX_CHROME_SHARE = 0.4
 WHITESPACE = re.compile(r"\s+")
+# A line this long is a sentence or more, not a menu's or a button's words.
+MIN_PROSE_CHARS = 100
 # A table row as trafilatura writes it: "| cell | cell |".
 TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 # RDFa and microdata dates on visible elements (Drupal's property="dc:date", itemprop="datePublished").
@@ -509,6 +511,30 @@ def _parse(html: str):
         raise ValueError(f"not parseable as HTML ({exc})") from exc
 
 
+def _trafilatura_text(tree, url: str | None) -> str:
+    """Return trafilatura's main text of a page, one paragraph a line (it works on a copy of the tree)."""
+    return (
+        trafilatura.extract(
+            tree,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            include_links=False,
+            include_images=False,
+            deduplicate=False,
+            with_metadata=False,
+            favor_recall=True,
+        )
+        or ""
+    )
+
+
+def _cleaned_lines(lines: list[str], title: str | None) -> list[str]:
+    """Return the paragraphs of some text lines without chrome lines, the headline, its kickers and a CMS trailer."""
+    paragraphs = [" ".join(line.split()) for line in lines]
+    return strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
+
+
 def extract_html(html: str, url: str | None = None) -> HtmlPage:
     """Extract the headline, body paragraphs and metadata from an HTML page."""
     tree = _parse(html)
@@ -536,20 +562,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     _remove_marked_chrome(tree, headline_tags)
     # trafilatura reads the page with every guessed chrome in it (on a copy): its text is what removing that chrome
     # may only improve on.
-    text = (
-        trafilatura.extract(
-            tree,
-            url=page_url,
-            include_comments=False,
-            include_tables=True,
-            include_links=False,
-            include_images=False,
-            deduplicate=False,
-            with_metadata=False,
-            favor_recall=True,
-        )
-        or ""
-    )
+    text = _trafilatura_text(tree, page_url)
     removed = _remove_guessed_chrome(tree, headline_tags)
     if text.strip():
         body = tree.find("body")
@@ -557,8 +570,13 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     else:
         # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
         lines = _block_lines(tree)
-    paragraphs = [" ".join(line.split()) for line in lines]
-    paragraphs = strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
+    paragraphs = _cleaned_lines(lines, title)
+    if not paragraphs:
+        # The markup called the release's own container chrome (a whole page inside role="navigation"): what
+        # trafilatura reads on the untouched page is kept if it holds prose, not just a menu's words.
+        lines = _trafilatura_text(_parse(html), page_url).split("\n")
+        if any(len(line.strip()) >= MIN_PROSE_CHARS for line in lines):
+            paragraphs = _cleaned_lines(lines, title)
     source_line, paragraphs = pop_source_line(paragraphs)
     return HtmlPage(
         title=title,

@@ -147,3 +147,11 @@ def test_a_german_page_loses_its_buttons_and_the_list_after_das_koennte_sie_auch
     )
     doc = clean(tmp_path, page(article).replace(f"<title>{TITLE} |", "<title>Kabinett trifft EU-Vertreter |"))
     assert doc.paragraphs == release
+
+
+def test_a_page_inside_markup_that_says_navigation_keeps_its_release(tmp_path):
+    html = (
+        f"<html><head><title>{TITLE}</title></head><body><div role='navigation'>"
+        f"<p><a href='/'>Home</a></p>{paragraphs(RELEASE)}</div></body></html>"
+    )
+    assert clean(tmp_path, html).paragraphs == RELEASE
