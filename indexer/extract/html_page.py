@@ -472,10 +472,11 @@ def _without_chrome(lines: list[str], removed: list[str], kept: str) -> list[str
     for u, j in owner.items():
         held[j] += len(keys[u])
     # An element holding much of the trusted text was the release's container, whatever its class or id says.
-    chrome = {units[u] for u, j in owner.items() if held[j] <= MAX_CHROME_SHARE * total}
+    dropped = [u for u, j in owner.items() if held[j] <= MAX_CHROME_SHARE * total]
     # Many small elements that together hold much of it were a wrong guess too.
-    if sum(len(rows[i][k]) for i, k in chrome) > MAX_CHROME_SHARE * total:
+    if sum(len(keys[u]) for u in dropped) > MAX_CHROME_SHARE * total:
         return lines
+    chrome = {units[u] for u in dropped}
     result = []
     for i, cells in enumerate(rows):
         left = [cell for k, cell in enumerate(cells) if (i, k) not in chrome]
