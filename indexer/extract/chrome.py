@@ -61,17 +61,32 @@ CHROME_LINE_PATTERNS = [
     r"чытаць далей",
     r"udostępnij",
     r"drukuj",
+    # German, Dutch, French and Polish sites' equivalents.
+    r"(artikel |seite )?(teilen|drucken)",
+    r"mehr erfahren",
+    r"weiterlesen",
+    r"nach oben",
+    r"zurück( zur (liste|übersicht))?",
+    r"(delen|printen|lees meer|lees verder|naar boven)",
+    r"(partager|imprimer|lire la suite|en savoir plus|retour en haut( de (la )?page)?)",
+    r"(czytaj (dalej|więcej)|do góry)",
 ]
 CHROME_LINE = re.compile(r"^\W*(?:" + "|".join(CHROME_LINE_PATTERNS) + r")\W*$", re.IGNORECASE)
 
 # A breadcrumb trail: short items joined by arrows or chevrons ("Home › News › Press releases").
 BREADCRUMB_LINE = re.compile(r"^(?:[^›»>/|\n]{1,40}\s*[›»>]\s*){2,}[^›»>\n]{0,80}$")
+# Guillemets share the breadcrumb's chevron: « 1 » ou « 1* » (French) and »Wir« und »nein« (German) are quotes.
+QUOTED = re.compile(r"«[^»\n]*»|»[^«\n]*«")
 
 # Headings after which a page lists other content, never the release itself.
 TRAILING_LIST_HEADINGS = re.compile(
     r"^\W*(related( posts| articles| news| stories| content| links)?|recent (posts|news|articles)|"
     r"more (news|stories|press releases|from .{1,40})|you (may|might) also (like|be interested in)|"
-    r"read (also|next)|see also|популярное|читайте также|читайте також|похожие новости|схожі новини)\W*$",
+    r"read (also|next)|see also|популярное|читайте также|читайте також|похожие новости|схожі новини|"
+    r"das könnte (sie|dich) auch interessieren|(lesen sie|lies) auch|mehr zu (diesem|dem) thema|mehr zum thema|"
+    r"(ähnliche|verwandte|weitere) (artikel|beiträge|nachrichten|meldungen)|zum weiterlesen|auch interessant|"
+    r"lees ook|gerelateerde (artikelen|berichten)|(à )?lire aussi|sur le même (sujet|thème)|articles similaires|"
+    r"dans la même rubrique|czytaj (też|także|również)|zobacz (też|także|również)|(podobne|powiązane) artykuły)\W*$",
     re.IGNORECASE,
 )
 
@@ -127,7 +142,7 @@ def is_chrome_line(line: str) -> bool:
     stripped = line.strip()
     if not stripped:
         return False
-    return bool(CHROME_LINE.match(stripped) or BREADCRUMB_LINE.match(stripped))
+    return bool(CHROME_LINE.match(stripped) or BREADCRUMB_LINE.match(QUOTED.sub("", stripped)))
 
 
 def strip_chrome_lines(paragraphs: list[str]) -> list[str]:

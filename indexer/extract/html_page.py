@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.html
 import trafilatura
@@ -24,7 +25,9 @@ from indexer.extract.text_page import pop_source_line
 # lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
 XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*>")
 # Characters XML cannot hold: lxml parses them but refuses them when the text is set; \v and \f are HTML spaces.
-NOT_XML_CHARS = {c: None for c in (*range(9), *range(14, 32), 0xFFFE, 0xFFFF)} | {0x0B: " ", 0x0C: " "}
+# Regexes, not str.translate with a table: that copies every character of the page through a dict lookup.
+NOT_XML_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffe\uffff]")
+HTML_SPACE_CHARS = re.compile(r"[\x0b\x0c]")
 # Challenge pages of bot walls, by the title they show or the machinery they load (not a contact form's captcha).
 # The whole title is the challenge's: "Access denied to the press" and "Access denied | Press office" are headlines.
 BOT_WALL_TITLE = re.compile(
@@ -126,11 +129,17 @@ SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", 
 MAX_DEPTH = 400
 
 
-# Tags that never hold release text, and ARIA roles of page furniture.
+# Tags that never hold release text, ARIA roles of page furniture and words hidden from screen readers: the
+# markup itself says they are chrome. Hidden words go before extraction, as they sit inside the release's paragraphs.
+HIDDEN_WORDS = "@aria-hidden='true' and (self::span or self::i or self::b or self::em or self::strong or self::small)"
 CHROME_XPATH = etree.XPath(
-    "|".join(f"//{tag}" for tag in CHROME_TAGS)
-    + "|//*[@role='navigation' or @role='search' or @role='contentinfo' or @aria-hidden='true']"
+    "|".join(f"//{tag}" for tag in CHROME_TAGS if tag != "form")
+    + f"|//*[@role='navigation' or @role='search' or @role='contentinfo' or ({HIDDEN_WORDS})]"
 )
+# Chrome by a guess: a form may wrap a whole ASP.NET page, and a saved page may hide its article behind an open
+# dialog; these, like elements chrome by their class or id words, are checked against the trusted extraction.
+GUESSED_CHROME_XPATH = etree.XPath(f"//form|//*[@aria-hidden='true' and not({HIDDEN_WORDS})]")
+CLASSED_XPATH = etree.XPath("//*[@class or @id]")
 CLASS_WORD = re.compile(r"[a-z]+")
 CHROME_ID_FILLERS = frozenset(
     {
@@ -153,8 +162,19 @@ CHROME_ID_FILLERS = frozenset(
         "page",
     }
 )
+# Class names of an article's own container ("entry-content", "article-body", "story"), and words that make a chrome
+# word in a class name a state or a layout of the page ("no-share", "has-sidebar", "sticky-sidebar-parent").
+# Not "post": WordPress gives every teaser in a list of other posts "post post-123" too.
+ARTICLE_CLASS_WORDS = frozenset({"article", "entry", "story"})
+ARTICLE_CLASS_PARTS = ARTICLE_CLASS_WORDS | {"content", "body", "text", "main", "single", "full", "post"}
+CHROME_STATE_WORDS = frozenset({"no", "has", "with", "without", "layout", "parent", "relative"})
 # A chrome element never holds most of the page's text; if it seems to, the guess was wrong.
 MAX_CHROME_SHARE = 0.4
+WHITESPACE = re.compile(r"\s+")
+# A line this long is a sentence or more, not a menu's or a button's words.
+MIN_PROSE_CHARS = 100
+# A table row as trafilatura writes it: "| cell | cell |".
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 # RDFa and microdata dates on visible elements (Drupal's property="dc:date", itemprop="datePublished").
 DATED_ELEMENTS = etree.XPath(
     "//*[contains(translate(@property, 'DATE', 'date'), 'date') or @itemprop='datePublished' "
@@ -380,29 +400,91 @@ def _depth_ok(html: str) -> bool:
     return True
 
 
-def _is_chrome_class(node) -> bool:
+# Pages repeat a few class attributes on thousands of elements.
+@lru_cache(maxsize=4096)
+def _is_chrome_class(class_attr: str, id_attr: str) -> bool:
     """Return True when an element's class words, or an id made only of chrome words, mark it as chrome."""
-    words = set(CLASS_WORD.findall((node.get("class") or "").lower()))
-    if words & CHROME_CLASS_WORDS or {"recent", "posts"} <= words:
+    names = [set(CLASS_WORD.findall(name)) for name in class_attr.lower().split()]
+    # A theme names the article's container as such beside its layout ("entry themeform share", "article
+    # sticky-sidebar-parent"): that container is not chrome, whatever else its classes say.
+    if any(words <= ARTICLE_CLASS_PARTS and words & ARTICLE_CLASS_WORDS for words in names):
+        return False
+    words = set().union(*names)
+    # "no-share" and "has-sidebar" say what the page lacks or has, not what the element is.
+    if any(n & CHROME_CLASS_WORDS and not n & CHROME_STATE_WORDS for n in names) or {"recent", "posts"} <= words:
         return True
     # Ids are often made from headings ("sharing-with-a-developer"), so only all-chrome ids count.
-    id_words = set(CLASS_WORD.findall((node.get("id") or "").lower()))
+    id_words = set(CLASS_WORD.findall(id_attr.lower()))
     return bool(id_words & CHROME_CLASS_WORDS) and id_words <= CHROME_CLASS_WORDS | CHROME_ID_FILLERS
 
 
-def _remove_chrome(tree, keep: list) -> None:
-    """Remove navigation, footers, share widgets and the like, never an ancestor of the headline."""
+def _remove_marked_chrome(tree, keep: list) -> None:
+    """Remove scripts, styles, navigation and controls, never an ancestor of the headline."""
+    protected = {node for k in keep for node in [k, *k.iterancestors()]}
+    for node in CHROME_XPATH(tree):
+        if node not in protected and node.tag not in NEVER_REMOVED and node.getparent() is not None:
+            node.drop_tree()
+
+
+def _remove_guessed_chrome(tree, keep: list) -> list[str]:
+    """Remove forms, hidden parts, and share widgets and the like by their class or id; return their text."""
     protected = {node for k in keep for node in [k, *k.iterancestors()]}
     body = tree.find("body")
     total = len(_text(body if body is not None else tree)) or 1
-    classed = (n for n in tree.iter() if (n.get("class") or n.get("id")) and _is_chrome_class(n))
-    candidates = CHROME_XPATH(tree) + list(classed)
+    candidates = GUESSED_CHROME_XPATH(tree)
+    candidates += [n for n in CLASSED_XPATH(tree) if _is_chrome_class(n.get("class") or "", n.get("id") or "")]
+    removed, dropped = [], set()
     for node in candidates:
         if node in protected or node.tag in NEVER_REMOVED or node.getparent() is None:
             continue
-        if node.tag not in CHROME_TAGS and len(_text(node)) > MAX_CHROME_SHARE * total:
+        if any(a in dropped for a in node.iterancestors()):
             continue
+        text = _text(node)
+        if len(text) > MAX_CHROME_SHARE * total:
+            continue
+        removed.append(text)
+        dropped.add(node)
         node.drop_tree()
+    return removed
+
+
+def _squeezed(text: str) -> str:
+    """Return text without whitespace or a list item's dash, to find a paragraph in an element's text."""
+    return WHITESPACE.sub("", text.strip().removeprefix("- "))
+
+
+def _without_chrome(lines: list[str], removed: list[str], kept: str) -> list[str]:
+    """Drop the trusted extraction's lines that only removed chrome holds, unless that would take the release."""
+    # A layout table's row is one line that may hold the release beside a sidebar: each cell is judged alone.
+    rows = [[c.strip() for c in line.strip()[1:-1].split(" | ")] if TABLE_ROW.match(line) else [line] for line in lines]
+    units = [(i, k) for i, cells in enumerate(rows) for k in range(len(cells))]
+    keys = [_squeezed(rows[i][k]) for i, k in units]
+    chrome_texts = [_squeezed(text) for text in removed]
+    kept = _squeezed(kept)
+    total = sum(map(len, keys)) or 1
+    owner: dict[int, int] = {}
+    for u, key in enumerate(keys):
+        if key and key not in kept:
+            j = next((j for j, text in enumerate(chrome_texts) if key in text), None)
+            if j is not None:
+                owner[u] = j
+    held = [0] * len(chrome_texts)
+    for u, j in owner.items():
+        held[j] += len(keys[u])
+    # An element holding much of the trusted text was the release's container, whatever its class or id says.
+    dropped = [u for u, j in owner.items() if held[j] <= MAX_CHROME_SHARE * total]
+    # Many small elements that together hold much of it were a wrong guess too.
+    if sum(len(keys[u]) for u in dropped) > MAX_CHROME_SHARE * total:
+        return lines
+    chrome = {units[u] for u in dropped}
+    result = []
+    for i, cells in enumerate(rows):
+        left = [cell for k, cell in enumerate(cells) if (i, k) not in chrome]
+        if len(left) == len(cells):
+            result.append(lines[i])
+        elif left:
+            result.append("| " + " | ".join(left) + " |" if TABLE_ROW.match(lines[i]) else left[0])
+    return result
 
 
 def _block_lines(tree) -> list[str]:
@@ -421,13 +503,37 @@ def _block_lines(tree) -> list[str]:
 
 def _parse(html: str):
     """Return the lxml tree of a decoded page; raise ValueError when it cannot be parsed."""
-    html = XML_DECLARATION.sub("", html, count=1).translate(NOT_XML_CHARS)
+    html = HTML_SPACE_CHARS.sub(" ", NOT_XML_CHARS.sub("", XML_DECLARATION.sub("", html, count=1)))
     if not _depth_ok(html):
         html = re.sub(r"</?(div|span|section|font|b|i|blockquote)\b[^>]*>", " ", html, flags=re.I)
     try:
         return lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
         raise ValueError(f"not parseable as HTML ({exc})") from exc
+
+
+def _trafilatura_text(tree, url: str | None) -> str:
+    """Return trafilatura's main text of a page, one paragraph a line (it works on a copy of the tree)."""
+    return (
+        trafilatura.extract(
+            tree,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            include_links=False,
+            include_images=False,
+            deduplicate=False,
+            with_metadata=False,
+            favor_recall=True,
+        )
+        or ""
+    )
+
+
+def _cleaned_lines(lines: list[str], title: str | None) -> list[str]:
+    """Return the paragraphs of some text lines without chrome lines, the headline, its kickers and a CMS trailer."""
+    paragraphs = [" ".join(line.split()) for line in lines]
+    return strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
 
 
 def extract_html(html: str, url: str | None = None) -> HtmlPage:
@@ -454,25 +560,24 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     source = _page_source(items, metas)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
 
-    _remove_chrome(tree, headline_tags)
-    text = (
-        trafilatura.extract(
-            tree,
-            url=page_url,
-            include_comments=False,
-            include_tables=True,
-            include_links=False,
-            include_images=False,
-            deduplicate=False,
-            with_metadata=False,
-            favor_recall=True,
-        )
-        or ""
-    )
-    # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
-    lines = text.split("\n") if text.strip() else _block_lines(tree)
-    paragraphs = [" ".join(line.split()) for line in lines]
-    paragraphs = strip_trailer(strip_headline_and_kickers(strip_chrome_lines([p for p in paragraphs if p]), title))
+    _remove_marked_chrome(tree, headline_tags)
+    # trafilatura reads the page with every guessed chrome in it (on a copy): its text is what removing that chrome
+    # may only improve on.
+    text = _trafilatura_text(tree, page_url)
+    removed = _remove_guessed_chrome(tree, headline_tags)
+    if text.strip():
+        body = tree.find("body")
+        lines = _without_chrome(text.split("\n"), removed, _text(body if body is not None else tree))
+    else:
+        # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
+        lines = _block_lines(tree)
+    paragraphs = _cleaned_lines(lines, title)
+    if not paragraphs:
+        # The markup called the release's own container chrome (a whole page inside role="navigation"): what
+        # trafilatura reads on the untouched page is kept if it holds prose, not just a menu's words.
+        lines = _trafilatura_text(_parse(html), page_url).split("\n")
+        if any(len(line.strip()) >= MIN_PROSE_CHARS for line in lines):
+            paragraphs = _cleaned_lines(lines, title)
     source_line, paragraphs = pop_source_line(paragraphs)
     return HtmlPage(
         title=title,
