@@ -3,7 +3,8 @@
 Usage: python bench/evaluate_cleaner.py [--corpus ../shared/corpus] [--baseline] [--only NAME]
 
 Prints, per folder, title/date/source accuracy and body token F1/recall, and pages per second
-on the DOJ folder. --baseline scores trafilatura + htmldate on the same HTML pages, side by side.
+on the DOJ folder and the web pages. --baseline scores trafilatura + htmldate on the same HTML
+pages, side by side. --corpus may also name one web-pages folder (gold.jsonl, pages/, readability/).
 The tests import the evaluate_* functions and assert the same thresholds on the bundled pages.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import re
 import statistics
 import sys
+import tempfile
 import time
 import unicodedata
 from collections import Counter
@@ -33,6 +36,7 @@ APOSTROPHES = re.compile(r"['’‘`´]")
 LOST_PARAGRAPH = re.compile(r"None(?!\s+of\b)")
 TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»«/_]+\s+|\s*[|·•»«_]\s*")
 SEED_TITLE = "U.S. to extend sanctions against Lukashenko regime"
+WEB_PAGES = "web_pages_dev"
 
 
 def fold(text: str) -> str:
@@ -66,7 +70,7 @@ def manifest_rows(folder: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def baseline(html: str) -> tuple[str | None, str | None, str]:
+def baseline(html: str | bytes) -> tuple[str | None, str | None, str]:
     """Return (title, date, body) from trafilatura + htmldate, the usual open-source pair."""
     import htmldate
     import trafilatura
@@ -74,6 +78,156 @@ def baseline(html: str) -> tuple[str | None, str | None, str]:
     doc = trafilatura.bare_extraction(html, with_metadata=True)
     date = htmldate.find_date(html, original_date=True, extensive_search=True)
     return (doc.title if doc else None), date, (doc.text if doc else "") or ""
+
+
+def read_page(path: Path) -> bytes:
+    """Return a saved page's bytes, gunzipped when it is stored compressed."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def web_page_cases(folder: Path) -> list[dict]:
+    """Return one case per saved page of a web-pages folder, its gold rows merged (a page may have two)."""
+    cases: dict[str, dict] = {}
+    with open(folder / "gold.jsonl", encoding="utf-8") as f:
+        for line in filter(str.strip, f):
+            row = json.loads(line)
+            case = cases.setdefault(row["file"], {"name": row["file"], "source": row["file"], "snippets": False})
+            for key in ("title", "date"):
+                if key in row:
+                    case[key] = row[key]
+            if "must_contain" in row or "must_not_contain" in row:
+                case["snippets"] = True
+                case.setdefault("must_contain", []).extend(row.get("must_contain", []))
+                case.setdefault("must_not_contain", []).extend(row.get("must_not_contain", []))
+    listing = folder / "readability.jsonl"
+    if listing.is_file():
+        with open(listing, encoding="utf-8") as f:
+            for line in filter(str.strip, f):
+                row = json.loads(line)
+                case = {"name": row["source"], "source": row["source"], "expected": row["expected"]}
+                case["readability_title"] = row.get("title")
+                if row.get("published"):
+                    # Readability's publishedTime is the page's own local time: its day is the first ten characters.
+                    case["date"] = row["published"][:10]
+                cases[row["source"]] = case
+    return list(cases.values())
+
+
+def squash(text: str) -> str:
+    """Return text with every run of whitespace made one space, so line breaks do not decide a snippet."""
+    return " ".join(text.split())
+
+
+def snippet_counts(text: str | None, case: dict) -> Counter:
+    """Count a page's snippets as trafilatura's evaluation does: tp, fn (must_contain), fp, tn (must_not)."""
+    text = squash(text or "")
+    counts = Counter()
+    for snippet in case.get("must_contain", []):
+        counts["tp" if text and squash(snippet) in text else "fn"] += 1
+    for snippet in case.get("must_not_contain", []):
+        counts["fp" if text and squash(snippet) in text else "tn"] += 1
+    return counts
+
+
+def snippet_f1(counts: Counter) -> float:
+    """Return the F1 of snippet counts: precision tp/(tp+fp), recall tp/(tp+fn)."""
+    p = counts["tp"] / max(1, counts["tp"] + counts["fp"])
+    r = counts["tp"] / max(1, counts["tp"] + counts["fn"])
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def same_title_exactly(ours: str | None, gold: str | None) -> bool:
+    """Return True when two titles are equal after whitespace and case folding."""
+    return bool(ours and gold) and squash(ours).casefold() == squash(gold).casefold()
+
+
+def _web_scores() -> dict:
+    """Return the empty tallies of one extractor on a web-pages folder."""
+    return {
+        "pages": 0,
+        "lost": 0,
+        "snippets": Counter(),
+        "snippet_pages": 0,
+        "snippet_pages_ok": 0,
+        "titled": 0,
+        "title_ok": 0,
+        "readability_titled": 0,
+        "readability_title_ok": 0,
+        "dated": 0,
+        "date_ok": 0,
+        "date_missing": 0,
+        "date_wrong": 0,
+        "date_invented": 0,
+        "f1": {},
+        "seconds": 0.0,
+        "date_misses": [],
+    }
+
+
+def _score_web_page(scores: dict, case: dict, title: str | None, date: str | None, body: str | None) -> None:
+    """Add one extractor's output for one page to its tallies (body None: the page was lost)."""
+    scores["pages"] += 1
+    scores["lost"] += body is None
+    if case.get("snippets"):
+        counts = snippet_counts(body, case)
+        scores["snippets"] += counts
+        scores["snippet_pages"] += 1
+        scores["snippet_pages_ok"] += not (counts["fn"] or counts["fp"])
+    if case.get("title"):
+        scores["titled"] += 1
+        scores["title_ok"] += same_title_exactly(title, case["title"])
+    if case.get("readability_title"):
+        scores["readability_titled"] += 1
+        scores["readability_title_ok"] += same_title_exactly(title, case["readability_title"])
+    if "date" in case:
+        gold = case["date"]
+        scores["dated"] += 1
+        if date == gold:
+            scores["date_ok"] += 1
+            return
+        # None is the right answer where the annotators found no date; any date there is invented.
+        scores["date_missing" if date is None else "date_wrong"] += 1
+        scores["date_invented"] += gold is None and date is not None
+        scores["date_misses"].append((case["name"], date, gold))
+
+
+def evaluate_web_pages(folder: Path, with_baseline: bool = False) -> dict:
+    """Score pages lost, snippets, titles, dates and Readability body F1 on a web-pages folder, without URLs."""
+    result = _web_scores()
+    base = _web_scores()
+    cases = web_page_cases(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, case in enumerate(cases):
+            data = read_page(folder / case["source"])
+            # The cleaner reads files; a neutral name gives it no hint but that the page is HTML.
+            path = Path(tmp) / f"{i}.html"
+            path.write_bytes(data)
+            gold_body = None
+            if case.get("expected"):
+                expected = read_page(folder / case["expected"]).decode("utf-8", errors="replace")
+                gold_body = tokens(html_text(expected), ascii_fold=False)
+            start = time.perf_counter()
+            try:
+                doc = clean_file(path, use_metadata_files=False)
+            except Exception:  # as `searchapp clean` does: the page is lost, the run goes on
+                doc = None
+            result["seconds"] += time.perf_counter() - start
+            runs = [(result, *((doc.title, doc.date_iso, doc.body) if doc else (None, None, None)))]
+            if with_baseline:
+                start = time.perf_counter()
+                b_title, b_date, b_body = baseline(data)
+                base["seconds"] += time.perf_counter() - start
+                runs.append((base, b_title, b_date, b_body or None))
+            for scores, title, date, body in runs:
+                _score_web_page(scores, case, title, date, body)
+                if gold_body is not None:
+                    scores["f1"][case["name"]] = prf(tokens(body or "", ascii_fold=False), gold_body)[2]
+    for scores in (result, base):
+        scores["pages_per_second"] = scores["pages"] / scores["seconds"] if scores["seconds"] else 0.0
+    if with_baseline:
+        result["baseline"] = base
+    return result
 
 
 def same_title(ours: str | None, gold: str | None) -> bool:
@@ -243,9 +397,42 @@ def mean(values) -> str:
     return f"{statistics.mean(values):.4f} (min {min(values):.4f}, n={len(values)})" if values else "n/a"
 
 
+def web_page_lines(w: dict) -> list[str]:
+    """Return the report lines of one extractor on a web-pages folder."""
+    n, s = w["pages"], w["snippets"]
+    return [
+        f"pages lost (no document): {pct(w['lost'], n)}",
+        f"snippets F1 {snippet_f1(s):.4f} (found {s['tp']}/{s['tp'] + s['fn']}, unwanted "
+        f"{s['fp']}/{s['fp'] + s['tn']}); pages with every snippet right "
+        f"{pct(w['snippet_pages_ok'], w['snippet_pages'])}",
+        f"dates exact day: {pct(w['date_ok'], w['dated'])}, missing {w['date_missing']}, wrong {w['date_wrong']} "
+        f"(invented where there is none: {w['date_invented']})",
+        f"titles exact: {pct(w['title_ok'], w['titled'])}; = Readability's: "
+        f"{pct(w['readability_title_ok'], w['readability_titled'])}",
+        f"body token F1 vs Readability's text: {mean(w['f1'].values())}",
+        f"speed: {w['pages_per_second']:.1f} pages/s",
+    ]
+
+
+def report_web_pages(folder: Path, with_baseline: bool) -> None:
+    """Print the web-pages evaluation, the pair's figures beside ours."""
+    w = evaluate_web_pages(folder, with_baseline)
+    print(f"## {folder.name}/ ({w['pages']} pages, no URLs)")
+    extractors = [("cleaner", w)] + ([("trafilatura+htmldate", w["baseline"])] if with_baseline else [])
+    for name, scores in extractors:
+        print(f"  {name}:")
+        for line in web_page_lines(scores):
+            print(f"    {line}")
+    for miss in w["date_misses"][:40]:
+        print("  date miss (page, ours, gold):", miss)
+
+
 def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
-    """Print every evaluation for a corpus laid out like ../shared/corpus."""
-    if only in (None, "seed"):
+    """Print every evaluation for a corpus laid out like ../shared/corpus, or for one web-pages folder."""
+    if (corpus / "gold.jsonl").is_file():
+        report_web_pages(corpus, with_baseline)
+        return
+    if only in (None, "seed") and (corpus / "seed").is_dir():
         s = evaluate_seed(corpus / "seed")
         print("## seed/")
         print(
@@ -253,7 +440,7 @@ def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
             f"({s['date_precision']}); chrome left: {s['chrome_left'] or 'none'}; "
             f"release paragraphs kept {pct(s['paragraphs_kept'], s['paragraphs'])}"
         )
-    if only in (None, "doj"):
+    if only in (None, "doj") and (corpus / "doj_opa_press_releases").is_dir():
         d = evaluate_doj(corpus / "doj_opa_press_releases", with_baseline)
         n = d["pages"]
         print(f"## doj_opa_press_releases/ ({n} pages, manifest ignored)")
@@ -273,7 +460,7 @@ def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
             )
         for miss in d["misses"][:10]:
             print("  miss:", miss)
-    if only in (None, "readability"):
+    if only in (None, "readability") and (corpus / "readability_testpages_subset").is_dir():
         r = evaluate_readability(corpus / "readability_testpages_subset", with_baseline)
         n = len(r["f1"])
         print(f"## readability_testpages_subset/ ({n} pages, manifest ignored)")
@@ -295,6 +482,8 @@ def report(corpus: Path, with_baseline: bool, only: str | None) -> None:
                 f"{pct(m['source_ok'], m['has_source'])}, date {pct(m['date_ok'], m['has_date'])}, "
                 f"failed {m['failed']}, {m['docs_per_second']:.0f} docs/s"
             )
+    if only in (None, "web") and (corpus / WEB_PAGES / "gold.jsonl").is_file():
+        report_web_pages(corpus / WEB_PAGES, with_baseline)
 
 
 def main() -> None:
@@ -302,7 +491,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--baseline", action="store_true", help="also score trafilatura + htmldate")
-    parser.add_argument("--only", choices=["seed", "doj", "readability", "manifests"])
+    parser.add_argument("--only", choices=["seed", "doj", "readability", "manifests", "web"])
     args = parser.parse_args()
     if not args.corpus.is_dir():
         sys.exit(f"No corpus at {args.corpus}: pass --corpus DIR")
