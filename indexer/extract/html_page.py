@@ -24,7 +24,9 @@ from indexer.extract.text_page import pop_source_line
 # lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
 XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*>")
 # Characters XML cannot hold: lxml parses them but refuses them when the text is set; \v and \f are HTML spaces.
-NOT_XML_CHARS = {c: None for c in (*range(9), *range(14, 32), 0xFFFE, 0xFFFF)} | {0x0B: " ", 0x0C: " "}
+# Regexes, not str.translate with a table: that copies every character of the page through a dict lookup.
+NOT_XML_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\ufffe\uffff]")
+HTML_SPACE_CHARS = re.compile(r"[\x0b\x0c]")
 # Challenge pages of bot walls, by the title they show or the machinery they load (not a contact form's captcha).
 # The whole title is the challenge's: "Access denied to the press" and "Access denied | Press office" are headlines.
 BOT_WALL_TITLE = re.compile(
@@ -421,7 +423,7 @@ def _block_lines(tree) -> list[str]:
 
 def _parse(html: str):
     """Return the lxml tree of a decoded page; raise ValueError when it cannot be parsed."""
-    html = XML_DECLARATION.sub("", html, count=1).translate(NOT_XML_CHARS)
+    html = HTML_SPACE_CHARS.sub(" ", NOT_XML_CHARS.sub("", XML_DECLARATION.sub("", html, count=1)))
     if not _depth_ok(html):
         html = re.sub(r"</?(div|span|section|font|b|i|blockquote)\b[^>]*>", " ", html, flags=re.I)
     try:
