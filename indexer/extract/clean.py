@@ -86,6 +86,7 @@ def clean_file(
         page = extract_html(text, url=given.get("final_url") or given.get("url"))
         paragraphs, title, page_url, page_source = page.paragraphs, page.title, page.url, page.source
         page_date, lang_hint, source_line = page.date, page.lang, page.source_line
+        text_date = page.text_date
         title_from, source_from = "html", "html"
     else:
         tpage = extract_text(text, markdown=kind == "markdown", given_title=given.get("title"))
@@ -94,6 +95,7 @@ def clean_file(
         page_source = tpage.fields.get("source") or tpage.fields.get("publisher")
         fm_date = tpage.fields.get("date")
         page_date = parse_date(fm_date, "front-matter") if fm_date else None
+        text_date = None
         lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
         title_from = "front-matter" if "title" in tpage.fields else "text"
         source_from = "front-matter"
@@ -123,7 +125,7 @@ def clean_file(
         source = source_for_url(given.get("final_url") or url)
         provenance["source"] = "domain-map" if source else "none"
 
-    date = _choose_date(given, origins, page_date, url, paragraphs)
+    date = _choose_date(given, origins, page_date, url, paragraphs, text_date)
     provenance["date"] = date.source if date else "none"
 
     if "language" in given:
@@ -147,8 +149,8 @@ def clean_file(
     )
 
 
-def _choose_date(given, origins, page_date, url, paragraphs) -> PartialDate | None:
-    """Pick the date: given metadata, the page's markup, the URL, a dateline; a year only from real signals."""
+def _choose_date(given, origins, page_date, url, paragraphs, text_date=None) -> PartialDate | None:
+    """Pick the date: given metadata, the page's markup, the URL, a dateline, a date the text writes in full."""
     if "date" in given:
         date = parse_date(given["date"], origins["date"])
         if date:
@@ -161,6 +163,8 @@ def _choose_date(given, origins, page_date, url, paragraphs) -> PartialDate | No
     lead_date = date_from_lead(paragraphs)
     if lead_date and lead_date.year is not None:
         return lead_date
+    if text_date:
+        return text_date
     # A month-and-day date takes its year from the URL only when the URL names the same month.
     return combine(page_date or lead_date, url_date)
 

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
+import htmldate
 import lxml.html
 import trafilatura
 from lxml import etree
@@ -18,7 +19,7 @@ from indexer.extract.chrome import (
     strip_trailer,
     title_key,
 )
-from indexer.extract.dates import PartialDate, combine, date_from_text, parse_date
+from indexer.extract.dates import PartialDate, combine, date_from_text, dates_in_text, labelled_date, parse_date
 from indexer.extract.text_page import pop_source_line
 
 # lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
@@ -122,6 +123,22 @@ UNDATED_CLASS_WORDS = frozenset(
     }
 )
 MAX_DATED_TEXT = 200
+# Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
+OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
+# Elements that may have those words, found by XPath, which runs in C ("omment" for "comment" and "Comment").
+OTHER_DATE_ELEMENTS = etree.XPath(
+    "//*["
+    + " or ".join(
+        f"contains(@{attr}, '{part}')" for attr in ("class", "id") for part in ("omment", "eply", "pdated", "odified")
+    )
+    + "]"
+)
+# Where the dates are those of other posts or comments.
+ASIDE_CLASS_WORDS = frozenset({"comment", "comments", "widget", "sidebar", "related"})
+# Text a reader sees: not scripts, styles or templates, whose dates are code's.
+VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+)
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
 # Nesting deeper than this is pathological (or hostile) and would make the parsers recurse forever.
@@ -201,6 +218,8 @@ class HtmlPage:
     source: str | None = None
     source_line: str | None = None
     lang: str | None = None
+    # A date htmldate's search of the whole text found, which the visible text writes in full: a last resort.
+    text_date: PartialDate | None = None
 
 
 def _text(node) -> str:
@@ -346,6 +365,98 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
     return None
 
 
+def _htmldate(tree, *, extensive: bool) -> PartialDate | None:
+    """Return htmldate's publication date: from the markup only, or also from a search of the text."""
+    try:
+        found = htmldate.find_date(tree, extensive_search=extensive, original_date=True)
+    except Exception:  # a date is not worth losing the page for
+        return None
+    return parse_date(found, "htmldate-text" if extensive else "htmldate") if found else None
+
+
+def _other_dates(tree, dayfirst: bool | None) -> set[str]:
+    """Return the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
+    found: set[str] = set()
+    for node in OTHER_DATE_ELEMENTS(tree):
+        words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+        if words & OTHER_DATE_CLASS_WORDS:
+            found |= dates_in_text(_text(node)[:MAX_DATED_TEXT], dayfirst=dayfirst)
+    return found
+
+
+def _markup_date(tree, other: set[str]) -> PartialDate | None:
+    """Return htmldate's date from the markup, unless it is a comment's or an update's."""
+    found = _htmldate(tree, extensive=False)
+    return None if found and found.iso() in other else found
+
+
+def _text_date(tree, written: set[str]) -> PartialDate | None:
+    """Return the date htmldate's text search finds, if the visible text writes that day, month and year."""
+    # Its fallbacks make a day of a copyright year (1 January) or of a month alone; a page that writes the
+    # whole date is not inventing one. Without such dates the (slow) search cannot succeed.
+    found = _htmldate(tree, extensive=True) if written else None
+    return found if found and found.iso() in written else None
+
+
+def _day_first(lang: str | None) -> bool | None:
+    """Return whether the page's language writes 03/05/2022 day first: all but American English do."""
+    if not lang:
+        return None
+    return lang.lower().replace("_", "-") not in ("en", "en-us")
+
+
+def _dated_class(node) -> bool:
+    """Return True when an element's class or id words mark a date line, not a comment's or an update's."""
+    words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+    return bool(words & DATED_CLASS_WORDS) and not words & UNDATED_CLASS_WORDS
+
+
+def _in_aside(node) -> bool:
+    """Return True when an element sits in a comment, a sidebar widget, a caption or the page's own footer."""
+    ancestors = [a for a in node.iterancestors() if a.tag not in ("body", "html")]
+    # An <aside> or <footer> inside the article holds its own date line; the page's hold other posts'.
+    in_article = any(a.tag in ("article", "main") for a in ancestors)
+    for ancestor in ancestors:
+        if ancestor.tag in ("figcaption", "nav") or (ancestor.tag in ("aside", "footer") and not in_article):
+            return True
+        words = set(CLASS_WORD.findall(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()))
+        if words & ASIDE_CLASS_WORDS:
+            return True
+    return False
+
+
+def _shown_date(tree) -> PartialDate | None:
+    """Return the date the page shows its reader in a <time> or date-line element, outside asides and comments."""
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or not (node.tag == "time" or _dated_class(node)):
+            continue
+        date = _date_in(_text(node), "time" if node.tag == "time" else "byline")
+        if date and date.year is not None and not _in_aside(node):
+            return date
+    return None
+
+
+def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str | None):
+    """Return the page's date and, where it has none with a year, the date its text writes (a last resort)."""
+    dayfirst = _day_first(lang)
+    visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
+    other = _other_dates(tree, dayfirst)
+    # What the page tells its reader ("Published: 3 May 2022") beats a machine's timestamp, which may be the
+    # last edit or a UTC day. htmldate reads more markup than ours (abbr, classes of date widgets,
+    # idiosyncrasies); ours adds bylines in more languages and dates without a year.
+    date = labelled_date(visible, dayfirst=dayfirst)
+    if date and date.iso() in other:
+        date = None  # "Posted on ..." of a comment
+    written = dates_in_text(visible, dayfirst=dayfirst)
+    if date is None:
+        date = _markup_date(tree, other) or _page_date(tree, items, metas)
+        # A timestamp the page never writes, beside a date it shows, is often the last edit or a UTC day.
+        if date and date.year is not None and date.iso() not in written:
+            date = _shown_date(tree) or date
+    text_date = _text_date(tree, written - other) if date is None or date.year is None else None
+    return date, text_date
+
+
 def _page_source(items: list[dict], metas: dict[str, str]) -> str | None:
     """Return the publishing organisation named by JSON-LD or meta tags."""
     for item in items:
@@ -452,9 +563,9 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     title = pick_title(h1s, [n for n in named if n], doc_title, site)
     headline_tags = [h for h in h1_tags if _text(h) == title]
 
-    date = _page_date(tree, items, metas)
-    source = _page_source(items, metas)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    date, text_date = _publication_date(tree, items, metas, lang if isinstance(lang, str) else None)
+    source = _page_source(items, metas)
 
     _remove_chrome(tree, headline_tags)
     text = (
@@ -484,6 +595,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         source=source,
         source_line=source_line,
         lang=lang if isinstance(lang, str) else None,
+        text_date=text_date,
     )
 
 
