@@ -531,6 +531,13 @@ def labelled_date(text: str, *, dayfirst: bool | None = None) -> PartialDate | N
     return None
 
 
+def day_first(lang: str | None) -> bool | None:
+    """Return whether a language writes 03/05/2022 day first (all but American English do), None if unknown."""
+    if not lang:
+        return None
+    return lang.lower().replace("_", "-") not in ("en", "en-us")
+
+
 def combine(extracted: PartialDate | None, signal: PartialDate | None) -> PartialDate | None:
     """Give a no-year date the year of a signal (URL, header) whose month agrees or is unknown."""
     if extracted is None:
@@ -550,7 +557,7 @@ LEAD_PARAGRAPHS = 3
 _QUOTES = set('"“”„«»')
 
 
-def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
+def date_from_lead(paragraphs: list[str], *, dayfirst: bool | None = None) -> PartialDate | None:
     """Return a date that opens one of the first paragraphs (a dateline), not one the text mentions."""
     this_year = _current_year()
     for para in paragraphs[:LEAD_PARAGRAPHS]:
@@ -559,7 +566,8 @@ def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
         for number in _TEXT_NUMBER_RE.finditer(head):
             if number.start() < resume:
                 continue
-            found, start, resume = _text_candidate(head, number.start(), number["after_word"] is not None, this_year)
+            after_word = number["after_word"] is not None
+            found, start, resume = _text_candidate(head, number.start(), after_word, this_year, dayfirst)
             if start > DATELINE_MAX_OFFSET:
                 break
             if found is not None and not _QUOTES & set(head[:start]):

@@ -19,7 +19,15 @@ from indexer.extract.chrome import (
     strip_trailer,
     title_key,
 )
-from indexer.extract.dates import PartialDate, combine, date_from_text, dates_in_text, labelled_date, parse_date
+from indexer.extract.dates import (
+    PartialDate,
+    combine,
+    date_from_text,
+    dates_in_text,
+    day_first,
+    labelled_date,
+    parse_date,
+)
 from indexer.extract.text_page import pop_source_line
 
 # lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
@@ -220,6 +228,8 @@ class HtmlPage:
     lang: str | None = None
     # A date htmldate's search of the whole text found, which the visible text writes in full: a last resort.
     text_date: PartialDate | None = None
+    # Whether the visible text writes the date: a timestamp it never shows yields to a dateline that does.
+    date_shown: bool = True
 
 
 def _text(node) -> str:
@@ -398,13 +408,6 @@ def _text_date(tree, written: set[str]) -> PartialDate | None:
     return found if found and found.iso() in written else None
 
 
-def _day_first(lang: str | None) -> bool | None:
-    """Return whether the page's language writes 03/05/2022 day first: all but American English do."""
-    if not lang:
-        return None
-    return lang.lower().replace("_", "-") not in ("en", "en-us")
-
-
 def _dated_class(node) -> bool:
     """Return True when an element's class or id words mark a date line, not a comment's or an update's."""
     words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
@@ -437,8 +440,8 @@ def _shown_date(tree) -> PartialDate | None:
 
 
 def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str | None):
-    """Return the page's date and, where it has none with a year, the date its text writes (a last resort)."""
-    dayfirst = _day_first(lang)
+    """Return the page's date, the date its text writes where it has none with a year, and whether it shows it."""
+    dayfirst = day_first(lang)
     visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
     other = _other_dates(tree, dayfirst)
     # What the page tells its reader ("Published: 3 May 2022") beats a machine's timestamp, which may be the
@@ -454,7 +457,7 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
         if date and date.year is not None and date.iso() not in written:
             date = _shown_date(tree) or date
     text_date = _text_date(tree, written - other) if date is None or date.year is None else None
-    return date, text_date
+    return date, text_date, bool(date and date.iso() in written)
 
 
 def _page_source(items: list[dict], metas: dict[str, str]) -> str | None:
@@ -564,7 +567,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     headline_tags = [h for h in h1_tags if _text(h) == title]
 
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    date, text_date = _publication_date(tree, items, metas, lang if isinstance(lang, str) else None)
+    date, text_date, date_shown = _publication_date(tree, items, metas, lang if isinstance(lang, str) else None)
     source = _page_source(items, metas)
 
     _remove_chrome(tree, headline_tags)
@@ -596,6 +599,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         source_line=source_line,
         lang=lang if isinstance(lang, str) else None,
         text_date=text_date,
+        date_shown=date_shown,
     )
 
 

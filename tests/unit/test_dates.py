@@ -550,3 +550,15 @@ def test_dates_in_text_are_the_full_dates_only():
     text = "On 3 May 2022 and 12.01.2022, in March 2021, on 1 February, 1.2 million, 03/05/2022"
     assert dates.dates_in_text(text) == {"2022-05-03", "2022-01-12", "2022-03-05"}
     assert dates.dates_in_text(text, dayfirst=True) == {"2022-05-03", "2022-01-12"}
+
+
+@pytest.mark.parametrize(
+    "lang, expected", [("es", True), ("de-DE", True), ("en-GB", True), ("en", False), ("en_US", False), (None, None)]
+)
+def test_day_first(lang, expected):
+    assert dates.day_first(lang) is expected
+
+
+def test_a_dateline_reads_slashes_as_its_language_does():
+    assert dates.date_from_lead(["Madrid 3/5/2022 22:41"], dayfirst=True) == d(2022, 5, 3, "text")
+    assert dates.date_from_lead(["Madrid 3/5/2022 22:41"]) == d(2022, 3, 5, "text")

@@ -122,3 +122,20 @@ def test_a_date_only_the_text_gives_is_taken_when_written_in_full(tmp_path):
     # Far from the top, so not a dateline.
     body = BODY * 2 + "<p>Zürich, den 21. Januar 2022</p>"
     assert date_of(page(tmp_path, body, lang="de")) == ("2022-01-21", "htmldate-text")
+
+
+def test_a_dateline_beats_a_timestamp_the_page_never_writes(tmp_path):
+    head = '<meta name="date" content="2020-02-12">'
+    body = "<p>Berlin, 05.02.2020 – Die Kommission hat ihre Befunde vorgelegt.</p>" + BODY
+    assert date_of(page(tmp_path, body, head, lang="de")) == ("2020-02-05", "text")
+
+
+def test_a_timestamp_the_page_writes_beats_a_dateline(tmp_path):
+    head = '<meta name="date" content="2020-02-12">'
+    body = "<p>Berlin, 05.02.2020 – Die Kommission hat ihre Befunde vorgelegt.</p><p>Stand: 12.02.2020</p>" + BODY
+    assert date_of(page(tmp_path, body, head, lang="de")) == ("2020-02-12", "htmldate")
+
+
+def test_a_numeric_dateline_reads_day_first_in_a_spanish_page(tmp_path):
+    body = "<p>Ariel Melgar Cabrera 3/5/2022 22:41</p>" + BODY
+    assert date_of(page(tmp_path, body, lang="es")) == ("2022-05-03", "text")
