@@ -87,7 +87,7 @@ def clean_file(
         page = extract_html(text, url=given.get("final_url") or given.get("url"))
         paragraphs, title, page_url, page_source = page.paragraphs, page.title, page.url, page.source
         page_date, lang_hint, source_line = page.date, page.lang, page.source_line
-        text_date, date_shown = page.text_date, page.date_shown
+        headline_date, date_shown = page.headline_date, page.date_shown
         title_from, source_from = "html", "html"
     else:
         tpage = extract_text(text, markdown=kind == "markdown", given_title=given.get("title"))
@@ -96,7 +96,7 @@ def clean_file(
         page_source = tpage.fields.get("source") or tpage.fields.get("publisher")
         fm_date = tpage.fields.get("date")
         page_date = parse_date(fm_date, "front-matter") if fm_date else None
-        text_date, date_shown = None, True
+        headline_date, date_shown = None, True
         lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
         title_from = "front-matter" if "title" in tpage.fields else "text"
         source_from = "front-matter"
@@ -126,7 +126,7 @@ def clean_file(
         source = source_for_url(given.get("final_url") or url)
         provenance["source"] = "domain-map" if source else "none"
 
-    dates = PageDates(page_date, text_date, date_shown, day_first(lang_hint))
+    dates = PageDates(page_date, headline_date, date_shown, day_first(lang_hint))
     date = _choose_date(given, origins, dates, url, paragraphs)
     provenance["date"] = date.source if date else "none"
 
@@ -155,14 +155,14 @@ class PageDates(NamedTuple):
     """The dates a page gives of itself, and how to read its numeric dates."""
 
     date: PartialDate | None
-    text_date: PartialDate | None = None
+    headline_date: PartialDate | None = None
     # Whether the page's text writes its date; a timestamp it never shows may be an edit's or a UTC day.
     shown: bool = True
     dayfirst: bool | None = None
 
 
 def _choose_date(given, origins, page: PageDates, url, paragraphs) -> PartialDate | None:
-    """Pick the date: given metadata, the page's markup, the URL, a dateline, a date the text writes in full."""
+    """Pick the date: given metadata, the page's markup, the URL, a dateline, a date below the headline."""
     if "date" in given:
         date = parse_date(given["date"], origins["date"])
         if date:
@@ -177,8 +177,8 @@ def _choose_date(given, origins, page: PageDates, url, paragraphs) -> PartialDat
         return url_date
     if lead_date and lead_date.year is not None:
         return lead_date
-    if page.text_date:
-        return page.text_date
+    if page.headline_date:
+        return page.headline_date
     # A month-and-day date takes its year from the URL only when the URL names the same month.
     return combine(page.date or lead_date, url_date)
 

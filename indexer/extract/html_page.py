@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -131,21 +132,21 @@ UNDATED_CLASS_WORDS = frozenset(
     }
 )
 MAX_DATED_TEXT = 200
+# A byline sits right below the headline; a date further down is an event's, a review's or a cookie notice's.
+HEADLINE_DATE_CHARS = 200
 # Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
 OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
 # Elements that may have those words, found by XPath, which runs in C ("omment" for "comment" and "Comment").
 OTHER_DATE_ELEMENTS = etree.XPath(
-    "//*["
-    + " or ".join(
-        f"contains(@{attr}, '{part}')" for attr in ("class", "id") for part in ("omment", "eply", "pdated", "odified")
-    )
-    + "]"
+    "//*[contains(@class, 'omment') or contains(@id, 'omment') or contains(@class, 'eply') "
+    "or contains(@class, 'pdated') or contains(@class, 'odified')]"
 )
 # Where the dates are those of other posts or comments.
 ASIDE_CLASS_WORDS = frozenset({"comment", "comments", "widget", "sidebar", "related"})
-# Text a reader sees: not scripts, styles or templates, whose dates are code's.
+# Text a reader sees: not scripts or styles, whose dates are code's (their text has no child elements, so
+# the parent alone decides, which is much cheaper than asking every ancestor).
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+    "//body//text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
 )
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
@@ -226,8 +227,8 @@ class HtmlPage:
     source: str | None = None
     source_line: str | None = None
     lang: str | None = None
-    # A date htmldate's search of the whole text found, which the visible text writes in full: a last resort.
-    text_date: PartialDate | None = None
+    # A full date written just below the headline, for a page whose markup gives none: a last resort.
+    headline_date: PartialDate | None = None
     # Whether the visible text writes the date: a timestamp it never shows yields to a dateline that does.
     date_shown: bool = True
 
@@ -375,15 +376,6 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
     return None
 
 
-def _htmldate(tree, *, extensive: bool) -> PartialDate | None:
-    """Return htmldate's publication date: from the markup only, or also from a search of the text."""
-    try:
-        found = htmldate.find_date(tree, extensive_search=extensive, original_date=True)
-    except Exception:  # a date is not worth losing the page for
-        return None
-    return parse_date(found, "htmldate-text" if extensive else "htmldate") if found else None
-
-
 def _other_dates(tree, dayfirst: bool | None) -> set[str]:
     """Return the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
     found: set[str] = set()
@@ -394,18 +386,28 @@ def _other_dates(tree, dayfirst: bool | None) -> set[str]:
     return found
 
 
-def _markup_date(tree, other: set[str]) -> PartialDate | None:
-    """Return htmldate's date from the markup, unless it is a comment's or an update's."""
-    found = _htmldate(tree, extensive=False)
-    return None if found and found.iso() in other else found
+def _markup_date(tree) -> PartialDate | None:
+    """Return htmldate's date from the page's markup."""
+    try:
+        # Not its extensive search: that falls back on copyright years, months alone and any date in the text.
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True)
+    except Exception:  # a date is not worth losing the page for
+        return None
+    return parse_date(found, "htmldate") if found else None
 
 
-def _text_date(tree, written: set[str]) -> PartialDate | None:
-    """Return the date htmldate's text search finds, if the visible text writes that day, month and year."""
-    # Its fallbacks make a day of a copyright year (1 January) or of a month alone; a page that writes the
-    # whole date is not inventing one. Without such dates the (slow) search cannot succeed.
-    found = _htmldate(tree, extensive=True) if written else None
-    return found if found and found.iso() in written else None
+def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -> set[str]:
+    """Return the full dates written just below the headline, where a byline puts them."""
+    below: set[str] = set()
+    start = visible.find(headline) if headline else -1
+    # The headline may first appear in a breadcrumb or a teaser list before the article's own.
+    for _ in range(3):
+        if start < 0:
+            break
+        end = start + len(headline)
+        below |= dates_in_text(visible[end : end + HEADLINE_DATE_CHARS], dayfirst=dayfirst)
+        start = visible.find(headline, end)
+    return below
 
 
 def _dated_class(node) -> bool:
@@ -439,25 +441,34 @@ def _shown_date(tree) -> PartialDate | None:
     return None
 
 
-def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str | None):
-    """Return the page's date, the date its text writes where it has none with a year, and whether it shows it."""
+def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str | None, headline: str | None):
+    """Return the page's date, the date below its headline where it has none with a year, and whether it shows it."""
     dayfirst = day_first(lang)
     visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
-    other = _other_dates(tree, dayfirst)
+    written = dates_in_text(visible, dayfirst=dayfirst)
+    others = functools.cache(lambda: _other_dates(tree, dayfirst))
+
+    def is_other(date: PartialDate | None) -> bool:
+        """Return True for a date the page writes only as a comment's or an edit's."""
+        return date is not None and date.iso() in written and date.iso() in others()
+
     # What the page tells its reader ("Published: 3 May 2022") beats a machine's timestamp, which may be the
     # last edit or a UTC day. htmldate reads more markup than ours (abbr, classes of date widgets,
     # idiosyncrasies); ours adds bylines in more languages and dates without a year.
     date = labelled_date(visible, dayfirst=dayfirst)
-    if date and date.iso() in other:
+    if is_other(date):
         date = None  # "Posted on ..." of a comment
-    written = dates_in_text(visible, dayfirst=dayfirst)
     if date is None:
-        date = _markup_date(tree, other) or _page_date(tree, items, metas)
+        date = _markup_date(tree)
+        date = (None if is_other(date) else date) or _page_date(tree, items, metas)
         # A timestamp the page never writes, beside a date it shows, is often the last edit or a UTC day.
         if date and date.year is not None and date.iso() not in written:
             date = _shown_date(tree) or date
-    text_date = _text_date(tree, written - other) if date is None or date.year is None else None
-    return date, text_date, bool(date and date.iso() in written)
+    headline_date = None
+    if date is None or date.year is None:
+        below = _below_headline(visible, headline, dayfirst) - others()
+        headline_date = parse_date(min(below), "headline") if below else None
+    return date, headline_date, bool(date and date.iso() in written)
 
 
 def _page_source(items: list[dict], metas: dict[str, str]) -> str | None:
@@ -567,7 +578,9 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     headline_tags = [h for h in h1_tags if _text(h) == title]
 
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    date, text_date, date_shown = _publication_date(tree, items, metas, lang if isinstance(lang, str) else None)
+    date, headline_date, date_shown = _publication_date(
+        tree, items, metas, lang if isinstance(lang, str) else None, title
+    )
     source = _page_source(items, metas)
 
     _remove_chrome(tree, headline_tags)
@@ -598,7 +611,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         source=source,
         source_line=source_line,
         lang=lang if isinstance(lang, str) else None,
-        text_date=text_date,
+        headline_date=headline_date,
         date_shown=date_shown,
     )
 

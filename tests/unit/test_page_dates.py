@@ -118,10 +118,29 @@ def test_a_numeric_date_with_thin_spaces(tmp_path):
     assert date_of(page(tmp_path, body, lang="de"))[0] == "2022-02-04"
 
 
-def test_a_date_only_the_text_gives_is_taken_when_written_in_full(tmp_path):
-    # Far from the top, so not a dateline.
-    body = BODY * 2 + "<p>Zürich, den 21. Januar 2022</p>"
-    assert date_of(page(tmp_path, body, lang="de")) == ("2022-01-21", "htmldate-text")
+def test_a_date_below_the_headline_dates_a_page_without_markup_dates(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='de'><body><nav>Start / News / Jahresbericht 2021</nav><h1>Jahresbericht 2021</h1>"
+        "<p>Von Maria Muster, Redakteurin für Klima und Umwelt der Zentralanstalt seit 2015, 21.01.2022</p>"
+        + BODY
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    assert date_of(path) == ("2022-01-21", "headline")
+
+
+@pytest.mark.parametrize(
+    "far_below",
+    [
+        "<p>Die Cookie-Erklärung wurde das letzte Mal am 02.12.2022 aktualisiert</p>",
+        "<p>Kundenbewertung 02.05.2020 um 08:11 Uhr: es war sehr selbsterklärend</p>",
+        "<p>1.500 Eltern haben vom 27.07. bis zum 20.08.2020 getestet</p>",
+    ],
+)
+def test_a_date_far_below_the_headline_is_not_the_page_date(tmp_path, far_below):
+    # A cookie notice's, a review's, an event's: htmldate's text search would take them.
+    assert date_of(page(tmp_path, BODY * 3 + far_below, lang="de")) == (None, None)
 
 
 def test_a_dateline_beats_a_timestamp_the_page_never_writes(tmp_path):
