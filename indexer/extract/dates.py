@@ -555,6 +555,12 @@ def combine(extracted: PartialDate | None, signal: PartialDate | None) -> Partia
 DATELINE_MAX_OFFSET = 60
 LEAD_PARAGRAPHS = 3
 _QUOTES = set('"“”„«»')
+# "Last updated: 7 January 2025" opens a paragraph too, but dates an edit.
+_UPDATED_RE = re.compile(
+    r"(?<![^\W\d_])(?:updated|modified|aktualisiert|geändert|mis à jour|actualizado|aggiornato|bijgewerkt|"
+    r"zaktualizowano|обновлено|оновлено|абноўлена)(?![^\W\d_])",
+    re.IGNORECASE,
+)
 
 
 def date_from_lead(paragraphs: list[str], *, dayfirst: bool | None = None) -> PartialDate | None:
@@ -570,6 +576,6 @@ def date_from_lead(paragraphs: list[str], *, dayfirst: bool | None = None) -> Pa
             found, start, resume = _text_candidate(head, number.start(), after_word, this_year, dayfirst)
             if start > DATELINE_MAX_OFFSET:
                 break
-            if found is not None and not _QUOTES & set(head[:start]):
+            if found is not None and not _QUOTES & set(head[:start]) and not _UPDATED_RE.search(head, 0, start):
                 return found
     return None

@@ -132,6 +132,7 @@ UNDATED_CLASS_WORDS = frozenset(
     }
 )
 MAX_DATED_TEXT = 200
+MODIFIED_META = re.compile(r"modif|updated")
 # A byline sits right below the headline; a date further down is an event's, a review's or a cookie notice's.
 HEADLINE_DATE_CHARS = 200
 # Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
@@ -386,6 +387,13 @@ def _other_dates(tree, dayfirst: bool | None) -> set[str]:
     return found
 
 
+def _modified_dates(items: list[dict], metas: dict[str, str]) -> set[str]:
+    """Return the days the page's metadata gives as its last modification."""
+    values = [v for k, v in metas.items() if MODIFIED_META.search(k)]
+    values += [item["dateModified"] for item in items if isinstance(item.get("dateModified"), str)]
+    return {date.iso() for date in (parse_date(v, "meta") for v in values) if date and date.precision == "day"}
+
+
 def _markup_date(tree) -> PartialDate | None:
     """Return htmldate's date from the page's markup."""
     try:
@@ -435,7 +443,11 @@ def _shown_date(tree) -> PartialDate | None:
     for node in tree.iter():
         if not isinstance(node.tag, str) or not (node.tag == "time" or _dated_class(node)):
             continue
-        date = _date_in(_text(node), "time" if node.tag == "time" else "byline")
+        text = _text(node)
+        # A date line is short: an <article class="status-publish"> is the whole release, not its date.
+        if len(text) > MAX_DATED_TEXT:
+            continue
+        date = _date_in(text, "time" if node.tag == "time" else "byline")
         if date and date.year is not None and not _in_aside(node):
             return date
     return None
@@ -447,6 +459,7 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
     visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
     written = dates_in_text(visible, dayfirst=dayfirst)
     others = functools.cache(lambda: _other_dates(tree, dayfirst))
+    modified = _modified_dates(items, metas)
 
     def is_other(date: PartialDate | None) -> bool:
         """Return True for a date the page writes only as a comment's or an edit's."""
@@ -460,7 +473,13 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
         date = None  # "Posted on ..." of a comment
     if date is None:
         date = _markup_date(tree)
-        date = (None if is_other(date) else date) or _page_date(tree, items, metas)
+        if is_other(date):
+            date = None
+        elif date and date.iso() in modified:
+            # htmldate takes a "modified" meta tag when the page has no "published" one, even for the original
+            # date; JSON-LD or a date line may still give the publication's.
+            date = _page_date(tree, items, metas) or date
+        date = date or _page_date(tree, items, metas)
         # A timestamp the page never writes, beside a date it shows, is often the last edit or a UTC day.
         if date and date.year is not None and date.iso() not in written:
             date = _shown_date(tree) or date

@@ -562,3 +562,10 @@ def test_day_first(lang, expected):
 def test_a_dateline_reads_slashes_as_its_language_does():
     assert dates.date_from_lead(["Madrid 3/5/2022 22:41"], dayfirst=True) == d(2022, 5, 3, "text")
     assert dates.date_from_lead(["Madrid 3/5/2022 22:41"]) == d(2022, 3, 5, "text")
+
+
+def test_an_update_line_is_not_a_dateline():
+    assert dates.date_from_lead(["Last Updated: January 7, 2025", "Geneva, 10 July 2020 - The committee"]) == d(
+        2020, 7, 10, "text"
+    )
+    assert dates.date_from_lead(["Aktualisiert am 17.01.2021"]) is None

@@ -158,3 +158,21 @@ def test_a_timestamp_the_page_writes_beats_a_dateline(tmp_path):
 def test_a_numeric_dateline_reads_day_first_in_a_spanish_page(tmp_path):
     body = "<p>Ariel Melgar Cabrera 3/5/2022 22:41</p>" + BODY
     assert date_of(page(tmp_path, body, lang="es")) == ("2022-05-03", "text")
+
+
+def test_a_modified_meta_tag_yields_to_the_json_ld_publication_date(tmp_path):
+    # With no "published" meta tag htmldate takes the "modified" one, even when asked for the original date.
+    head = (
+        '<meta property="article:modified_time" content="2025-01-07T09:08:22+00:00">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2020-07-10T14:15:42+00:00",'
+        ' "dateModified": "2025-01-07T09:08:22+00:00"}</script>'
+    )
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html lang='en'><head><title>Findings</title>{head}</head><body>"
+        f"<article class='post status-publish'><h1>Findings</h1><p>Last Updated: January 7, 2025</p>{BODY}"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    # The <article> is the whole release, not a date line: its first date is the update's.
+    assert date_of(path) == ("2020-07-10", "json-ld")
