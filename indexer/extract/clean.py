@@ -6,8 +6,9 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-from indexer.extract.dates import PartialDate, combine, date_from_lead, date_from_url, parse_date
+from indexer.extract.dates import PartialDate, combine, date_from_lead, date_from_url, day_first, parse_date
 from indexer.extract.decode import decode, read_bytes
 from indexer.extract.document import Document, document_id
 from indexer.extract.errors import CleanError
@@ -86,6 +87,7 @@ def clean_file(
         page = extract_html(text, url=given.get("final_url") or given.get("url"))
         paragraphs, title, page_url, page_source = page.paragraphs, page.title, page.url, page.source
         page_date, lang_hint, source_line = page.date, page.lang, page.source_line
+        headline_date, date_shown = page.headline_date, page.date_shown
         title_from, source_from = "html", "html"
     else:
         tpage = extract_text(text, markdown=kind == "markdown", given_title=given.get("title"))
@@ -94,6 +96,7 @@ def clean_file(
         page_source = tpage.fields.get("source") or tpage.fields.get("publisher")
         fm_date = tpage.fields.get("date")
         page_date = parse_date(fm_date, "front-matter") if fm_date else None
+        headline_date, date_shown = None, True
         lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
         title_from = "front-matter" if "title" in tpage.fields else "text"
         source_from = "front-matter"
@@ -123,7 +126,8 @@ def clean_file(
         source = source_for_url(given.get("final_url") or url)
         provenance["source"] = "domain-map" if source else "none"
 
-    date = _choose_date(given, origins, page_date, url, paragraphs)
+    dates = PageDates(page_date, headline_date, date_shown, day_first(lang_hint))
+    date = _choose_date(given, origins, dates, url, paragraphs)
     provenance["date"] = date.source if date else "none"
 
     if "language" in given:
@@ -147,22 +151,36 @@ def clean_file(
     )
 
 
-def _choose_date(given, origins, page_date, url, paragraphs) -> PartialDate | None:
-    """Pick the date: given metadata, the page's markup, the URL, a dateline; a year only from real signals."""
+class PageDates(NamedTuple):
+    """The dates a page gives of itself, and how to read its numeric dates."""
+
+    date: PartialDate | None
+    headline_date: PartialDate | None = None
+    # Whether the page's text writes its date; a timestamp it never shows may be an edit's or a UTC day.
+    shown: bool = True
+    dayfirst: bool | None = None
+
+
+def _choose_date(given, origins, page: PageDates, url, paragraphs) -> PartialDate | None:
+    """Pick the date: given metadata, the page's markup, the URL, a dateline, a date below the headline."""
     if "date" in given:
         date = parse_date(given["date"], origins["date"])
         if date:
             return date
-    if page_date and page_date.year is not None:
-        return page_date
+    lead_date = date_from_lead(paragraphs, dayfirst=page.dayfirst)
+    if page.date and page.date.year is not None:
+        if not page.shown and lead_date and lead_date.year is not None:
+            return lead_date
+        return page.date
     url_date = date_from_url(url) if url else None
     if url_date and url_date.precision == "day":
         return url_date
-    lead_date = date_from_lead(paragraphs)
     if lead_date and lead_date.year is not None:
         return lead_date
+    if page.headline_date:
+        return page.headline_date
     # A month-and-day date takes its year from the URL only when the URL names the same month.
-    return combine(page_date or lead_date, url_date)
+    return combine(page.date or lead_date, url_date)
 
 
 def _collection_path(path: Path, manifest, metadata: MetadataFiles) -> tuple[str, str]:

@@ -228,7 +228,10 @@ _ISO_RE = re.compile(
     re.IGNORECASE,
 )
 _COMPACT_RE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T\d{4}(?:\d{2})?(?:Z|[+-]\d{4})?)?", re.IGNORECASE)
-_NUMERIC_RE = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})" + _YEAR_WORD + _TIME + r"\.?", re.IGNORECASE)
+# German and Czech typesetting puts a (thin) space after each dot: "4. 2. 2022".
+_NUMERIC_RE = re.compile(
+    r"(\d{1,2})([./-])(?:(?<=\.) )?(\d{1,2})\2(?:(?<=\.) )?(\d{4}|\d{2})" + _YEAR_WORD + _TIME + r"\.?", re.IGNORECASE
+)
 _WEEKDAY_PREFIX = r"(?:(?P<wd>[^\W\d_]+[ʼ']?[^\W\d_]*)\.?,?\s+)?"
 # "1 February 2023", "1st of Feb. 2023", "1. Februar 2023", "01-Feb-23" (RFC 850), "1 лютого".
 _DMY_RE = re.compile(
@@ -274,7 +277,7 @@ _SPACES_RE = re.compile(r"\s+")
 _TEXT_NUMBER_RE = re.compile(
     r"[0-9](?<![\w.,/:+-][0-9])(?:"
     r"[0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9])"
-    r"|[0-9]?([./-])[0-9]{1,2}\1[0-9]{4}(?![0-9]|[.,/:-][0-9])"
+    r"|[0-9]?([./-])(?:(?<=\.)\s)?[0-9]{1,2}\1(?:(?<=\.)\s)?[0-9]{4}(?![0-9]|[.,/:-][0-9])"
     r"|[0-9]?(?:\s*[-–]\s*[0-9]{1,2})?"
     + _ORDINAL
     + r"\.?\s*(?:of\s+)?"
@@ -286,7 +289,7 @@ _TEXT_NUMBER_RE = re.compile(
 # The same shapes as _TEXT_NUMBER_RE, read out where it stopped.
 _TEXT_AT_NUMBER_RE = re.compile(
     r"(?P<iy>[0-9]{4})-(?P<im>[0-9]{2})-(?P<id>[0-9]{2})(?![0-9])"
-    r"|(?P<na>[0-9]{1,2})(?P<ns>[./-])(?P<nb>[0-9]{1,2})(?P=ns)(?P<ny>[0-9]{4})"
+    r"|(?P<na>[0-9]{1,2})(?P<ns>[./-])(?:(?<=\.)\s)?(?P<nb>[0-9]{1,2})(?P=ns)(?:(?<=\.)\s)?(?P<ny>[0-9]{4})"
     r"(?![0-9]|[.,/:-][0-9])"
     r"|(?P<dd>[0-9]{1,2})(?:\s*[-–]\s*[0-9]{1,2})?" + _ORDINAL + r"\.?\s*(?:of\s+)?"
     r"(?P<dm>" + _MONTH + r")\.?(?:,?\s*(?P<dy>[0-9]{4})(?![0-9]))?",
@@ -447,7 +450,9 @@ def _text_date(name: str, day: str, year: str | None, this_year: int) -> Partial
     )
 
 
-def _text_candidate(text: str, pos: int, after_word: bool, this_year: int) -> tuple[PartialDate | None, int, int]:
+def _text_candidate(
+    text: str, pos: int, after_word: bool, this_year: int, dayfirst: bool | None = None
+) -> tuple[PartialDate | None, int, int]:
     """Read the date around the number at pos: (date or None, start, end of the phrase)."""
     m = None if after_word else _TEXT_AT_NUMBER_RE.match(text, pos)
     if m is None:
@@ -461,7 +466,7 @@ def _text_candidate(text: str, pos: int, after_word: bool, this_year: int) -> tu
     if m["na"]:
         if _PHONE_OR_VERSION_BEFORE_RE.search(text, max(0, pos - 20), pos):
             return None, pos, m.end()
-        found = _numeric(int(m["na"]), int(m["nb"]), int(m["ny"]), m["ns"], None, "text", this_year)
+        found = _numeric(int(m["na"]), int(m["nb"]), int(m["ny"]), m["ns"], dayfirst, "text", this_year)
         return found, pos, m.end()
     return _text_date(m["dm"], m["dd"], m["dy"], this_year), pos, m.end()
 
@@ -487,6 +492,52 @@ def date_from_text(text: str, *, limit: int = 3000) -> PartialDate | None:
     return first
 
 
+def dates_in_text(text: str, *, dayfirst: bool | None = None) -> set[str]:
+    """Return every full date (day, month and year) written in a text, as YYYY-MM-DD."""
+    this_year = _current_year()
+    found: set[str] = set()
+    resume = 0
+    for number in _TEXT_NUMBER_RE.finditer(text):
+        if number.start() < resume:
+            continue
+        date, _, resume = _text_candidate(text, number.start(), number["after_word"] is not None, this_year, dayfirst)
+        if date is not None and date.precision == "day":
+            found.add(date.iso())
+    return found
+
+
+# Labels that say the date after them is the publication's ("Published: ...", "Erschienen am ..."); a capital
+# first letter, because running text ("the report was published on 3 May") names other events' dates.
+_PUBLISHED_LABEL_RE = re.compile(
+    r"(?<![^\W\d_])(?:Published|Posted|Written|Released|Publication date|Date published|Veröffentlicht|"
+    r"Erschienen|Erstellt|Publié|Publiée|Mis en ligne|Publicado|Pubblicato|Gepubliceerd|Geplaatst|"
+    r"Opublikowano|Опубликовано|Опубліковано|Апублікавана|Дата публикации|Дата публікації)"
+    r"(?:\s+(?:on|am|le|el|il|op|dnia))?\s*:?\s*",
+)
+# The date follows its label at once, or after a weekday ("Published on Tuesday, 3 May 2022").
+_LABEL_GAP = 25
+
+
+def labelled_date(text: str, *, dayfirst: bool | None = None) -> PartialDate | None:
+    """Return the first full date that a "Published:" label, in one of several languages, puts before it."""
+    this_year = _current_year()
+    for label in _PUBLISHED_LABEL_RE.finditer(text):
+        number = _TEXT_NUMBER_RE.search(text, label.end(), label.end() + _LABEL_GAP + 5)
+        if number is None or number.start() - label.end() > _LABEL_GAP:
+            continue
+        found, _, _ = _text_candidate(text, number.start(), number["after_word"] is not None, this_year, dayfirst)
+        if found is not None and found.precision == "day":
+            return PartialDate(found.year, found.month, found.day, "label")
+    return None
+
+
+def day_first(lang: str | None) -> bool | None:
+    """Return whether a language writes 03/05/2022 day first (all but American English do), None if unknown."""
+    if not lang:
+        return None
+    return lang.lower().replace("_", "-") not in ("en", "en-us")
+
+
 def combine(extracted: PartialDate | None, signal: PartialDate | None) -> PartialDate | None:
     """Give a no-year date the year of a signal (URL, header) whose month agrees or is unknown."""
     if extracted is None:
@@ -504,9 +555,15 @@ def combine(extracted: PartialDate | None, signal: PartialDate | None) -> Partia
 DATELINE_MAX_OFFSET = 60
 LEAD_PARAGRAPHS = 3
 _QUOTES = set('"“”„«»')
+# "Last updated: 7 January 2025" opens a paragraph too, but dates an edit.
+_UPDATED_RE = re.compile(
+    r"(?<![^\W\d_])(?:updated|modified|aktualisiert|geändert|mis à jour|actualizado|aggiornato|bijgewerkt|"
+    r"zaktualizowano|обновлено|оновлено|абноўлена)(?![^\W\d_])",
+    re.IGNORECASE,
+)
 
 
-def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
+def date_from_lead(paragraphs: list[str], *, dayfirst: bool | None = None) -> PartialDate | None:
     """Return a date that opens one of the first paragraphs (a dateline), not one the text mentions."""
     this_year = _current_year()
     for para in paragraphs[:LEAD_PARAGRAPHS]:
@@ -515,9 +572,10 @@ def date_from_lead(paragraphs: list[str]) -> PartialDate | None:
         for number in _TEXT_NUMBER_RE.finditer(head):
             if number.start() < resume:
                 continue
-            found, start, resume = _text_candidate(head, number.start(), number["after_word"] is not None, this_year)
+            after_word = number["after_word"] is not None
+            found, start, resume = _text_candidate(head, number.start(), after_word, this_year, dayfirst)
             if start > DATELINE_MAX_OFFSET:
                 break
-            if found is not None and not _QUOTES & set(head[:start]):
+            if found is not None and not _QUOTES & set(head[:start]) and not _UPDATED_RE.search(head, 0, start):
                 return found
     return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import htmldate
 import lxml.html
 import trafilatura
 from lxml import etree
@@ -19,7 +21,15 @@ from indexer.extract.chrome import (
     strip_trailer,
     title_key,
 )
-from indexer.extract.dates import PartialDate, combine, date_from_text, parse_date
+from indexer.extract.dates import (
+    PartialDate,
+    combine,
+    date_from_text,
+    dates_in_text,
+    day_first,
+    labelled_date,
+    parse_date,
+)
 from indexer.extract.text_page import pop_source_line
 
 # lxml refuses a str that still carries its encoding; the text is decoded by now, so the declaration is spent.
@@ -123,6 +133,23 @@ UNDATED_CLASS_WORDS = frozenset(
     }
 )
 MAX_DATED_TEXT = 200
+MODIFIED_META = re.compile(r"modif|updated")
+# A byline sits right below the headline; a date further down is an event's, a review's or a cookie notice's.
+HEADLINE_DATE_CHARS = 200
+# Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
+OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
+# Elements that may have those words, found by XPath, which runs in C ("omment" for "comment" and "Comment").
+OTHER_DATE_ELEMENTS = etree.XPath(
+    "//*[contains(@class, 'omment') or contains(@id, 'omment') or contains(@class, 'eply') "
+    "or contains(@class, 'pdated') or contains(@class, 'odified')]"
+)
+# Where the dates are those of other posts or comments.
+ASIDE_CLASS_WORDS = frozenset({"comment", "comments", "widget", "sidebar", "related"})
+# Text a reader sees: not scripts or styles, whose dates are code's (their text has no child elements, so
+# the parent alone decides, which is much cheaper than asking every ancestor).
+VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
+)
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
 # Nesting deeper than this is pathological (or hostile) and would make the parsers recurse forever.
@@ -219,6 +246,10 @@ class HtmlPage:
     source: str | None = None
     source_line: str | None = None
     lang: str | None = None
+    # A full date written just below the headline, for a page whose markup gives none: a last resort.
+    headline_date: PartialDate | None = None
+    # Whether the visible text writes the date: a timestamp it never shows yields to a dateline that does.
+    date_shown: bool = True
 
 
 def _text(node) -> str:
@@ -362,6 +393,119 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
             if date:
                 return date
     return None
+
+
+def _other_dates(tree, dayfirst: bool | None) -> set[str]:
+    """Return the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
+    found: set[str] = set()
+    for node in OTHER_DATE_ELEMENTS(tree):
+        words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+        if words & OTHER_DATE_CLASS_WORDS:
+            found |= dates_in_text(_text(node)[:MAX_DATED_TEXT], dayfirst=dayfirst)
+    return found
+
+
+def _modified_dates(items: list[dict], metas: dict[str, str]) -> set[str]:
+    """Return the days the page's metadata gives as its last modification."""
+    values = [v for k, v in metas.items() if MODIFIED_META.search(k)]
+    values += [item["dateModified"] for item in items if isinstance(item.get("dateModified"), str)]
+    return {date.iso() for date in (parse_date(v, "meta") for v in values) if date and date.precision == "day"}
+
+
+def _markup_date(tree) -> PartialDate | None:
+    """Return htmldate's date from the page's markup."""
+    try:
+        # Not its extensive search: that falls back on copyright years, months alone and any date in the text.
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True)
+    except Exception:  # a date is not worth losing the page for
+        return None
+    return parse_date(found, "htmldate") if found else None
+
+
+def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -> set[str]:
+    """Return the full dates written just below the headline, where a byline puts them."""
+    below: set[str] = set()
+    start = visible.find(headline) if headline else -1
+    # The headline may first appear in a breadcrumb or a teaser list before the article's own.
+    for _ in range(3):
+        if start < 0:
+            break
+        end = start + len(headline)
+        below |= dates_in_text(visible[end : end + HEADLINE_DATE_CHARS], dayfirst=dayfirst)
+        start = visible.find(headline, end)
+    return below
+
+
+def _dated_class(node) -> bool:
+    """Return True when an element's class or id words mark a date line, not a comment's or an update's."""
+    words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+    return bool(words & DATED_CLASS_WORDS) and not words & UNDATED_CLASS_WORDS
+
+
+def _in_aside(node) -> bool:
+    """Return True when an element sits in a comment, a sidebar widget, a caption or the page's own footer."""
+    ancestors = [a for a in node.iterancestors() if a.tag not in ("body", "html")]
+    # An <aside> or <footer> inside the article holds its own date line; the page's hold other posts'.
+    in_article = any(a.tag in ("article", "main") for a in ancestors)
+    for ancestor in ancestors:
+        if ancestor.tag in ("figcaption", "nav") or (ancestor.tag in ("aside", "footer") and not in_article):
+            return True
+        words = set(CLASS_WORD.findall(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()))
+        if words & ASIDE_CLASS_WORDS:
+            return True
+    return False
+
+
+def _shown_date(tree) -> PartialDate | None:
+    """Return the date the page shows its reader in a <time> or date-line element, outside asides and comments."""
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or not (node.tag == "time" or _dated_class(node)):
+            continue
+        text = _text(node)
+        # A date line is short: an <article class="status-publish"> is the whole release, not its date.
+        if len(text) > MAX_DATED_TEXT:
+            continue
+        date = _date_in(text, "time" if node.tag == "time" else "byline")
+        if date and date.year is not None and not _in_aside(node):
+            return date
+    return None
+
+
+def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str | None, headline: str | None):
+    """Return the page's date, the date below its headline where it has none with a year, and whether it shows it."""
+    dayfirst = day_first(lang)
+    visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
+    written = dates_in_text(visible, dayfirst=dayfirst)
+    others = functools.cache(lambda: _other_dates(tree, dayfirst))
+    modified = _modified_dates(items, metas)
+
+    def is_other(date: PartialDate | None) -> bool:
+        """Return True for a date the page writes only as a comment's or an edit's."""
+        return date is not None and date.iso() in written and date.iso() in others()
+
+    # What the page tells its reader ("Published: 3 May 2022") beats a machine's timestamp, which may be the
+    # last edit or a UTC day. htmldate reads more markup than ours (abbr, classes of date widgets,
+    # idiosyncrasies); ours adds bylines in more languages and dates without a year.
+    date = labelled_date(visible, dayfirst=dayfirst)
+    if is_other(date):
+        date = None  # "Posted on ..." of a comment
+    if date is None:
+        date = _markup_date(tree)
+        if is_other(date):
+            date = None
+        elif date and date.iso() in modified:
+            # htmldate takes a "modified" meta tag when the page has no "published" one, even for the original
+            # date; JSON-LD or a date line may still give the publication's.
+            date = _page_date(tree, items, metas) or date
+        date = date or _page_date(tree, items, metas)
+        # A timestamp the page never writes, beside a date it shows, is often the last edit or a UTC day.
+        if date and date.year is not None and date.iso() not in written:
+            date = _shown_date(tree) or date
+    headline_date = None
+    if date is None or date.year is None:
+        below = _below_headline(visible, headline, dayfirst) - others()
+        headline_date = parse_date(min(below), "headline") if below else None
+    return date, headline_date, bool(date and date.iso() in written)
 
 
 def _page_source(items: list[dict], metas: dict[str, str]) -> str | None:
@@ -556,9 +700,11 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     title = pick_title(h1s, [n for n in named if n], doc_title, site)
     headline_tags = [h for h in h1_tags if _text(h) == title]
 
-    date = _page_date(tree, items, metas)
-    source = _page_source(items, metas)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    date, headline_date, date_shown = _publication_date(
+        tree, items, metas, lang if isinstance(lang, str) else None, title
+    )
+    source = _page_source(items, metas)
 
     _remove_marked_chrome(tree, headline_tags)
     # trafilatura reads the page with every guessed chrome in it (on a copy): its text is what removing that chrome
@@ -587,6 +733,8 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         source=source,
         source_line=source_line,
         lang=lang if isinstance(lang, str) else None,
+        headline_date=headline_date,
+        date_shown=date_shown,
     )
 
 

@@ -240,7 +240,7 @@ PARAGRAPHS = (
             '"2020-07-10T14:15:42+00:00", "dateModified": "2025-01-07"}]]></script>',
             "",
             "2020-07-10",
-            "json-ld",
+            "htmldate",
         ),
         ('<meta name="article:publicationdate" content="Fri Mar 13 21:30:09 EST 2015">', "", "2015-03-13", "meta"),
         (

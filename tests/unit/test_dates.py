@@ -502,3 +502,70 @@ def test_date_from_text_rejects_non_dates(text):
 )
 def test_combine(extracted, signal, expected):
     assert combine(extracted, signal) == expected
+
+
+# --- spaced numeric dates, labels, every date of a text ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("4. 2. 2022", d(2022, 2, 4, "meta")),
+        ("04.\u200902.\u20092022", d(2022, 2, 4, "meta")),
+        # Only dots take a space: "4/ 2/ 2022" is no typesetting convention.
+        ("4/ 2/ 2022", None),
+    ],
+)
+def test_numeric_dates_with_a_space_after_each_dot(text, expected):
+    assert parse_date(text, "meta") == expected
+
+
+def test_numeric_dates_with_spaces_in_running_text():
+    assert date_from_text("Von Deutscher Tennis Bund 4.\u20092.\u20092022.") == d(2022, 2, 4, "text")
+    # A numbered list is not a date.
+    assert date_from_text("Points 1. 2. and 3. were agreed") is None
+
+
+@pytest.mark.parametrize(
+    "text, dayfirst, expected",
+    [
+        ("Written: 2023-11-07 15:03:30 / Updated: 2023-11-09", None, d(2023, 11, 7, "label")),
+        ("Erschienen am: 01.11.2023 Lesungen: 61", None, d(2023, 11, 1, "label")),
+        ("Published on Tuesday, 3 May 2022", None, d(2022, 5, 3, "label")),
+        ("Опубликовано 1 февраля 2023 г.", None, d(2023, 2, 1, "label")),
+        ("Publicado el 03/05/2022", True, d(2022, 5, 3, "label")),
+        ("Publicado el 03/05/2022", None, d(2022, 3, 5, "label")),
+        # Running text names other events' dates; a label starts with a capital.
+        ("The report was published on 3 May 2022.", None, None),
+        # A label without a whole date, or too far from it.
+        ("Published: May 2022", None, None),
+        ("Published by the committee for the press and the public, 3 May 2022", None, None),
+    ],
+)
+def test_labelled_date(text, dayfirst, expected):
+    assert dates.labelled_date(text, dayfirst=dayfirst) == expected
+
+
+def test_dates_in_text_are_the_full_dates_only():
+    text = "On 3 May 2022 and 12.01.2022, in March 2021, on 1 February, 1.2 million, 03/05/2022"
+    assert dates.dates_in_text(text) == {"2022-05-03", "2022-01-12", "2022-03-05"}
+    assert dates.dates_in_text(text, dayfirst=True) == {"2022-05-03", "2022-01-12"}
+
+
+@pytest.mark.parametrize(
+    "lang, expected", [("es", True), ("de-DE", True), ("en-GB", True), ("en", False), ("en_US", False), (None, None)]
+)
+def test_day_first(lang, expected):
+    assert dates.day_first(lang) is expected
+
+
+def test_a_dateline_reads_slashes_as_its_language_does():
+    assert dates.date_from_lead(["Madrid 3/5/2022 22:41"], dayfirst=True) == d(2022, 5, 3, "text")
+    assert dates.date_from_lead(["Madrid 3/5/2022 22:41"]) == d(2022, 3, 5, "text")
+
+
+def test_an_update_line_is_not_a_dateline():
+    assert dates.date_from_lead(["Last Updated: January 7, 2025", "Geneva, 10 July 2020 - The committee"]) == d(
+        2020, 7, 10, "text"
+    )
+    assert dates.date_from_lead(["Aktualisiert am 17.01.2021"]) is None
