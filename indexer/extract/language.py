@@ -8,7 +8,7 @@ import re
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 # The start of a page says which language it is in; the model is linear in its input.
-SAMPLE_CHARS = 2000
+SAMPLE_CHARS = 1000
 # Below this many letters the model is guessing, and the page's lang tag knows better.
 MIN_LETTERS = 40
 # Below this probability the model is unsure, and the page's lang tag decides.
