@@ -14,7 +14,7 @@ from indexer.extract.document import Document, document_id
 from indexer.extract.errors import CleanError
 from indexer.extract.html_page import BOT_WALL, BOT_WALL_CHARS, extract_html, is_bot_wall, why_empty
 from indexer.extract.language import detect_language
-from indexer.extract.metadata_files import MetadataFiles, is_metadata_file
+from indexer.extract.metadata_files import MetadataFiles, is_metadata_name
 from indexer.extract.sources import source_for_url
 from indexer.extract.text_page import extract_text
 
@@ -192,20 +192,32 @@ def _collection_path(path: Path, manifest, metadata: MetadataFiles) -> tuple[str
 
 def iter_pages(root: Path, metadata: MetadataFiles) -> Iterator[Path]:
     """Yield the page files under a folder, sorted; a manifest's folder yields only what it lists."""
+    # A no-op reindex of a large corpus spends its time here: a folder's manifest is found once, and
+    # names and paths are compared as strings, not pathlib objects.
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        folder = Path(dirpath)
+        collection = metadata.collection_of_folder(folder)
+        prefix = str(collection.root).rstrip(os.sep) + os.sep if collection is not None else ""
         for name in sorted(filenames):
-            path = Path(dirpath) / name
+            stem, suffix = os.path.splitext(name)
             if (
                 name.startswith(".")
-                or path.suffix.lower() not in PAGE_SUFFIXES
-                or is_metadata_file(path)
-                or path.stem.lower() in NOT_PAGES
+                or suffix.lower() not in PAGE_SUFFIXES
+                or is_metadata_name(name)
+                or stem.lower() in NOT_PAGES
             ):
                 continue
-            collection = metadata.collection_of(path)
-            if collection is not None and metadata.relpath(collection, path) not in collection.rows:
-                continue
+            path = folder / name
+            if collection is not None:
+                page = str(path)
+                relpath = (
+                    page[len(prefix) :].replace(os.sep, "/")
+                    if page.startswith(prefix)
+                    else metadata.relpath(collection, path)
+                )
+                if relpath not in collection.rows:
+                    continue
             yield path
 
 

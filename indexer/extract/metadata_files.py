@@ -96,7 +96,10 @@ class MetadataFiles:
 
     def collection_of(self, page: Path) -> Manifest | None:
         """Return the nearest manifest above `page`, whether or not it lists the page."""
-        folder = page.parent
+        return self.collection_of_folder(page.parent)
+
+    def collection_of_folder(self, folder: Path) -> Manifest | None:
+        """Return the nearest manifest of a folder or above it, whether or not it lists the folder's pages."""
         for _ in range(MAX_MANIFEST_DEPTH + 1):
             if folder not in self._manifests:
                 self._manifests[folder] = load_manifest(folder)
@@ -140,6 +143,6 @@ def sidecar_path(page: Path) -> Path:
     return page.with_name(page.stem + SIDECAR_SUFFIX)
 
 
-def is_metadata_file(path: Path) -> bool:
-    """Return True for files that describe pages rather than being pages."""
-    return path.name in MANIFEST_NAMES or path.name.endswith(SIDECAR_SUFFIX)
+def is_metadata_name(name: str) -> bool:
+    """Return True for the names of files that describe pages rather than being pages."""
+    return name in MANIFEST_NAMES or name.endswith(SIDECAR_SUFFIX)
