@@ -252,6 +252,11 @@ class HtmlPage:
     date_shown: bool = True
 
 
+def _class_and_id_words(node) -> set[str]:
+    """Return the lowercase words of an element's class and id attributes."""
+    return set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+
+
 def _text(node) -> str:
     """Return an element's visible text on one line."""
     return " ".join(" ".join(node.itertext()).split()) if node is not None else ""
@@ -386,9 +391,8 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
     for node in tree.iter():
         if not isinstance(node.tag, str) or not (node.get("class") or node.get("id")):
             continue
-        words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
         # A byline or "posted on" element; a comment's date or an "updated" stamp is not the release's.
-        if words & DATED_CLASS_WORDS and not words & UNDATED_CLASS_WORDS:
+        if _dated_class(node):
             date = _date_in(node.get("datetime") or node.get("title") or node.get("content") or _text(node), "byline")
             if date:
                 return date
@@ -399,7 +403,7 @@ def _other_dates(tree, dayfirst: bool | None) -> set[str]:
     """Return the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
     found: set[str] = set()
     for node in OTHER_DATE_ELEMENTS(tree):
-        words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+        words = _class_and_id_words(node)
         if words & OTHER_DATE_CLASS_WORDS:
             found |= dates_in_text(_text(node)[:MAX_DATED_TEXT], dayfirst=dayfirst)
     return found
@@ -438,7 +442,7 @@ def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -
 
 def _dated_class(node) -> bool:
     """Return True when an element's class or id words mark a date line, not a comment's or an update's."""
-    words = set(CLASS_WORD.findall(f"{node.get('class') or ''} {node.get('id') or ''}".lower()))
+    words = _class_and_id_words(node)
     return bool(words & DATED_CLASS_WORDS) and not words & UNDATED_CLASS_WORDS
 
 
@@ -450,7 +454,7 @@ def _in_aside(node) -> bool:
     for ancestor in ancestors:
         if ancestor.tag in ("figcaption", "nav") or (ancestor.tag in ("aside", "footer") and not in_article):
             return True
-        words = set(CLASS_WORD.findall(f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()))
+        words = _class_and_id_words(ancestor)
         if words & ASIDE_CLASS_WORDS:
             return True
     return False
