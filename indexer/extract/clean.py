@@ -167,11 +167,12 @@ def _choose_date(given, origins, page: PageDates, url, paragraphs) -> PartialDat
         date = parse_date(given["date"], origins["date"])
         if date:
             return date
+    if page.date and page.date.year is not None and page.shown:
+        return page.date
     lead_date = date_from_lead(paragraphs, dayfirst=page.dayfirst)
     if page.date and page.date.year is not None:
-        if not page.shown and lead_date and lead_date.year is not None:
-            return lead_date
-        return page.date
+        # A timestamp the page never writes yields to a dateline with a year.
+        return lead_date if lead_date and lead_date.year is not None else page.date
     url_date = date_from_url(url) if url else None
     if url_date and url_date.precision == "day":
         return url_date
