@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: the same documents, analysis and search served from a primary and its replicas."""
