@@ -4,8 +4,12 @@
   of postings, and merges the runs at commit. Whoosh pickles and unpickles every posting with
   its own call: 13 µs a posting here, more than half of what writing a document cost. One
   pickle call per chunk does the same in C, and the merge holds one chunk per run in memory.
+- Adding a document passes each posting to the pool with its own call, which checks it and
+  counts its size; a document's postings go in as one list, sized in one pass.
 - Writing the postings looks up the field length of each posting's document through a Python
   column reader; the lengths of all the segment's documents are read once into a list instead.
+  And each posting passed through three calls and their checks into the codec's block: a term's
+  postings now fill its blocks a block at a time (the codec's own code still writes each block).
 
 Tests compare both with Whoosh's own pool and writer (tests/unit/test_segment_writer.py).
 """
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.fields import TEXT
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
 
@@ -51,6 +57,17 @@ class ChunkedPostingPool(PostingPool):
             f.close()
             self._remove_run(path)
 
+    def add_document_postings(self, fieldnames: set[str], items: list) -> None:
+        """Add one document's postings, counted as Whoosh's add() counts each; spill a run past the limit."""
+        self.fieldnames.update(fieldnames)
+        # Whoosh's estimate per posting: 150 bytes of objects, the field name, twice the term, the value.
+        self.currentsize += 150 * len(items) + sum(
+            len(item[0]) + 2 * len(item[1]) + len(item[4] or b"") for item in items
+        )
+        self.current.extend(items)
+        if self.currentsize > self.limit:
+            self.save()
+
 
 class ListedLengths:
     """A segment's per-document reader whose field lengths are read once into lists."""
@@ -77,11 +94,99 @@ class IndexSegmentWriter(SegmentWriter):
         # Nothing is in the pool before the first document; Whoosh offers no way to pass a pool class.
         self.pool = ChunkedPostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
 
+    def add_document(self, **fields) -> None:
+        """Add a document as Whoosh's writer does, its postings handed to the pool at once."""
+        schema = self.schema
+        # Boosts, spelling fields and term vectors are Whoosh's to handle; this schema has none.
+        if any(name.startswith("_") for name in fields) or any(
+            schema[name].separate_spelling() or schema[name].vector for name in fields if name in schema
+        ):
+            super().add_document(**fields)
+            return
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        docnum = self.docnum
+        fieldnames = sorted(fields)
+        self._check_fields(schema, fieldnames)
+        postings: list = []
+        indexed: set[str] = set()
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    indexed.add(fieldname)
+                    # A text field's words straight from its format: what field.index() yields, encoded here.
+                    if type(field) is TEXT and isinstance(value, str):
+                        items = (
+                            (w.encode("utf-8"), f, wt, v)
+                            for w, f, wt, v in field.format.word_values(value, field.analyzer, mode="index")
+                        )
+                    else:
+                        items = field.index(value)
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in items:
+                        if scorable:
+                            length += freq
+                        postings.append((fieldname, tbytes, docnum, weight, vbytes))
+                perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+        except ValueError:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self.pool.add_document_postings(indexed, postings)
+        self._added = True
+        self.docnum += 1
+
     def _flush_segment(self) -> None:
         """Write the pooled postings into the new segment (Whoosh's own steps, with listed lengths)."""
         self.perdocwriter.close()
         perdoc = self.per_document_reader() if self.codec.length_stats else None
-        self.fieldwriter.add_postings(self.schema, ListedLengths(perdoc) if perdoc else None, self.pool.iter_postings())
+        write_postings(
+            self.fieldwriter, self.schema, ListedLengths(perdoc) if perdoc else None, self.pool.iter_postings()
+        )
         self.fieldwriter.close()
         if perdoc:
             perdoc.close()
+
+
+def write_postings(fieldwriter, schema, lengths: ListedLengths | None, items: Iterable) -> None:
+    """Write sorted (field, term, docnum, weight, value) postings as Whoosh's FieldWriter.add_postings does."""
+    for fieldname, of_field in groupby(items, key=itemgetter(0)):
+        fieldwriter.start_field(fieldname, schema[fieldname])
+        length_of = lengths.doc_field_length_reader(fieldname) if lengths else None
+        for btext, postings in groupby(of_field, key=itemgetter(1)):
+            fieldwriter.start_term(btext)
+            _fill_blocks(fieldwriter._postwriter, list(postings), length_of)
+            fieldwriter.finish_term()
+        fieldwriter.finish_field()
+
+
+def _fill_blocks(writer, postings: list, length_of) -> None:
+    """Add a term's postings to the codec's postings writer a block at a time, as add_posting() adds each."""
+    limit = writer._blocklimit
+    for start in range(0, len(postings), limit):
+        if start:
+            # Whoosh writes a full block when the next posting arrives; the last stays for finish_postings().
+            writer._write_block()
+        block = postings[start : start + limit]
+        docnums = [posting[2] for posting in block]
+        weights = [posting[3] for posting in block]
+        writer._ids.extend(docnums)
+        writer._weights.extend(weights)
+        writer._maxweight = max(writer._maxweight, *weights)
+        writer._values.extend(value for *_, value in block if value)
+        if length_of is not None:
+            known = [length for length in map(length_of, docnums) if length]
+            if known:
+                shortest = min(known)
+                if writer._minlength is None or shortest < writer._minlength:
+                    writer._minlength = shortest
+                writer._maxlength = max(writer._maxlength, *known)

@@ -68,6 +68,8 @@ documents = st.lists(
             "title": st.lists(words, max_size=4),
             "body": st.lists(words, max_size=30),
             "lang": st.sampled_from(["en", "ru"]),
+            "date": st.sampled_from([0, 20220000, 20220300, 20220314, 20041231]),
+            "source": st.sampled_from(["Viasna", "Kremlin", "Unknown source"]),
         }
     ),
     min_size=1,
@@ -83,19 +85,33 @@ def segment_contents(writer_class, docs, limit: int) -> dict:
         writer.pool.limit = limit
         for number, doc in enumerate(docs):
             with document_language(doc["lang"]):
+                title, body = " ".join(doc["title"]), " ".join(doc["body"])
                 writer.add_document(
-                    id=str(number), title=" ".join(doc["title"]), body=" ".join(doc["body"]), language=doc["lang"]
+                    id=str(number),
+                    title=title,
+                    body=body,
+                    names=f"{title}\n{body}",
+                    language=doc["lang"],
+                    source=doc["source"],
+                    date=doc["date"],
+                    year=doc["date"] // 10_000,
+                    month=doc["date"] // 100 % 100,
+                    date_precision="day" if doc["date"] % 100 else "none",
+                    path=f"text/{number}.txt",
+                    file_size=len(body),
                 )
         writer.commit()
         with ix.reader() as reader:
             held = {"stored": list(reader.all_stored_fields())}
+            for column in ("source", "date", "year", "month", "date_precision", "language"):
+                held[column, "column"] = list(reader.column_reader(column))
             for fieldname in ("title", "body", "names"):
                 # Whoosh cannot give the longest of a field no document has.
                 held[fieldname, "total length"] = reader.field_length(fieldname)
                 if held[fieldname, "total length"]:
                     held[fieldname, "max length"] = reader.max_field_length(fieldname)
                 held[fieldname, "lengths"] = [reader.doc_field_length(d, fieldname) for d in range(len(docs))]
-            for fieldname in ("title", "body", "names", "id", "language"):
+            for fieldname in ("title", "body", "names", "id", "language", "source", "date", "year", "month"):
                 for term in reader.lexicon(fieldname):
                     info = reader.term_info(fieldname, term)
                     stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length())
@@ -111,3 +127,20 @@ def segment_contents(writer_class, docs, limit: int) -> dict:
 @given(docs=documents, limit=st.sampled_from([3_000, 10**9]))
 def test_our_segment_writer_writes_what_whooshs_writes(docs, limit):
     assert segment_contents(IndexSegmentWriter, docs, limit) == segment_contents(SegmentWriter, docs, limit)
+
+
+def test_terms_of_many_documents_fill_several_blocks_as_whooshs_writer_does():
+    # Whoosh's blocks hold 128 postings: common words here span several, rare ones one, some none in a field.
+    vocabulary = ["sanctions", "minsk", "S-400", "Lukashenko", "рада", "the", "of", "court", "zorvexa"]
+    docs = [
+        {
+            "title": [vocabulary[number % 5]],
+            "body": [vocabulary[(number * step) % len(vocabulary)] for step in range(1 + number % 23)],
+            "lang": "ru" if number % 7 == 0 else "en",
+            "date": 20220314 if number % 3 else 0,
+            "source": "Viasna" if number % 2 else "Kremlin",
+        }
+        for number in range(700)
+    ]
+    for limit in (50_000, 10**9):
+        assert segment_contents(IndexSegmentWriter, docs, limit) == segment_contents(SegmentWriter, docs, limit)
