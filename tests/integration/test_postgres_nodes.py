@@ -85,9 +85,9 @@ def test_reads_spread_over_the_replicas_and_writes_go_to_the_primary(pg_cluster_
 def test_a_write_is_one_transaction_committed_at_the_end_of_its_block(pg_cluster_db, pg_nodes):
     nodes = pg_nodes()
     publish(pg_cluster_db, 1)
-    with pytest.raises(ZeroDivisionError), nodes.primary() as conn:
+    with pytest.raises(LookupError), nodes.primary() as conn:
         conn.execute("UPDATE published SET state = 2")
-        1 / 0  # noqa: B018 - a failure inside the block
+        raise LookupError("a failure inside the block")
     with nodes.primary() as conn:
         assert conn.execute("SELECT state FROM published").fetchone() == (1,)
         conn.execute("UPDATE published SET state = 3")
@@ -200,22 +200,23 @@ def test_a_dead_replica_is_skipped_and_retried_after_its_backoff(pg_cluster_db, 
     dead, alive = cluster.replicas
     nodes = pg_nodes(retry_seconds=2.0)
     assert set(served_by(nodes)) == {dead.port, alive.port}
-    killed_at = time.monotonic()
     cluster.kill(dead)
-    started = time.monotonic()
+    # The back-off starts when a read finds the node dead, between these two moments.
+    killed = time.monotonic()
     assert set(served_by(nodes)) == {alive.port}
+    found = time.monotonic()
     # A dead node costs a refused connection once, not a wait for the pool's reconnection.
-    assert time.monotonic() - started < 2.0
+    assert found - killed < 2.0
     row = nodes.health()[1]
-    assert not row["up"] and not row["serves_reads"] and row["error"]
+    assert not row["up"] and not row["serves_reads"] and row["error"] == "Connection refused"
     cluster.restart(dead)
     # Back, but its back-off has not run out: it is not tried on every request.
     ports = []
-    while time.monotonic() < killed_at + 1.8:
+    while time.monotonic() < killed + 1.9:
         with nodes.reader() as conn:
             ports.append(port_of(conn))
-    assert ports and set(ports) == {alive.port}
-    time.sleep(max(0.0, killed_at + 2.2 - time.monotonic()))
+    assert set(ports) <= {alive.port}
+    time.sleep(max(0.0, found + 2.1 - time.monotonic()))
     assert set(served_by(nodes)) == {dead.port, alive.port}
     assert nodes.health(fresh=True)[1]["up"]
 

@@ -193,8 +193,10 @@ class Node:
         reason = error if isinstance(error, str) else _reason(error)
         with self._lock:
             pool, self._pool = self._pool, None
-            self._failures += 1
-            self._retry_at = time.monotonic() + min(self._retry_seconds * 2 ** (self._failures - 1), 60.0)
+            # Callers that find the same failure at once count it once, or one death would mean a long back-off.
+            if pool is not None or time.monotonic() >= self._retry_at:
+                self._failures += 1
+                self._retry_at = time.monotonic() + min(self._retry_seconds * 2 ** (self._failures - 1), 60.0)
             self._error = reason
             self.health = NodeHealth(up=False, error=reason, checked_at=time.monotonic())
         if pool is not None:
