@@ -170,6 +170,25 @@ def test_a_replica_lagging_beyond_the_bound_serves_no_reads(pg_cluster_db, pg_no
 
 
 @pytest.mark.slow
+def test_replicas_keeping_up_with_one_long_transaction_are_not_lagging(pg_cluster_db, pg_nodes):
+    cluster = pg_cluster_db.cluster
+    publish(pg_cluster_db, 1)
+    cluster.wait_caught_up()
+    nodes = pg_nodes(max_lag=1.0, health_seconds=0.2)
+    lags, ports = [], []
+    # A bulk load: WAL streams for longer than the bound while the last commit the replicas replayed grows old.
+    with nodes.primary() as conn:
+        conn.execute("CREATE TABLE filler (n int, words text)")
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            conn.execute("INSERT INTO filler SELECT g, repeat('press release ', 20) FROM generate_series(1, 3000) g")
+            lags.append(max(row["lag_seconds"] for row in nodes.health()[1:]))
+            ports += served_by(nodes, reads=2)
+    assert max(lags) < 1.0, lags
+    assert set(ports) == {replica.port for replica in cluster.replicas}
+
+
+@pytest.mark.slow
 def test_the_state_is_read_with_the_query_given(pg_cluster_db, pg_nodes):
     cluster = pg_cluster_db.cluster
     with pg_cluster_db.connect(cluster.primary) as conn:

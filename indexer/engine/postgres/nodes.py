@@ -15,11 +15,13 @@ primary. Health (role, replay lag, published state) is read at most once per `he
 together, so picking a node costs no query. A node that failed is left alone for a back-off (doubling from
 `retry_seconds`) and then tried again by one request, with a connection of its own. Replay lag is zero for a
 replica that has replayed everything the primary had flushed when last asked (or, with the primary gone,
-everything it received), and otherwise the age of the last transaction it replayed.
+everything it received); otherwise it is the time since the last check that found the primary no further than
+the replica is now, or the age of the last transaction the replica replayed when that is less.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import os
@@ -266,6 +268,8 @@ class Nodes:
         self.primary_timeout = primary_timeout
         self._turn = itertools.count()
         self._checked_at: float | None = None
+        # The primary's WAL position at the last checks, (monotonic time, LSN), to tell how far back a replica is.
+        self._primary_positions: collections.deque[tuple[float, int]] = collections.deque(maxlen=32)
         self._refreshing = threading.Lock()
 
     @property
@@ -384,7 +388,7 @@ class Nodes:
                 continue
             if not node.health.up:
                 # Back after a back-off: its lag and state are not known yet.
-                self._check(node, self.primary_node.health)
+                self._check(node)
             health = node.health
             if not health.up or health.lag_seconds is None or health.lag_seconds > self.max_lag:
                 continue
@@ -460,14 +464,17 @@ class Nodes:
             if not force and self._checked_at != checked_at:
                 return
             # The primary first: a replica has caught up when it has replayed what the primary had flushed before.
-            self._check(self.primary_node, None)
+            self._check(self.primary_node)
+            primary = self.primary_node.health
+            if primary.up and primary.lsn is not None:
+                self._primary_positions.append((primary.checked_at, primary.lsn))
             for node in self.replica_nodes:
-                self._check(node, self.primary_node.health)
+                self._check(node)
             self._checked_at = time.monotonic()
         finally:
             self._refreshing.release()
 
-    def _check(self, node: Node, primary: NodeHealth | None) -> None:
+    def _check(self, node: Node) -> None:
         """Read a node's role, replay position and published state into `node.health`."""
         if not node.usable():
             if node.health.up:
@@ -493,15 +500,26 @@ class Nodes:
                 node.health = NodeHealth(up=False, error=_reason(error), checked_at=time.monotonic())
             return
         pool.putconn(conn)
-        if not in_recovery:
-            lag = 0.0
-        elif primary is not None and primary.up and primary.lsn is not None:
-            lag = 0.0 if lsn >= primary.lsn else _age(replay_age)
-        else:
-            lag = 0.0 if received is not None and lsn >= received else _age(replay_age)
+        now = time.monotonic()
+        lag = self._lag(lsn, received, replay_age, now) if in_recovery else 0.0
         node.health = NodeHealth(
-            up=True, in_recovery=in_recovery, lsn=lsn, lag_seconds=lag, state=state, checked_at=time.monotonic()
+            up=True, in_recovery=in_recovery, lsn=lsn, lag_seconds=lag, state=state, checked_at=now
         )
+
+    def _lag(self, replayed: int, received: int | None, replay_age: float | None, now: float) -> float:
+        """At most how many seconds ago the primary was where a replica is; 0 when it is where the primary was."""
+        # Two bounds hold: the age of the last transaction the replica replayed, and the time since a check found
+        # the primary no further than the replica is now. The second keeps a replica that keeps up with one long
+        # transaction (a bulk load commits once) from counting as lagging by the age of the last commit.
+        bound = float("inf") if replay_age is None else max(0.0, float(replay_age))
+        if not self.primary_node.health.up:
+            # With the primary gone there is nothing newer to have: a replica is current with all it received.
+            return 0.0 if received is not None and replayed >= received else bound
+        positions = list(self._primary_positions)
+        for newest, (checked_at, position) in enumerate(reversed(positions)):
+            if replayed >= position:
+                return 0.0 if newest == 0 else min(bound, max(0.0, now - checked_at))
+        return bound
 
     def _read_state(self, conn: psycopg.Connection) -> int | None:
         """The published state on a connection, None before the first publication; leaves no transaction open."""
@@ -511,11 +529,6 @@ class Nodes:
         except psycopg.errors.UndefinedTable:
             return None
         return None if row is None or row[0] is None else int(row[0])
-
-
-def _age(replay_age: float | None) -> float:
-    # A replica behind the primary that has replayed no transaction since it started cannot say how far behind it is.
-    return float("inf") if replay_age is None else max(0.0, float(replay_age))
 
 
 def _reason(error: BaseException) -> str:
