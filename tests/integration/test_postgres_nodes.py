@@ -296,3 +296,18 @@ def test_when_no_node_answers_the_error_names_them_all(pg_cluster_db, pg_nodes):
         "start them, or point SEARCHAPP_BACKEND and SEARCHAPP_REPLICAS at nodes that run; nothing was read."
     )
     assert [row["up"] for row in nodes.health()] == [False, False, False]
+
+
+@pytest.mark.slow
+def test_a_write_to_a_replica_named_as_the_primary_says_so(pg_cluster_db):
+    from indexer.engine.postgres.nodes import Nodes
+
+    replica = pg_cluster_db.cluster.replicas[0]
+    with Nodes(replica.url(pg_cluster_db.name)) as nodes:
+        with pytest.raises(PrimaryUnavailableError) as raised, nodes.primary() as conn:
+            conn.execute("CREATE TABLE releases (id int)")
+        assert str(raised.value) == (
+            f"The PostgreSQL server at {replica.address} that SEARCHAPP_BACKEND names is a replica, which takes no "
+            "writes: point SEARCHAPP_BACKEND at the primary (or promote this one); nothing was written."
+        )
+        assert nodes.health()[0]["in_recovery"] is True

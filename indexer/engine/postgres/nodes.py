@@ -166,12 +166,21 @@ class Node:
             max_size=self._pool_size,
             open=False,
             check=self._check,
-            kwargs={"connect_timeout": self._connect_timeout},
+            kwargs=self._connection_defaults(),
             name=self.address,
             num_workers=2,
         )
         pool.open(wait=False)
         return pool
+
+    def _connection_defaults(self) -> dict:
+        """libpq settings the URL does not make itself: a bounded connect, and keepalives that notice a lost peer."""
+        # Without them a query to a node cut off by the network waits for the kernel's TCP timeout (minutes):
+        # keepalives end a connection whose peer went silent, the user timeout one whose data goes unacknowledged.
+        defaults = {"connect_timeout": self._connect_timeout, "keepalives_idle": 10, "keepalives_interval": 3,
+                    "keepalives_count": 3, "tcp_user_timeout": 20_000}  # fmt: skip
+        given = conninfo_to_dict(self.url)
+        return {key: value for key, value in defaults.items() if key not in given}
 
     def _check(self, conn: psycopg.Connection) -> None:
         """The pool's check on checkout: a dead connection is dropped, and `checkout()` asks for another."""
@@ -306,6 +315,13 @@ class Nodes:
                     f"{self.primary_timeout:g} s: let fewer writers run at once; nothing was written."
                 ) from None
             raise PrimaryUnavailableError(self._primary_message(node.error)) from None
+        # The server reports this on every connection (PostgreSQL 14 on), so asking costs nothing.
+        if conn.info.parameter_status("in_hot_standby") == "on":
+            pool.putconn(conn)
+            raise PrimaryUnavailableError(
+                f"The PostgreSQL server at {node.address} that SEARCHAPP_BACKEND names is a replica, which takes no "
+                "writes: point SEARCHAPP_BACKEND at the primary (or promote this one); nothing was written."
+            )
         try:
             try:
                 yield conn
@@ -346,7 +362,7 @@ class Nodes:
 
     @contextmanager
     def reader(self, min_state: int | None = None) -> Iterator[psycopg.Connection]:
-        """A connection to a healthy replica with at least `min_state` published, else to the primary."""
+        """A connection to a healthy replica with `min_state` published, else the primary; `read()` also retries."""
         node, pool, conn = self._checkout_reader(min_state, exclude=())
         with self._lent(node, pool, conn):
             yield conn
