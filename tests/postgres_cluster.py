@@ -269,7 +269,12 @@ class Cluster:
         name = f"test_{next(self._databases)}"
         with self.connect(self.primary) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+            # A node the test kills then recovers from here, not by replaying every earlier test's WAL.
+            conn.execute("CHECKPOINT")
         self.wait_caught_up()
+        for replica in self.replicas:
+            with self.connect(replica) as conn:
+                conn.execute("CHECKPOINT")
         return name
 
     def drop_database(self, name: str) -> None:
