@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+import psycopg
 import pytest
 
 from indexer.engine.postgres.nodes import (
@@ -84,7 +85,8 @@ def test_reads_spread_over_the_replicas_and_writes_go_to_the_primary(pg_cluster_
 
 @pytest.mark.slow
 def test_a_write_is_one_transaction_committed_at_the_end_of_its_block(pg_cluster_db, pg_nodes):
-    nodes = pg_nodes()
+    # One connection: one left in a transaction or not returned would show.
+    nodes = pg_nodes(pool_size=1, primary_timeout=2)
     publish(pg_cluster_db, 1)
     with pytest.raises(LookupError), nodes.primary() as conn:
         conn.execute("UPDATE published SET state = 2")
@@ -92,6 +94,13 @@ def test_a_write_is_one_transaction_committed_at_the_end_of_its_block(pg_cluster
     with nodes.primary() as conn:
         assert conn.execute("SELECT state FROM published").fetchone() == (1,)
         conn.execute("UPDATE published SET state = 3")
+    # An error of the server's that leaves the connection working is the caller's, and rolls back too.
+    with pytest.raises(psycopg.errors.QueryCanceled), nodes.primary() as conn:
+        conn.execute("UPDATE published SET state = 4")
+        conn.execute("SET LOCAL statement_timeout = 1")
+        conn.execute("SELECT pg_sleep(1)")
+    with nodes.primary() as conn:
+        assert conn.execute("SELECT state FROM published").fetchone() == (3,)
     with pg_cluster_db.connect(pg_cluster_db.cluster.primary) as conn:
         assert conn.execute("SELECT state FROM published").fetchone() == (3,)
 

@@ -154,7 +154,7 @@ class Node:
             with self._lock:
                 self._pool = self._new_pool()
                 if self._failures:
-                    log.warning("PostgreSQL %s %s answers again", self.role, self.address)
+                    log.info("PostgreSQL %s %s answers again", self.role, self.address)
                 self._failures, self._error = 0, None
             return True
         finally:
@@ -342,14 +342,12 @@ class Nodes:
         try:
             try:
                 yield conn
-            except psycopg.OperationalError as error:
-                if not conn.broken:
-                    raise
-                node.failed(error)
-                raise PrimaryUnavailableError(self._primary_message(_reason(error))) from error
-            except BaseException:
+            except BaseException as error:
                 if not conn.broken:
                     conn.rollback()
+                elif isinstance(error, psycopg.OperationalError):
+                    node.failed(error)
+                    raise PrimaryUnavailableError(self._primary_message(_reason(error))) from error
                 raise
             if conn.broken:
                 node.failed(RuntimeError("connection lost"))
@@ -435,8 +433,13 @@ class Nodes:
                     state = self._read_state(conn)
                 except psycopg.OperationalError as error:
                     pool.putconn(conn)
+                    if not conn.broken:
+                        raise
                     node.failed(error)
                     continue
+                except BaseException:
+                    pool.putconn(conn)
+                    raise
                 if state is None or state < min_state:
                     pool.putconn(conn)
                     continue
@@ -526,13 +529,13 @@ class Nodes:
             conn.rollback()
             state = self._read_state(conn)
         except psycopg.OperationalError as error:
-            pool.putconn(conn)
             if conn.broken:
                 node.failed(error)
             else:
                 node.health = NodeHealth(up=False, error=_reason(error), checked_at=time.monotonic())
             return
-        pool.putconn(conn)
+        finally:
+            pool.putconn(conn)
         now = time.monotonic()
         lag = self._lag(lsn, received, replay_age, now) if in_recovery else 0.0
         node.health = NodeHealth(
