@@ -15,6 +15,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
 SEED = next((CORPUS / "seed").glob("*.txt"))
 
+# A real PostgreSQL primary with streaming replicas, for the tests of replicated reads.
+pytest_plugins = ["postgres_cluster"]
+
 
 def load_evaluation():
     """Import bench/evaluate_cleaner.py, the one implementation of the cleaner's quality measures."""
