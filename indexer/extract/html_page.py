@@ -283,6 +283,8 @@ class HtmlPage:
     headline_date: PartialDate | None = None
     # Whether the visible text writes the date: a timestamp it never shows yields to a dateline that does.
     date_shown: bool = True
+    # The text of the page's <title>, which tells a bot wall's challenge without parsing the page again.
+    title_tag: str = ""
 
 
 def _class_and_id_words(node) -> set[str]:
@@ -652,14 +654,20 @@ def _squeezed(text: str) -> str:
     return WHITESPACE.sub("", text.strip().removeprefix("- "))
 
 
+def _squeezed_text(node) -> str:
+    """Return _squeezed(_text(node)), from the element's text in one piece instead of node by node."""
+    squeezed = WHITESPACE.sub("", node.text_content())
+    # Whitespace apart, the one difference: _squeezed drops a leading list dash, "- ".
+    return squeezed[1:] if _text_start(node, 2).startswith("- ") else squeezed
+
+
 def _without_chrome(lines: list[str], removed: list[str], kept: str) -> list[str]:
-    """Drop the trusted extraction's lines that only removed chrome holds, unless that would take the release."""
+    """Drop the trusted extraction's lines that only removed chrome holds (kept: what is left, squeezed) if safe."""
     # A layout table's row is one line that may hold the release beside a sidebar: each cell is judged alone.
     rows = [[c.strip() for c in line.strip()[1:-1].split(" | ")] if TABLE_ROW.match(line) else [line] for line in lines]
     units = [(i, k) for i, cells in enumerate(rows) for k in range(len(cells))]
     keys = [_squeezed(rows[i][k]) for i, k in units]
     chrome_texts = [_squeezed(text) for text in removed]
-    kept = _squeezed(kept)
     total = sum(map(len, keys)) or 1
     owner: dict[int, int] = {}
     for u, key in enumerate(keys):
@@ -788,7 +796,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
     removed = _remove_guessed_chrome(tree, headline_tags)
     if text.strip():
         body = tree.find("body")
-        lines = _without_chrome(text.split("\n"), removed, _text(body if body is not None else tree))
+        lines = _without_chrome(text.split("\n"), removed, _squeezed_text(body if body is not None else tree))
     else:
         # trafilatura skips pages with under ~250 characters of text; a one-line statement is still a release.
         lines = _block_lines(tree)
@@ -810,13 +818,16 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
         lang=lang if isinstance(lang, str) else None,
         headline_date=headline_date,
         date_shown=date_shown,
+        title_tag=doc_title or "",
     )
 
 
-def is_bot_wall(html: str, tree=None) -> bool:
-    """Return True when the page is a bot wall's challenge, by its title or its challenge machinery."""
+def is_bot_wall(html: str, tree=None, title: str | None = None) -> bool:
+    """Return True when the page is a bot wall's challenge, by its title (read from tree if not given) or machinery."""
     if BOT_WALL_MARKUP.search(html):
         return True
+    if title is not None:
+        return bool(BOT_WALL_TITLE.fullmatch(title))
     if tree is None:
         try:
             tree = _parse(html)
