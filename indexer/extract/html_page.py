@@ -51,10 +51,24 @@ BOT_WALL_TITLE = re.compile(
     r"are you a robot|are you human|human verification|pardon our interruption)[\s.!?…]*(?:[|–—-]\s*cloudflare)?",
     re.IGNORECASE,
 )
-BOT_WALL_MARKUP = re.compile(
-    r"/cdn-cgi/challenge-platform/|cf-browser-verification|cf-chl-|challenge-form|"
-    r"captcha-delivery\.com|px-captcha|_incapsula_resource",
-    re.IGNORECASE,
+BOT_WALL_MACHINERY = (
+    "/cdn-cgi/challenge-platform/",
+    "cf-browser-verification",
+    "cf-chl-",
+    "challenge-form",
+    "captcha-delivery.com",
+    "px-captcha",
+    "_incapsula_resource",
+)
+BOT_WALL_MARKUP = re.compile("|".join(map(re.escape, BOT_WALL_MACHINERY)), re.IGNORECASE)
+# The same search, case-sensitive, in the page's UTF-8 with ASCII letters lowered: an IGNORECASE search tests the
+# case of every character, 8 ms on a 140 KB page against 1.5. IGNORECASE also matches "i" with "İ" and "ı", and "s"
+# with "ſ" (no other letter of these names has such a twin): the bytes pattern takes those too.
+BOT_WALL_MARKUP_UTF8 = re.compile(
+    b"|".join(
+        re.escape(name.encode()).replace(b"i", "(?:i|İ|ı)".encode()).replace(b"s", "(?:s|ſ)".encode())
+        for name in BOT_WALL_MACHINERY
+    )
 )
 BOT_WALL = "a bot wall (a challenge or captcha page) stands in front of the text"
 # A challenge page says a few sentences ("Checking your browser..."); a release says more.
@@ -824,7 +838,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlPage:
 
 def is_bot_wall(html: str, tree=None, title: str | None = None) -> bool:
     """Return True when the page is a bot wall's challenge, by its title (read from tree if not given) or machinery."""
-    if BOT_WALL_MARKUP.search(html):
+    if BOT_WALL_MARKUP_UTF8.search(html.encode("utf-8", "surrogatepass").lower()):
         return True
     if title is not None:
         return bool(BOT_WALL_TITLE.fullmatch(title))
