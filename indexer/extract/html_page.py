@@ -726,11 +726,11 @@ def _parse(html: str):
     """Return the lxml tree of a decoded page; raise ValueError when it cannot be parsed."""
     html = XML_DECLARATION.sub("", html, count=1)
     data = _utf8(html)
-    if data is None or len(data.translate(None, NOT_XML_BYTES)) < len(data) or any(c in data for c in NOT_XML_UTF8):
-        html = NOT_XML_CHARS.sub("", html)
+    if data is None or len(data.translate(None, NOT_XML_BYTES + HTML_SPACE_BYTES)) < len(data):
+        html = HTML_SPACE_CHARS.sub(" ", NOT_XML_CHARS.sub("", html))
         data = None
-    if data is None or len(data.translate(None, HTML_SPACE_BYTES)) < len(data):
-        html = HTML_SPACE_CHARS.sub(" ", html)
+    elif any(c in data for c in NOT_XML_UTF8):
+        html = NOT_XML_CHARS.sub("", html)
         data = None
     if not _depth_ok(html):
         html = re.sub(r"</?(div|span|section|font|b|i|blockquote)\b[^>]*>", " ", html, flags=re.I)
