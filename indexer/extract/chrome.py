@@ -142,7 +142,12 @@ def is_chrome_line(line: str) -> bool:
     stripped = line.strip()
     if not stripped:
         return False
-    return bool(CHROME_LINE.match(stripped) or BREADCRUMB_LINE.match(QUOTED.sub("", stripped)))
+    if CHROME_LINE.match(stripped):
+        return True
+    # A line without a chevron is no breadcrumb trail, and dropping quotes adds none.
+    if "›" not in stripped and "»" not in stripped and ">" not in stripped:
+        return False
+    return bool(BREADCRUMB_LINE.match(QUOTED.sub("", stripped)))
 
 
 def strip_chrome_lines(paragraphs: list[str]) -> list[str]:
@@ -167,9 +172,12 @@ MAX_LABEL_VALUE_CHARS = 60
 TRAILER_WINDOW = 8
 
 
+NOT_WORD = re.compile(r"\W+")
+
+
 def title_key(text: str) -> str:
     """Return a comparison key for titles and headlines: letters and digits only, lower-case."""
-    return re.sub(r"\W+", "", text).lower()
+    return NOT_WORD.sub("", text).lower()
 
 
 def strip_headline_and_kickers(paragraphs: list[str], title: str | None) -> list[str]:

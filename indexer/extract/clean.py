@@ -100,7 +100,7 @@ def clean_file(
         lang_hint = tpage.fields.get("lang") or tpage.fields.get("language")
         title_from = "front-matter" if "title" in tpage.fields else "text"
         source_from = "front-matter"
-    if kind == "html" and sum(map(len, paragraphs)) < BOT_WALL_CHARS and is_bot_wall(text):
+    if kind == "html" and sum(map(len, paragraphs)) < BOT_WALL_CHARS and is_bot_wall(text, title=page.title_tag):
         raise CleanError(f"no release text found: {BOT_WALL}")
     if not paragraphs:
         reason = why_empty(text) if kind == "html" else "the page has no text"

@@ -9,6 +9,7 @@ import pytest
 
 from indexer.extract.clean import clean_file, clean_paths
 from indexer.extract.errors import CleanError
+from indexer.extract.html_page import BOT_WALL_MARKUP, is_bot_wall
 
 RELEASE_RU = (
     "<html><head><title>Заявление о санкциях | Пресс-служба</title></head><body>"
@@ -239,6 +240,22 @@ CLOUDFLARE_WITH_TEXT = CLOUDFLARE.replace(
 def test_a_bot_wall_with_a_few_sentences_is_no_document(tmp_path, html):
     with pytest.raises(CleanError, match="^no release text found: a bot wall"):
         clean_file(write(tmp_path, "wall.html", html.encode()))
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<script src="/CDN-CGI/Challenge-Platform/h/b/orchestrate.js"></script>',
+        '<form id="Challenge-Form" action="/">',
+        '<div class="_ıncapſula_resource">',
+        '<script src="https://ct.captcha-delİvery.com/c.js"></script>',
+    ],
+)
+def test_bot_wall_machinery_is_found_as_a_case_blind_search_finds_it(markup):
+    html = f"<html><head><title>Résumé</title></head><body>{markup}<p>Пресс-релиз</p></body></html>"
+    assert BOT_WALL_MARKUP.search(html)
+    assert is_bot_wall(html)
+    assert not is_bot_wall(html.replace("-", " ").replace("_", " "))
 
 
 def test_a_release_whose_headline_names_a_bot_wall_phrase_is_kept(tmp_path):
