@@ -139,16 +139,18 @@ HEADLINE_DATE_CHARS = 200
 # Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
 OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
 # Elements that may have those words, found by XPath, which runs in C ("omment" for "comment" and "Comment").
+# Asked of the attributes, not of every element: half the time, the same elements in document order.
 OTHER_DATE_ELEMENTS = etree.XPath(
-    "//*[contains(@class, 'omment') or contains(@id, 'omment') or contains(@class, 'eply') "
-    "or contains(@class, 'pdated') or contains(@class, 'odified')]"
+    "//@class[contains(., 'omment') or contains(., 'eply') or contains(., 'pdated') or contains(., 'odified')]/.."
+    "|//@id[contains(., 'omment')]/.."
 )
 # Where the dates are those of other posts or comments.
 ASIDE_CLASS_WORDS = frozenset({"comment", "comments", "widget", "sidebar", "related"})
 # Text a reader sees: not scripts or styles, whose dates are code's (their text has no child elements, so
-# the parent alone decides, which is much cheaper than asking every ancestor).
+# the parent alone decides, which is much cheaper than asking every ancestor). "descendant::", not "//": the
+# same nodes without the intermediate set of every node of the page.
 VISIBLE_TEXT = etree.XPath(
-    "//body//text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
+    "//body/descendant::text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
 )
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
