@@ -209,6 +209,8 @@ DATED_ELEMENTS = etree.XPath(
     "//*[contains(translate(@property, 'DATE', 'date'), 'date') or @itemprop='datePublished' "
     "or @itemprop='dateCreated']"
 )
+# Microdata of the last edit (<time itemprop="dateModified">), which htmldate may take for the publication's.
+MODIFIED_ELEMENTS = etree.XPath("//@itemprop[. = 'dateModified']/..")
 BLOCK_TAGS = (
     "p",
     "div",
@@ -411,10 +413,11 @@ def _other_dates(tree, dayfirst: bool | None) -> set[str]:
     return found
 
 
-def _modified_dates(items: list[dict], metas: dict[str, str]) -> set[str]:
+def _modified_dates(tree, items: list[dict], metas: dict[str, str]) -> set[str]:
     """Return the days the page's metadata gives as its last modification."""
     values = [v for k, v in metas.items() if MODIFIED_META.search(k)]
     values += [item["dateModified"] for item in items if isinstance(item.get("dateModified"), str)]
+    values += [node.get("content") or node.get("datetime") or _text(node) for node in MODIFIED_ELEMENTS(tree)]
     return {date.iso() for date in (parse_date(v, "meta") for v in values) if date and date.precision == "day"}
 
 
@@ -483,7 +486,6 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
     visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
     written = dates_in_text(visible, dayfirst=dayfirst)
     others = functools.cache(lambda: _other_dates(tree, dayfirst))
-    modified = _modified_dates(items, metas)
 
     def is_other(date: PartialDate | None) -> bool:
         """Return True for a date the page writes only as a comment's or an edit's."""
@@ -499,7 +501,7 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
         date = _markup_date(tree)
         if is_other(date):
             date = None
-        elif date and date.iso() in modified:
+        elif date and date.iso() in _modified_dates(tree, items, metas):
             # htmldate takes a "modified" meta tag when the page has no "published" one, even for the original
             # date; JSON-LD or a date line may still give the publication's.
             date = _page_date(tree, items, metas) or date

@@ -176,3 +176,13 @@ def test_a_modified_meta_tag_yields_to_the_json_ld_publication_date(tmp_path):
     )
     # The <article> is the whole release, not a date line: its first date is the update's.
     assert date_of(path) == ("2020-07-10", "json-ld")
+
+
+def test_a_microdata_modified_date_yields_to_the_microdata_publication_date(tmp_path):
+    # htmldate takes the first <time> it meets, here the last edit's.
+    body = (
+        '<time itemprop="dateModified" class="hidden">2018-08-29 14:15:57</time>'
+        '<time itemprop="datePublished" datetime="2018-06-22 10:20:00" class="hidden">2018-06-22 10:20:00</time>'
+        "<span>22.06.2018 10:20</span>" + BODY
+    )
+    assert date_of(page(tmp_path, body, lang="de")) == ("2018-06-22", "meta")
