@@ -510,8 +510,9 @@ def dates_in_text(text: str, *, dayfirst: bool | None = None) -> set[str]:
 # first letter, because running text ("the report was published on 3 May") names other events' dates.
 _PUBLISHED_LABEL_RE = re.compile(
     r"(?<![^\W\d_])(?:Published|Posted|Written|Released|Publication date|Date published|Veröffentlicht|"
-    r"Erschienen|Erstellt|Publié|Publiée|Mis en ligne|Publicado|Pubblicato|Gepubliceerd|Geplaatst|"
-    r"Opublikowano|Опубликовано|Опубліковано|Апублікавана|Дата публикации|Дата публікації)"
+    r"Veröffentlichungsdatum|Erschienen|Erstellt|Publié|Publiée|Mise? en ligne|Date de publication|Publicado|"
+    r"Fecha de publicación|Pubblicato|Data di pubblicazione|Gepubliceerd|Geplaatst|Publicatiedatum|"
+    r"Opublikowano|Data publikacji|Опубликовано|Опубліковано|Апублікавана|Дата публикации|Дата публікації)"
     r"(?:\s+(?:on|am|le|el|il|op|dnia))?\s*:?\s*",
 )
 # The date follows its label at once, or after a weekday ("Published on Tuesday, 3 May 2022").
