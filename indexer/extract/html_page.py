@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ from indexer.extract.dates import (
     date_from_text,
     dates_in_text,
     day_first,
+    full_dates,
     labelled_date,
     parse_date,
 )
@@ -138,6 +140,7 @@ MODIFIED_META = re.compile(r"modif|updated")
 HEADLINE_DATE_CHARS = 200
 # Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
 OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
+EDIT_CLASS_WORDS = frozenset({"updated", "modified"})
 # Elements that may have those words, found by XPath, which runs in C ("omment" for "comment" and "Comment").
 # Asked of the attributes, not of every element: half the time, the same elements in document order.
 OTHER_DATE_ELEMENTS = etree.XPath(
@@ -151,6 +154,9 @@ ASIDE_CLASS_WORDS = frozenset({"comment", "comments", "widget", "sidebar", "rela
 # same nodes without the intermediate set of every node of the page.
 VISIBLE_TEXT = etree.XPath(
     "//body/descendant::text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
+)
+NODE_VISIBLE_TEXT = etree.XPath(
+    "descendant::text()[not(parent::script or parent::style or parent::template)]", smart_strings=False
 )
 YEAR = re.compile(r"\b(?:19[7-9]\d|20\d\d)\b")
 SOURCE_META = ("og:site_name", "application-name", "dc.publisher", "publisher", "twitter:site")
@@ -403,13 +409,18 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
     return None
 
 
-def _other_dates(tree, dayfirst: bool | None) -> set[str]:
-    """Return the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
-    found: set[str] = set()
+def _other_dates(tree, dayfirst: bool | None) -> Counter:
+    """Count the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
+    found: Counter = Counter()
+    taken = set()
     for node in OTHER_DATE_ELEMENTS(tree):
         words = _class_and_id_words(node)
-        if words & OTHER_DATE_CLASS_WORDS:
-            found |= dates_in_text(_text(node)[:MAX_DATED_TEXT], dayfirst=dayfirst)
+        if "published" in words:
+            words -= EDIT_CLASS_WORDS  # hAtom's class="published updated": a release never edited
+        # The outermost element only, read whole, so that each date it writes is counted once.
+        if words & OTHER_DATE_CLASS_WORDS and not any(a in taken for a in node.iterancestors()):
+            taken.add(node)
+            found.update(full_dates(" ".join(" ".join(NODE_VISIBLE_TEXT(node)).split()), dayfirst=dayfirst))
     return found
 
 
@@ -484,12 +495,12 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
     """Return the page's date, the date below its headline where it has none with a year, and whether it shows it."""
     dayfirst = day_first(lang)
     visible = " ".join(" ".join(VISIBLE_TEXT(tree)).split())
-    written = dates_in_text(visible, dayfirst=dayfirst)
+    written = Counter(full_dates(visible, dayfirst=dayfirst))
     others = functools.cache(lambda: _other_dates(tree, dayfirst))
 
     def is_other(date: PartialDate | None) -> bool:
-        """Return True for a date the page writes only as a comment's or an edit's."""
-        return date is not None and date.iso() in written and date.iso() in others()
+        """Return True for a date the page writes only as a comment's or an edit's, not also elsewhere."""
+        return date is not None and 0 < written[date.iso()] <= others()[date.iso()]
 
     # What the page tells its reader ("Published: 3 May 2022") beats a machine's timestamp, which may be the
     # last edit or a UTC day. htmldate reads more markup than ours (abbr, classes of date widgets,
@@ -511,7 +522,7 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
             date = _shown_date(tree) or date
     headline_date = None
     if date is None or date.year is None:
-        below = _below_headline(visible, headline, dayfirst) - others()
+        below = [day for day in _below_headline(visible, headline, dayfirst) if written[day] > others()[day]]
         headline_date = parse_date(min(below), "headline") if below else None
     return date, headline_date, bool(date and date.iso() in written)
 

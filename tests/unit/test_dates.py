@@ -556,6 +556,14 @@ def test_dates_in_text_are_the_full_dates_only():
     assert dates.dates_in_text(text, dayfirst=True) == {"2022-05-03", "2022-01-12"}
 
 
+def test_full_dates_counts_each_time_a_date_is_written():
+    assert dates.full_dates("3 May 2022, then 12.01.2022 and again on May 3, 2022") == [
+        "2022-05-03",
+        "2022-01-12",
+        "2022-05-03",
+    ]
+
+
 @pytest.mark.parametrize(
     "lang, expected", [("es", True), ("de-DE", True), ("en-GB", True), ("en", False), ("en_US", False), (None, None)]
 )

@@ -186,3 +186,20 @@ def test_a_microdata_modified_date_yields_to_the_microdata_publication_date(tmp_
         "<span>22.06.2018 10:20</span>" + BODY
     )
     assert date_of(page(tmp_path, body, lang="de")) == ("2018-06-22", "meta")
+
+
+def test_a_date_the_page_also_writes_outside_its_comments_stays_the_page_date(tmp_path):
+    # A reader answered on the day the post appeared: the date is the comment's and the post's.
+    body = (
+        "<p class='listing-meta'><span>Paddy</span> · <span>April 19, 2019</span></p>"
+        + BODY
+        + "<ol class='commentlist'><li class='comment'><p>Thanks, that helped.</p>"
+        "<div class='comment_info'>Tobsen · <span class='comment_date'>April 19, 2019</span></div></li></ol>"
+    )
+    assert date_of(page(tmp_path, body))[0] == "2019-04-19"
+
+
+def test_an_hatom_published_updated_date_is_not_an_edit(tmp_path):
+    # class="published updated" marks a release never edited since it appeared.
+    body = '<p><time class="entry-date published updated" datetime="2022-05-03T10:00:00">3 May 2022</time></p>' + BODY
+    assert date_of(page(tmp_path, body)) == ("2022-05-03", "htmldate")
