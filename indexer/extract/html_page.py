@@ -463,7 +463,7 @@ def _dated_class(node) -> bool:
 
 
 def _in_aside(node) -> bool:
-    """Return True when an element sits in a comment, a sidebar widget, a caption or the page's own footer."""
+    """Return True when an element sits in a comment, a sidebar widget, a caption, the page's footer or a list."""
     ancestors = [a for a in node.iterancestors() if a.tag not in ("body", "html")]
     # An <aside> or <footer> inside the article holds its own date line; the page's hold other posts'.
     in_article = any(a.tag in ("article", "main") for a in ancestors)
@@ -473,7 +473,19 @@ def _in_aside(node) -> bool:
         words = _class_and_id_words(ancestor)
         if words & ASIDE_CLASS_WORDS:
             return True
-    return False
+    return _in_dated_list(node)
+
+
+def _in_dated_list(node) -> bool:
+    """Return True when an element is one item's date in a list whose other items carry their own (events, posts)."""
+    item = next(node.iterancestors("li"), None)
+    if item is None or item.getparent() is None:
+        return False
+    # A byline's <ul class="meta"><li class="date"> has an author beside it, not another date.
+    cls = node.get("class")
+    return any(
+        other is not item and any(d.get("class") == cls for d in other.iter(node.tag)) for other in item.getparent()
+    )
 
 
 def _shown_date(tree) -> PartialDate | None:

@@ -203,3 +203,20 @@ def test_an_hatom_published_updated_date_is_not_an_edit(tmp_path):
     # class="published updated" marks a release never edited since it appeared.
     body = '<p><time class="entry-date published updated" datetime="2022-05-03T10:00:00">3 May 2022</time></p>' + BODY
     assert date_of(page(tmp_path, body)) == ("2022-05-03", "htmldate")
+
+
+EVENTS = (
+    "<ul class='list-group'><li class='list-group-item'><span class='date'>29.02.2020 18:00 Uhr</span> Weinprobe</li>"
+    "<li class='list-group-item'><span class='date'>04.04.2020 18:00 Uhr</span> Tapas-Abend</li></ul>"
+)
+
+
+def test_the_dates_of_a_list_of_events_are_not_the_page_date(tmp_path):
+    head = '<meta name="date" content="2020-02-11">'
+    assert date_of(page(tmp_path, BODY * 2 + EVENTS, head, lang="de")) == ("2020-02-11", "htmldate")
+
+
+def test_a_byline_list_with_one_date_is_a_date_line(tmp_path):
+    head = '<meta name="date" content="2020-02-11">'
+    byline = "<ul class='meta'><li class='author'>Von Anna</li><li><span class='date'>29.02.2020</span></li></ul>"
+    assert date_of(page(tmp_path, byline + BODY, head, lang="de")) == ("2020-02-29", "byline")
