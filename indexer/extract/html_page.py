@@ -117,6 +117,9 @@ DATED_CLASS_WORDS = frozenset(
         "datetime",
         "postdate",
         "entrydate",
+        # German, Dutch and Scandinavian, and Spanish, for "date".
+        "datum",
+        "fecha",
     }
 )
 UNDATED_CLASS_WORDS = frozenset(

@@ -205,6 +205,13 @@ def test_an_hatom_published_updated_date_is_not_an_edit(tmp_path):
     assert date_of(page(tmp_path, body)) == ("2022-05-03", "htmldate")
 
 
+def test_a_german_datum_element_is_a_date_line(tmp_path):
+    # The timestamp the page never writes yields to the date it shows in <div class="datum">.
+    head = '<meta name="date" content="2009-03-01">'
+    body = '<div class="datum"><span>Feb</span> <span>18</span> <span>2009</span></div>' + BODY
+    assert date_of(page(tmp_path, body, head, lang="de")) == ("2009-02-18", "byline")
+
+
 EVENTS = (
     "<ul class='list-group'><li class='list-group-item'><span class='date'>29.02.2020 18:00 Uhr</span> Weinprobe</li>"
     "<li class='list-group-item'><span class='date'>04.04.2020 18:00 Uhr</span> Tapas-Abend</li></ul>"
