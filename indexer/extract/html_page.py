@@ -397,9 +397,10 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
         date = _date_in(node.get("content") or node.get("datetime") or _text(node), "meta")
         if date:
             return date
+    # A <time> or byline in a comment, a sidebar or the site's header dates a reply, another post or today.
     for node in tree.iter("time"):
         date = _date_in(node.get("datetime") or _text(node), "time")
-        if date:
+        if date and not _in_aside(node):
             return date
     for node in tree.iter():
         if not isinstance(node.tag, str) or not (node.get("class") or node.get("id")):
@@ -407,13 +408,13 @@ def _page_date(tree, items: list[dict], metas: dict[str, str]) -> PartialDate | 
         # A byline or "posted on" element; a comment's date or an "updated" stamp is not the release's.
         if _dated_class(node):
             date = _date_in(node.get("datetime") or node.get("title") or node.get("content") or _text(node), "byline")
-            if date:
+            if date and not _in_aside(node):
                 return date
     return None
 
 
 def _other_dates(tree, dayfirst: bool | None) -> Counter:
-    """Count the dates written in comments and "updated" stamps: a reader's or an edit's, not the page's."""
+    """Count the dates written in comments, "updated" stamps and the site's header: not the page's."""
     found: Counter = Counter()
     taken = set()
     for node in OTHER_DATE_ELEMENTS(tree):
@@ -424,6 +425,12 @@ def _other_dates(tree, dayfirst: bool | None) -> Counter:
         if words & OTHER_DATE_CLASS_WORDS and not any(a in taken for a in node.iterancestors()):
             taken.add(node)
             found.update(full_dates(" ".join(" ".join(NODE_VISIBLE_TEXT(node)).split()), dayfirst=dayfirst))
+    # The site's header and menus: today's date beside the logo, the dates of teasers in a menu.
+    for node in tree.iter("header", "nav"):
+        if not any(a.tag in ("article", "main") or a in taken for a in node.iterancestors()):
+            if node.tag == "nav" or node.find(".//h1") is None:
+                taken.add(node)
+                found.update(full_dates(" ".join(" ".join(NODE_VISIBLE_TEXT(node)).split()), dayfirst=dayfirst))
     return found
 
 
@@ -473,10 +480,20 @@ def _in_aside(node) -> bool:
     for ancestor in ancestors:
         if ancestor.tag in ("figcaption", "nav") or (ancestor.tag in ("aside", "footer") and not in_article):
             return True
-        words = _class_and_id_words(ancestor)
-        if words & ASIDE_CLASS_WORDS:
+        # The site's header, not an article's (which holds the headline): its date is today's.
+        if ancestor.tag == "header" and not in_article and ancestor.find(".//h1") is None:
+            return True
+        if _aside_words(ancestor.get("class") or "", ancestor.get("id") or ""):
             return True
     return _in_dated_list(node)
+
+
+@lru_cache(maxsize=4096)
+def _aside_words(class_attr: str, id_attr: str) -> bool:
+    """Return True when an element's class or id names a comment, a widget, a sidebar or related posts."""
+    # "with-double-sidebar" and "has-sidebar" say how the page is laid out, not that the element is the sidebar.
+    names = [set(CLASS_WORD.findall(name)) for name in f"{class_attr} {id_attr}".lower().split()]
+    return any(words & ASIDE_CLASS_WORDS and not words & CHROME_STATE_WORDS for words in names)
 
 
 def _in_dated_list(node) -> bool:

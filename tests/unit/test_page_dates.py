@@ -227,3 +227,35 @@ def test_a_byline_list_with_one_date_is_a_date_line(tmp_path):
     head = '<meta name="date" content="2020-02-11">'
     byline = "<ul class='meta'><li class='author'>Von Anna</li><li><span class='date'>29.02.2020</span></li></ul>"
     assert date_of(page(tmp_path, byline + BODY, head, lang="de")) == ("2020-02-29", "byline")
+
+
+def test_the_site_header_shows_today_not_the_page_date(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='de'><body><header class='container'><div class='navtop'><span class='mod_datetime'>"
+        "<time datetime='2023-11-01T13:56:20+01:00'>Mittwoch, 01. November 2023</time></span></div></header>"
+        "<div class='page'><h2>Findings</h2><p><span class='text_datum'>31. Oktober 2023.</span> Die Kommission "
+        f"hat ihre Befunde vorgelegt.</p>{BODY}</div></body></html>",
+        encoding="utf-8",
+    )
+    assert date_of(path) == ("2023-10-31", "byline")
+
+
+def test_a_date_line_in_a_comment_is_not_a_byline(tmp_path):
+    body = (
+        BODY + "<div class='comment-meta'><span class='comment-author'>Gabriel</span> "
+        "<abbr class='date' title='2018-09-11T10:57:27Z'>Le 11 septembre 2018 à 12:57</abbr></div>"
+    )
+    assert date_of(page(tmp_path, body, lang="fr")) == (None, None)
+
+
+def test_a_layout_class_naming_the_sidebar_does_not_make_the_article_one(tmp_path):
+    # "with-double-sidebar" says the page has sidebars; the byline inside is the article's.
+    head = '<meta name="date" content="2021-01-01">'
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html lang='de'><head>{head}</head><body><div class='wrapper with-double-sidebar'><article><h1>Findings</h1>"
+        f"<span class='date'>4. Januar 2021</span>{BODY}</article></div></body></html>",
+        encoding="utf-8",
+    )
+    assert date_of(path) == ("2021-01-04", "byline")
