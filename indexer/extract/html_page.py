@@ -468,7 +468,14 @@ def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -
 
 def _dated_class(node) -> bool:
     """Return True when an element's class or id words mark a date line, not a comment's or an update's."""
-    words = _class_and_id_words(node)
+    return _dated_words(node.get("class"), node.get("id"))
+
+
+# Asked of every element of the page, whose class attributes are a few repeated thousands of times.
+@lru_cache(maxsize=4096)
+def _dated_words(class_attr: str | None, id_attr: str | None) -> bool:
+    """Return True when class and id words mark a date line (helper of _dated_class)."""
+    words = set(CLASS_WORD.findall(f"{class_attr or ''} {id_attr or ''}".lower()))
     return bool(words & DATED_CLASS_WORDS) and not words & UNDATED_CLASS_WORDS
 
 
