@@ -141,6 +141,8 @@ MAX_DATED_TEXT = 200
 MODIFIED_META = re.compile(r"modif|updated")
 # A byline sits right below the headline; a date further down is an event's, a review's or a cookie notice's.
 HEADLINE_DATE_CHARS = 200
+# A kicker above it ("02.02.2022 10:16 - Sport - Press release") is shorter; further up are menus and teasers.
+ABOVE_HEADLINE_CHARS = 80
 # Elements whose dates are a comment's or an edit's. Not footers: a page may write its only date there.
 OTHER_DATE_CLASS_WORDS = frozenset({"comment", "comments", "reply", "updated", "modified"})
 EDIT_CLASS_WORDS = frozenset({"updated", "modified"})
@@ -452,8 +454,9 @@ def _markup_date(tree) -> PartialDate | None:
     return parse_date(found, "htmldate") if found else None
 
 
-def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -> set[str]:
-    """Return the full dates written just below the headline, where a byline puts them."""
+def _at_headline(visible: str, headline: str | None, dayfirst: bool | None) -> tuple[set[str], set[str]]:
+    """Return the full dates written just above the headline, where a kicker puts them, and just below it."""
+    above: set[str] = set()
     below: set[str] = set()
     start = visible.find(headline) if headline else -1
     # The headline may first appear in a breadcrumb or a teaser list before the article's own.
@@ -461,9 +464,10 @@ def _below_headline(visible: str, headline: str | None, dayfirst: bool | None) -
         if start < 0:
             break
         end = start + len(headline)
+        above |= dates_in_text(visible[max(0, start - ABOVE_HEADLINE_CHARS) : start], dayfirst=dayfirst)
         below |= dates_in_text(visible[end : end + HEADLINE_DATE_CHARS], dayfirst=dayfirst)
         start = visible.find(headline, end)
-    return below
+    return above, below
 
 
 def _dated_class(node) -> bool:
@@ -559,10 +563,21 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
         # A timestamp the page never writes, beside a date it shows, is often the last edit or a UTC day.
         if date and date.year is not None and date.iso() not in written:
             date = _shown_date(tree) or date
-    headline_date = None
-    if date is None or date.year is None:
-        below = [day for day in _below_headline(visible, headline, dayfirst) if written[day] > others()[day]]
-        headline_date = parse_date(min(below), "headline") if below else None
+    above, below = _at_headline(visible, headline, dayfirst)
+    # A byline's date below the headline; else a kicker's above it, when it gives one (not a list of teasers').
+    near = below or (above if len(above) == 1 else set())
+    undated = date is None or date.year is None
+    if near and (undated or (date.source == "htmldate" and date.iso() not in above | below)):
+        near = {day for day in near if written[day] > others()[day]}
+    else:
+        near = set()
+    if not undated and len(near) == 1:
+        # htmldate falls back on any date in the text (a teaser's, a sidebar's); unless the page's structured
+        # data gives the same, the one date at the headline is the page's.
+        confirmed = _page_date(tree, items, metas)
+        if not confirmed or confirmed.iso() != date.iso():
+            date = parse_date(min(near), "headline")
+    headline_date = parse_date(min(near), "headline") if undated and near else None
     return date, headline_date, bool(date and date.iso() in written)
 
 

@@ -259,3 +259,41 @@ def test_a_layout_class_naming_the_sidebar_does_not_make_the_article_one(tmp_pat
         encoding="utf-8",
     )
     assert date_of(path) == ("2021-01-04", "byline")
+
+
+TEASERS = (
+    "<div class='tabs'><p><small>30.01.2022 · Männer</small></p><p><a href='/a'>Wer kommt und wer geht?</a></p>"
+    "<p><small>27.01.2022 · Männer</small></p><p><a href='/b'>Trainer übernimmt</a></p></div>"
+)
+
+
+def kicker_page(tmp_path, head: str = "", kicker: str = "02.02.2022 10:16 Uhr - 1. Bundesliga - PM Vereine"):
+    """Write a page whose teasers come before the article, and the article's kicker above its headline."""
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html lang='de'><head><title>Findings</title>{head}</head><body>{TEASERS}"
+        f"<div id='copynews'><p>{kicker}</p><h1>Findings</h1>{BODY}</div></body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_date_of_a_kicker_above_the_headline_beats_a_teaser_date(tmp_path):
+    # htmldate falls back on the first date in the page's text, a teaser's.
+    assert date_of(kicker_page(tmp_path)) == ("2022-02-02", "headline")
+
+
+def test_a_date_the_structured_data_confirms_is_kept_beside_a_kicker(tmp_path):
+    head = '<meta property="article:published_time" content="2022-01-30T08:00:00+01:00">'
+    assert date_of(kicker_page(tmp_path, head)) == ("2022-01-30", "htmldate")
+
+
+def test_teaser_dates_above_the_headline_are_not_a_kicker(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='de'><body><aside><ul><li>Wahl 12.01.2022</li><li>Haushalt 13.01.2022</li></ul></aside>"
+        f"<h1>Findings</h1>{BODY}</body></html>",
+        encoding="utf-8",
+    )
+    # Two dates above the headline are a list's, not a kicker's.
+    assert date_of(path) == (None, None)
