@@ -564,6 +564,9 @@ def _publication_date(tree, items: list[dict], metas: dict[str, str], lang: str 
         if date and date.year is not None and date.iso() not in written:
             date = _shown_date(tree) or date
     above, below = _at_headline(visible, headline, dayfirst)
+    if not above | below and metas.get("og:title", headline) != headline:
+        # A logo in an <h1> may pass for the headline; og:title names the article's.
+        above, below = _at_headline(visible, " ".join(metas["og:title"].split()), dayfirst)
     # A byline's date below the headline; else a kicker's above it, when it gives one (not a list of teasers').
     near = below or (above if len(above) == 1 else set())
     undated = date is None or date.year is None

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from indexer.extract import dates
 from indexer.extract.clean import clean_file
+from indexer.extract.html_page import extract_html
 
 BODY = (
     "<p>The committee published its findings on the detention of journalists, with testimony from "
@@ -297,3 +299,24 @@ def test_teaser_dates_above_the_headline_are_not_a_kicker(tmp_path):
     )
     # Two dates above the headline are a list's, not a kicker's.
     assert date_of(path) == (None, None)
+
+
+MENU = " ".join(f"<a href='/{n}'>Rubrique {n}</a>" for n in ("politique", "écologie", "société", "monde", "idées") * 4)
+
+
+def test_the_date_at_the_og_title_headline_dates_a_page_whose_h1_is_its_logo(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='fr'><head><title>Deux ans en Macronie - regards.fr</title>"
+        "<meta property='og:title' content='Deux ans en Macronie'></head><body>"
+        f"<h1><a class='-logo' href='/'>regards.fr</a></h1><nav>{MENU}</nav>"
+        "<span class='-meta'>Accueil | Par Loïc Le Clerc | "
+        f"30 septembre 2018</span><h2>Deux ans en Macronie</h2>{BODY}<div class='comment-meta'>Gabriel "
+        "<abbr class='date' title='2018-09-11T10:57:27Z'>Le 11 septembre 2018</abbr></div></body></html>",
+        encoding="utf-8",
+    )
+    # htmldate takes the comment's <abbr>; the byline above the headline has no markup of its own.
+    page = extract_html(path.read_text(encoding="utf-8"))
+    assert (page.title, page.date) == ("regards.fr", None)
+    assert page.headline_date == dates.PartialDate(2018, 9, 30, "headline")
+    assert date_of(path)[0] == "2018-09-30"
