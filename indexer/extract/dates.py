@@ -492,26 +492,32 @@ def date_from_text(text: str, *, limit: int = 3000) -> PartialDate | None:
     return first
 
 
-def dates_in_text(text: str, *, dayfirst: bool | None = None) -> set[str]:
-    """Return every full date (day, month and year) written in a text, as YYYY-MM-DD."""
+def full_dates(text: str, *, dayfirst: bool | None = None) -> list[str]:
+    """Return every full date (day, month and year) written in a text, as YYYY-MM-DD, as often as it is written."""
     this_year = _current_year()
-    found: set[str] = set()
+    found: list[str] = []
     resume = 0
     for number in _TEXT_NUMBER_RE.finditer(text):
         if number.start() < resume:
             continue
         date, _, resume = _text_candidate(text, number.start(), number["after_word"] is not None, this_year, dayfirst)
         if date is not None and date.precision == "day":
-            found.add(date.iso())
+            found.append(date.iso())
     return found
+
+
+def dates_in_text(text: str, *, dayfirst: bool | None = None) -> set[str]:
+    """Return every full date (day, month and year) written in a text, as YYYY-MM-DD."""
+    return set(full_dates(text, dayfirst=dayfirst))
 
 
 # Labels that say the date after them is the publication's ("Published: ...", "Erschienen am ..."); a capital
 # first letter, because running text ("the report was published on 3 May") names other events' dates.
 _PUBLISHED_LABEL_RE = re.compile(
     r"(?<![^\W\d_])(?:Published|Posted|Written|Released|Publication date|Date published|Veröffentlicht|"
-    r"Erschienen|Erstellt|Publié|Publiée|Mis en ligne|Publicado|Pubblicato|Gepubliceerd|Geplaatst|"
-    r"Opublikowano|Опубликовано|Опубліковано|Апублікавана|Дата публикации|Дата публікації)"
+    r"Veröffentlichungsdatum|Erschienen|Erstellt|Publié|Publiée|Mise? en ligne|Date de publication|Publicado|"
+    r"Fecha de publicación|Pubblicato|Data di pubblicazione|Gepubliceerd|Geplaatst|Publicatiedatum|"
+    r"Opublikowano|Data publikacji|Опубликовано|Опубліковано|Апублікавана|Дата публикации|Дата публікації)"
     r"(?:\s+(?:on|am|le|el|il|op|dnia))?\s*:?\s*",
 )
 # The date follows its label at once, or after a weekday ("Published on Tuesday, 3 May 2022").

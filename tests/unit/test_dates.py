@@ -533,6 +533,10 @@ def test_numeric_dates_with_spaces_in_running_text():
         ("Erschienen am: 01.11.2023 Lesungen: 61", None, d(2023, 11, 1, "label")),
         ("Published on Tuesday, 3 May 2022", None, d(2022, 5, 3, "label")),
         ("Опубликовано 1 февраля 2023 г.", None, d(2023, 2, 1, "label")),
+        # The noun forms a page's metadata list writes: "Mise en ligne" (put online), "Data publikacji".
+        ("Un documentaire de K. F. Mise en ligne 23 mai 2019 Enregistrements", None, d(2019, 5, 23, "label")),
+        ("Data publikacji: 12.03.2021", True, d(2021, 3, 12, "label")),
+        ("Veröffentlichungsdatum 4. Februar 2022", None, d(2022, 2, 4, "label")),
         ("Publicado el 03/05/2022", True, d(2022, 5, 3, "label")),
         ("Publicado el 03/05/2022", None, d(2022, 3, 5, "label")),
         # Running text names other events' dates; a label starts with a capital.
@@ -550,6 +554,14 @@ def test_dates_in_text_are_the_full_dates_only():
     text = "On 3 May 2022 and 12.01.2022, in March 2021, on 1 February, 1.2 million, 03/05/2022"
     assert dates.dates_in_text(text) == {"2022-05-03", "2022-01-12", "2022-03-05"}
     assert dates.dates_in_text(text, dayfirst=True) == {"2022-05-03", "2022-01-12"}
+
+
+def test_full_dates_counts_each_time_a_date_is_written():
+    assert dates.full_dates("3 May 2022, then 12.01.2022 and again on May 3, 2022") == [
+        "2022-05-03",
+        "2022-01-12",
+        "2022-05-03",
+    ]
 
 
 @pytest.mark.parametrize(

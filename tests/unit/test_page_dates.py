@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from indexer.extract import dates
 from indexer.extract.clean import clean_file
+from indexer.extract.html_page import extract_html
 
 BODY = (
     "<p>The committee published its findings on the detention of journalists, with testimony from "
@@ -176,3 +178,145 @@ def test_a_modified_meta_tag_yields_to_the_json_ld_publication_date(tmp_path):
     )
     # The <article> is the whole release, not a date line: its first date is the update's.
     assert date_of(path) == ("2020-07-10", "json-ld")
+
+
+def test_a_microdata_modified_date_yields_to_the_microdata_publication_date(tmp_path):
+    # htmldate takes the first <time> it meets, here the last edit's.
+    body = (
+        '<time itemprop="dateModified" class="hidden">2018-08-29 14:15:57</time>'
+        '<time itemprop="datePublished" datetime="2018-06-22 10:20:00" class="hidden">2018-06-22 10:20:00</time>'
+        "<span>22.06.2018 10:20</span>" + BODY
+    )
+    assert date_of(page(tmp_path, body, lang="de")) == ("2018-06-22", "meta")
+
+
+def test_a_date_the_page_also_writes_outside_its_comments_stays_the_page_date(tmp_path):
+    # A reader answered on the day the post appeared: the date is the comment's and the post's.
+    body = (
+        "<p class='listing-meta'><span>Paddy</span> · <span>April 19, 2019</span></p>"
+        + BODY
+        + "<ol class='commentlist'><li class='comment'><p>Thanks, that helped.</p>"
+        "<div class='comment_info'>Tobsen · <span class='comment_date'>April 19, 2019</span></div></li></ol>"
+    )
+    assert date_of(page(tmp_path, body))[0] == "2019-04-19"
+
+
+def test_an_hatom_published_updated_date_is_not_an_edit(tmp_path):
+    # class="published updated" marks a release never edited since it appeared.
+    body = '<p><time class="entry-date published updated" datetime="2022-05-03T10:00:00">3 May 2022</time></p>' + BODY
+    assert date_of(page(tmp_path, body)) == ("2022-05-03", "htmldate")
+
+
+def test_a_german_datum_element_is_a_date_line(tmp_path):
+    # The timestamp the page never writes yields to the date it shows in <div class="datum">.
+    head = '<meta name="date" content="2009-03-01">'
+    body = '<div class="datum"><span>Feb</span> <span>18</span> <span>2009</span></div>' + BODY
+    assert date_of(page(tmp_path, body, head, lang="de")) == ("2009-02-18", "byline")
+
+
+EVENTS = (
+    "<ul class='list-group'><li class='list-group-item'><span class='date'>29.02.2020 18:00 Uhr</span> Weinprobe</li>"
+    "<li class='list-group-item'><span class='date'>04.04.2020 18:00 Uhr</span> Tapas-Abend</li></ul>"
+)
+
+
+def test_the_dates_of_a_list_of_events_are_not_the_page_date(tmp_path):
+    head = '<meta name="date" content="2020-02-11">'
+    assert date_of(page(tmp_path, BODY * 2 + EVENTS, head, lang="de")) == ("2020-02-11", "htmldate")
+
+
+def test_a_byline_list_with_one_date_is_a_date_line(tmp_path):
+    head = '<meta name="date" content="2020-02-11">'
+    byline = "<ul class='meta'><li class='author'>Von Anna</li><li><span class='date'>29.02.2020</span></li></ul>"
+    assert date_of(page(tmp_path, byline + BODY, head, lang="de")) == ("2020-02-29", "byline")
+
+
+def test_the_site_header_shows_today_not_the_page_date(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='de'><body><header class='container'><div class='navtop'><span class='mod_datetime'>"
+        "<time datetime='2023-11-01T13:56:20+01:00'>Mittwoch, 01. November 2023</time></span></div></header>"
+        "<div class='page'><h2>Findings</h2><p><span class='text_datum'>31. Oktober 2023.</span> Die Kommission "
+        f"hat ihre Befunde vorgelegt.</p>{BODY}</div></body></html>",
+        encoding="utf-8",
+    )
+    assert date_of(path) == ("2023-10-31", "byline")
+
+
+def test_a_date_line_in_a_comment_is_not_a_byline(tmp_path):
+    body = (
+        BODY + "<div class='comment-meta'><span class='comment-author'>Gabriel</span> "
+        "<abbr class='date' title='2018-09-11T10:57:27Z'>Le 11 septembre 2018 à 12:57</abbr></div>"
+    )
+    assert date_of(page(tmp_path, body, lang="fr")) == (None, None)
+
+
+def test_a_layout_class_naming_the_sidebar_does_not_make_the_article_one(tmp_path):
+    # "with-double-sidebar" says the page has sidebars; the byline inside is the article's.
+    head = '<meta name="date" content="2021-01-01">'
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html lang='de'><head>{head}</head><body><div class='wrapper with-double-sidebar'><article><h1>Findings</h1>"
+        f"<span class='date'>4. Januar 2021</span>{BODY}</article></div></body></html>",
+        encoding="utf-8",
+    )
+    assert date_of(path) == ("2021-01-04", "byline")
+
+
+TEASERS = (
+    "<div class='tabs'><p><small>30.01.2022 · Männer</small></p><p><a href='/a'>Wer kommt und wer geht?</a></p>"
+    "<p><small>27.01.2022 · Männer</small></p><p><a href='/b'>Trainer übernimmt</a></p></div>"
+)
+
+
+def kicker_page(tmp_path, head: str = "", kicker: str = "02.02.2022 10:16 Uhr - 1. Bundesliga - PM Vereine"):
+    """Write a page whose teasers come before the article, and the article's kicker above its headline."""
+    path = tmp_path / "page.html"
+    path.write_text(
+        f"<html lang='de'><head><title>Findings</title>{head}</head><body>{TEASERS}"
+        f"<div id='copynews'><p>{kicker}</p><h1>Findings</h1>{BODY}</div></body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_date_of_a_kicker_above_the_headline_beats_a_teaser_date(tmp_path):
+    # htmldate falls back on the first date in the page's text, a teaser's.
+    assert date_of(kicker_page(tmp_path)) == ("2022-02-02", "headline")
+
+
+def test_a_date_the_structured_data_confirms_is_kept_beside_a_kicker(tmp_path):
+    head = '<meta property="article:published_time" content="2022-01-30T08:00:00+01:00">'
+    assert date_of(kicker_page(tmp_path, head)) == ("2022-01-30", "htmldate")
+
+
+def test_teaser_dates_above_the_headline_are_not_a_kicker(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='de'><body><aside><ul><li>Wahl 12.01.2022</li><li>Haushalt 13.01.2022</li></ul></aside>"
+        f"<h1>Findings</h1>{BODY}</body></html>",
+        encoding="utf-8",
+    )
+    # Two dates above the headline are a list's, not a kicker's.
+    assert date_of(path) == (None, None)
+
+
+MENU = " ".join(f"<a href='/{n}'>Rubrique {n}</a>" for n in ("politique", "écologie", "société", "monde", "idées") * 4)
+
+
+def test_the_date_at_the_og_title_headline_dates_a_page_whose_h1_is_its_logo(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html lang='fr'><head><title>Deux ans en Macronie - regards.fr</title>"
+        "<meta property='og:title' content='Deux ans en Macronie'></head><body>"
+        f"<h1><a class='-logo' href='/'>regards.fr</a></h1><nav>{MENU}</nav>"
+        "<span class='-meta'>Accueil | Par Loïc Le Clerc | "
+        f"30 septembre 2018</span><h2>Deux ans en Macronie</h2>{BODY}<div class='comment-meta'>Gabriel "
+        "<abbr class='date' title='2018-09-11T10:57:27Z'>Le 11 septembre 2018</abbr></div></body></html>",
+        encoding="utf-8",
+    )
+    # htmldate takes the comment's <abbr>; the byline above the headline has no markup of its own.
+    page = extract_html(path.read_text(encoding="utf-8"))
+    assert (page.title, page.date) == ("regards.fr", None)
+    assert page.headline_date == dates.PartialDate(2018, 9, 30, "headline")
+    assert date_of(path)[0] == "2018-09-30"
