@@ -75,11 +75,11 @@ def test_release_with_a_url_links_to_the_original(site_client):
     assert entry.find(f"{ATOM}published").text == entry.find(f"{ATOM}updated").text == "2020-11-03T00:00:00Z"
 
 
-def test_undated_release_is_not_dated_1970(site_client, site_index):
+def test_undated_release_is_not_dated_1970(site_client, site_corpus):
     entry = entry_titled(feed(site_client, "year=unknown"), UNDATED_TITLE)
     assert entry.find(f"{ATOM}published") is None
     # It changed when its page file last did, which is when this copy of it was written.
-    page_file = site_index.parent / "corpus" / EXTRA_FOLDER / "undated.txt"
+    page_file = site_corpus / EXTRA_FOLDER / "undated.txt"
     expected = datetime.fromtimestamp(page_file.stat().st_mtime_ns // 1_000_000_000, timezone.utc)
     assert atom_time(entry.find(f"{ATOM}updated").text) == expected
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from indexer.engine.storage import open_view
 from searchapp.search import BadParameter, SearchRequest, document, search
+
+from search_backends import open_view
 
 
 @pytest.fixture(scope="module")

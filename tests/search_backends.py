@@ -1,0 +1,67 @@
+"""Where a test's index lives on each backend: a folder for Whoosh, a fresh database for PostgreSQL.
+
+Every test of search behaviour asks for the `search_backend` fixture (through `search_index`, `site_index`,
+`index_location` ...), so it runs once per backend, as `test_x[whoosh]` and `test_x[postgresql]`. A test about
+Whoosh's own files (generations, CURRENT, segments, writer processes) is marked `whoosh_only` and runs on Whoosh
+alone.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+BACKENDS = ("whoosh", "postgresql")
+WHOOSH_ONLY = "whoosh_only"
+# The module that opens either backend's location; until it exists only Whoosh can be tested.
+BACKENDS_MODULE = "indexer.engine.backends"
+
+Location = Path | str
+
+
+def backends_module_missing() -> bool:
+    """Whether the engine still lacks the module that opens a PostgreSQL location."""
+    return importlib.util.find_spec(BACKENDS_MODULE) is None
+
+
+@dataclass
+class Backend:
+    """One backend the contract suite runs on, and the PostgreSQL cluster behind it (None for Whoosh)."""
+
+    name: str
+    cluster: object | None = None
+
+    def new_location(self, folder: Path) -> Location:
+        """A fresh, empty index location: folder/index for Whoosh, a new database on the cluster's primary."""
+        if self.cluster is None:
+            return folder / "index"
+        return self.cluster.primary.url(self.cluster.create_database())
+
+    def replica_urls(self, location: Location) -> list[str]:
+        """The URLs of a PostgreSQL location's database on each replica."""
+        name = str(location).rsplit("/", 1)[1]
+        return [replica.url(name) for replica in self.cluster.replicas]
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def is_url(location: Location) -> bool:
+    """Whether a location is a PostgreSQL URL rather than a folder."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def open_view(location: Location, **settings):
+    """Open a view of the live index at either backend's location (settings: time_budget=...); close it after."""
+    if backends_module_missing():
+        # Until the engine opens locations of both kinds, a folder is all there is.
+        from indexer.engine.storage import open_view as open_location
+    else:
+        from indexer.engine.backends import open_view as open_location
+    return open_location(location, **settings)
+
+
+def index_options(location: Location) -> list[str]:
+    """The command line's options that choose the index at a location."""
+    return ["--backend", str(location)] if is_url(location) else ["--index", str(location)]
