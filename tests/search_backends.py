@@ -40,8 +40,12 @@ class Backend:
 
     def replica_urls(self, location: Location) -> list[str]:
         """The URLs of a PostgreSQL location's database on each replica."""
-        name = str(location).rsplit("/", 1)[1]
-        return [replica.url(name) for replica in self.cluster.replicas]
+        return [replica.url(database_name(location)) for replica in self.cluster.replicas]
+
+    def remove(self, location: Location) -> None:
+        """Drop a PostgreSQL location's database (a folder goes with its test's temporary folder)."""
+        if self.cluster is not None:
+            self.cluster.drop_database(database_name(location))
 
     def __repr__(self) -> str:
         return self.name
@@ -50,6 +54,11 @@ class Backend:
 def is_url(location: Location) -> bool:
     """Whether a location is a PostgreSQL URL rather than a folder."""
     return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def database_name(url: Location) -> str:
+    """The database a PostgreSQL location names."""
+    return str(url).rsplit("/", 1)[1].split("?", 1)[0]
 
 
 def open_view(location: Location, **settings):

@@ -24,9 +24,9 @@ from hypothesis.stateful import (
     multiple,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
-from indexer.engine.storage import open_view
 from indexer.index.reindex import reindex
 from indexer.index.stats import index_stats
 from searchapp import create_app
@@ -49,6 +49,7 @@ from lifecycle_model import (
     page_html,
     page_text,
 )
+from search_backends import Backend, open_view
 from site_fixtures import serve_app
 
 # Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times
@@ -101,11 +102,12 @@ class IndexLifecycle(RuleBasedStateMachine):
     # Processes writing each reindex's documents: none but the reindex's own.
     writers = 1
 
-    def __init__(self):
+    def __init__(self, backend: Backend):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.corpus = Corpus(self.tmp / "corpus")
-        self.index = self.tmp / "index"
+        self.backend = backend
+        self.index = backend.new_location(self.tmp)
         self.reindexed = False
         self.reindexes = 0
         self.counter = 0
@@ -121,6 +123,7 @@ class IndexLifecycle(RuleBasedStateMachine):
     def close(self):
         """Remove the corpus and the index."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.backend.remove(self.index)
 
     def _name(self, folder: str, suffix: str) -> str:
         self.counter += 1
@@ -250,8 +253,8 @@ class IndexLifecycle(RuleBasedStateMachine):
         assert index_stats(self.index)["documents"] == len(docs)
 
 
-IndexLifecycle.TestCase.settings = SEQUENCES
-test_random_corpus_changes_keep_the_index_searchable_and_exact = IndexLifecycle.TestCase
+def test_random_corpus_changes_keep_the_index_searchable_and_exact(search_backend):
+    run_state_machine_as_test(lambda: IndexLifecycle(search_backend), settings=SEQUENCES)
 
 
 class ProcessWrittenIndexLifecycle(IndexLifecycle):
@@ -260,9 +263,11 @@ class ProcessWrittenIndexLifecycle(IndexLifecycle):
     writers = 2
 
 
-ProcessWrittenIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 2))
-ProcessWrittenIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
-test_random_corpus_changes_written_by_processes_keep_the_index_exact = ProcessWrittenIndexLifecycle.TestCase
+@pytest.mark.slow
+@pytest.mark.whoosh_only
+def test_random_corpus_changes_written_by_processes_keep_the_index_exact(search_backend):
+    machine_settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 2))
+    run_state_machine_as_test(lambda: ProcessWrittenIndexLifecycle(search_backend), settings=machine_settings)
 
 
 SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()[:8]] + [
@@ -276,8 +281,8 @@ SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()
 class ServedIndexLifecycle(IndexLifecycle):
     """The same sequences while a real server answers requests from a client thread without pause."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, backend: Backend):
+        super().__init__(backend)
         self.errors: list[str] = []
         self.requests = 0
         self.stop = threading.Event()
@@ -322,6 +327,7 @@ class ServedIndexLifecycle(IndexLifecycle):
         assert not self.errors, self.errors[:5]
 
 
-ServedIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 4))
-ServedIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
-test_a_server_keeps_answering_across_every_reindex = ServedIndexLifecycle.TestCase
+@pytest.mark.slow
+def test_a_server_keeps_answering_across_every_reindex(search_backend):
+    machine_settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 4))
+    run_state_machine_as_test(lambda: ServedIndexLifecycle(search_backend), settings=machine_settings)
