@@ -18,7 +18,8 @@ from searchapp.search import SearchRequest, document, search
 
 from conftest import CORPUS
 
-pytestmark = pytest.mark.slow
+# About Whoosh's own files and processes: the PostgreSQL backend has none of them.
+pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 # Searches of every kind the site runs, on the bundled corpus: words, names, joined words, phrases,
 # exclusions, wildcards, fields, spelling variants, partial matches.

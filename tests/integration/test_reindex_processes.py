@@ -24,7 +24,8 @@ from searchapp.search import SearchRequest, search
 from conftest import ROOT
 
 # Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
-pytestmark = pytest.mark.slow
+# About Whoosh's own files and processes: the PostgreSQL backend has none of them.
+pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 WORDS = (
     "council statement rights freedom election border minister peace talks sanctions court ruling "
