@@ -47,12 +47,11 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def search_backend(request):
     """The backend a test's indexes are built on: "whoosh" (a folder) or "postgresql" (a database on pg_cluster)."""
-    from search_backends import Backend, backends_module_missing
+    from search_backends import Backend, skip_until_postgres_backend
 
     if request.param == "whoosh":
         return Backend("whoosh")
-    if backends_module_missing():
-        pytest.skip("the PostgreSQL backend is not in the engine yet: indexer.engine.backends is missing")
+    skip_until_postgres_backend()
     return Backend("postgresql", request.getfixturevalue("pg_cluster"))
 
 

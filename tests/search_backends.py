@@ -12,6 +12,8 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 BACKENDS = ("whoosh", "postgresql")
 WHOOSH_ONLY = "whoosh_only"
 # The module that opens either backend's location; until it exists only Whoosh can be tested.
@@ -23,6 +25,12 @@ Location = Path | str
 def backends_module_missing() -> bool:
     """Whether the engine still lacks the module that opens a PostgreSQL location."""
     return importlib.util.find_spec(BACKENDS_MODULE) is None
+
+
+def skip_until_postgres_backend() -> None:
+    """Skip a PostgreSQL test while the engine cannot open a PostgreSQL location."""
+    if backends_module_missing():
+        pytest.skip(f"the PostgreSQL backend is not in the engine yet: {BACKENDS_MODULE} is missing")
 
 
 @dataclass
