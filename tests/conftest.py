@@ -55,6 +55,18 @@ def search_backend(request):
     return Backend("postgresql", request.getfixturevalue("pg_cluster"))
 
 
+@pytest.fixture(autouse=True)
+def tests_own_databases_removed(request):
+    """Drop the databases a test made for itself after it; its module's and the session's are made before it."""
+    if "search_backend" not in request.fixturenames:
+        yield
+        return
+    backend = request.getfixturevalue("search_backend")
+    before = len(backend.made)
+    yield
+    backend.remove_made_since(before)
+
+
 @pytest.fixture
 def index_location(search_backend, tmp_path):
     """A fresh, empty index location of the test's backend."""
@@ -181,7 +193,12 @@ BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test in tests/browser/ slow: each drives a real chromium against a real server."""
+    """Mark every test in tests/browser/ slow, and the PostgreSQL run of a test marked postgres_bug as failing."""
     for item in items:
         if BROWSER_TESTS in item.path.parents:
             item.add_marker(pytest.mark.slow)
+        bug = item.get_closest_marker("postgres_bug")
+        callspec = getattr(item, "callspec", None)
+        if bug and callspec and callspec.params.get("search_backend") == "postgresql":
+            # Strict: once the backend is fixed the test passes, and that fails the run until the mark goes.
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"PostgreSQL backend bug: {bug.args[0]}"))

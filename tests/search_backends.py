@@ -9,7 +9,7 @@ alone.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -39,21 +39,39 @@ class Backend:
 
     name: str
     cluster: object | None = None
+    # The databases made so far, in order; a test's own are removed after it (tests/conftest.py).
+    made: list[str] = field(default_factory=list)
 
     def new_location(self, folder: Path) -> Location:
         """A fresh, empty index location: folder/index for Whoosh, a new database on the cluster's primary."""
         if self.cluster is None:
             return folder / "index"
-        return self.cluster.primary.url(self.cluster.create_database())
+        url = self.cluster.primary.url(self.cluster.create_database())
+        self.made.append(url)
+        return url
 
     def replica_urls(self, location: Location) -> list[str]:
         """The URLs of a PostgreSQL location's database on each replica."""
         return [replica.url(database_name(location)) for replica in self.cluster.replicas]
 
     def remove(self, location: Location) -> None:
-        """Drop a PostgreSQL location's database (a folder goes with its test's temporary folder)."""
-        if self.cluster is not None:
-            self.cluster.drop_database(database_name(location))
+        """Close this process's connections to a PostgreSQL location and drop its database; a folder stays."""
+        if self.cluster is None:
+            return
+        from indexer.engine.postgres.store import nodes_for
+
+        if str(location) in self.made:
+            self.made.remove(str(location))
+
+        # The engine keeps one set of pools per database for the life of the process: a test run that made
+        # dozens of databases would otherwise hold more connections than the primary takes.
+        nodes_for(str(location)).close()
+        self.cluster.drop_database(database_name(location))
+
+    def remove_made_since(self, count: int) -> None:
+        """Remove the databases made after the first `count`."""
+        for url in self.made[count:]:
+            self.remove(url)
 
     def __repr__(self) -> str:
         return self.name

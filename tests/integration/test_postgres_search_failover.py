@@ -62,7 +62,11 @@ class Answer:
     path: str
     status: int
     etag: str | None
+    version: str | None  # the index state that answered
     body: bytes
+
+
+VERSION = "X-Index-Version"
 
 
 def get(url: str) -> Answer:
@@ -70,10 +74,11 @@ def get(url: str) -> Answer:
     path, asked = "/" + url.split("/", 3)[3], time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            body = response.read()
-            return Answer(asked, time.monotonic(), path, response.status, response.headers["ETag"], body)
+            body, headers = response.read(), response.headers
+            return Answer(asked, time.monotonic(), path, response.status, headers["ETag"], headers[VERSION], body)
     except urllib.error.HTTPError as error:
-        return Answer(asked, time.monotonic(), path, error.code, error.headers["ETag"], error.read())
+        body, headers = error.read(), error.headers
+        return Answer(asked, time.monotonic(), path, error.code, headers["ETag"], headers[VERSION], body)
 
 
 class Clients:
@@ -123,7 +128,10 @@ def wrong_answers(answers: list[Answer], expected: dict[str, Answer]) -> list[st
     for answer in answers:
         want = expected[answer.path]
         if (answer.status, answer.etag, answer.body) != (want.status, want.etag, want.body):
-            wrong.append(f"{answer.path}: {answer.status} {answer.etag} {answer.body[:200]!r}, expected {want.etag}")
+            wrong.append(
+                f"{answer.path}: {answer.status} from {answer.version} (ETag {answer.etag}): {answer.body[:200]!r}; "
+                f"expected the answer of {want.version} (ETag {want.etag})"
+            )
     return wrong
 
 
@@ -276,6 +284,12 @@ def test_searches_answer_from_the_replicas_while_the_primary_is_down_and_a_reind
     assert [hit["title"] for hit in found["results"]] == ["Zebra statement"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="PostgreSQL backend bug: the published state is read from any replica in turn (store.published_state "
+    "reads without min_state), so once the app serves the new state a lagging replica's older one sends it back: "
+    "answers right after pg.2 come from pg.1",
+)
 def test_a_lagging_replica_is_skipped_for_the_state_it_does_not_have(deployment):
     cluster = deployment.db.cluster
     lagging, current = cluster.replicas
@@ -292,19 +306,20 @@ def test_a_lagging_replica_is_skipped_for_the_state_it_does_not_have(deployment)
         switched = time.monotonic()
         fresh = deployment.answers()
         clients.wait_for(4 * ENOUGH, after=switched)
-    # The lagging replica never replayed the reindex, so every answer after the switch came from another node.
+    assert not clients.errors, clients.errors[:3]
+    # The lagging replica never replayed the reindex, so every answer from the new state came from another node.
     with cluster.connect(lagging) as conn:
         assert conn.execute("SELECT pg_is_wal_replay_paused()").fetchone() == (True,)
     assert newest["total"] == len(DOCUMENTS) + 2
-    assert [hit["title"] for hit in json.loads(get(deployment.base + "/api/search?q=zebra").body)["results"]] == [
-        "Zebra statement"
-    ]
+    assert {fresh[path].version for path in SEARCHES} == {newest["index_version"]}
     assert all(fresh[path].etag != expected[path].etag for path in SEARCHES)
-    assert not clients.errors, clients.errors[:3]
-    # Searches asked before the switch answer from either state; those asked after it, only from the new one.
+    # Searches asked once the app serves the new state answer from it, never from the one before.
     later = [answer for answer in clients.answers if answer.asked > switched]
     assert later and not wrong_answers(later, fresh), wrong_answers(later, fresh)[:3]
-    before = [a for a in clients.answers if a.asked <= switched]
+    found = json.loads(get(deployment.base + "/api/search?q=zebra").body)
+    assert [hit["title"] for hit in found["results"]] == ["Zebra statement"]
+    # Those asked before it answer from either state, whole.
+    before = [answer for answer in clients.answers if answer.asked <= switched]
     assert all(not wrong_answers([a], expected) or not wrong_answers([a], fresh) for a in before)
     # A client holding the old ETag is sent the new answer, not told its copy is still good.
     request = urllib.request.Request(deployment.base + PATHS[0], headers={"If-None-Match": expected[PATHS[0]].etag})
