@@ -47,11 +47,10 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def search_backend(request):
     """The backend a test's indexes are built on: "whoosh" (a folder) or "postgresql" (a database on pg_cluster)."""
-    from search_backends import Backend, skip_until_postgres_backend
+    from search_backends import Backend
 
     if request.param == "whoosh":
         return Backend("whoosh")
-    skip_until_postgres_backend()
     return Backend("postgresql", request.getfixturevalue("pg_cluster"))
 
 

@@ -8,29 +8,15 @@ alone.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from indexer.engine.backends import is_postgres
 
 BACKENDS = ("whoosh", "postgresql")
 WHOOSH_ONLY = "whoosh_only"
-# The module that opens either backend's location; until it exists only Whoosh can be tested.
-BACKENDS_MODULE = "indexer.engine.backends"
 
 Location = Path | str
-
-
-def backends_module_missing() -> bool:
-    """Whether the engine still lacks the module that opens a PostgreSQL location."""
-    return importlib.util.find_spec(BACKENDS_MODULE) is None
-
-
-def skip_until_postgres_backend() -> None:
-    """Skip a PostgreSQL test while the engine cannot open a PostgreSQL location."""
-    if backends_module_missing():
-        pytest.skip(f"the PostgreSQL backend is not in the engine yet: {BACKENDS_MODULE} is missing")
 
 
 @dataclass
@@ -50,10 +36,6 @@ class Backend:
         self.made.append(url)
         return url
 
-    def replica_urls(self, location: Location) -> list[str]:
-        """The URLs of a PostgreSQL location's database on each replica."""
-        return [replica.url(database_name(location)) for replica in self.cluster.replicas]
-
     def remove(self, location: Location) -> None:
         """Close this process's connections to a PostgreSQL location and drop its database; a folder stays."""
         if self.cluster is None:
@@ -62,7 +44,6 @@ class Backend:
 
         if str(location) in self.made:
             self.made.remove(str(location))
-
         # The engine keeps one set of pools per database for the life of the process: a test run that made
         # dozens of databases would otherwise hold more connections than the primary takes.
         nodes_for(str(location)).close()
@@ -77,26 +58,11 @@ class Backend:
         return self.name
 
 
-def is_url(location: Location) -> bool:
-    """Whether a location is a PostgreSQL URL rather than a folder."""
-    return str(location).startswith(("postgresql://", "postgres://"))
-
-
 def database_name(url: Location) -> str:
     """The database a PostgreSQL location names."""
     return str(url).rsplit("/", 1)[1].split("?", 1)[0]
 
 
-def open_view(location: Location, **settings):
-    """Open a view of the live index at either backend's location (settings: time_budget=...); close it after."""
-    if backends_module_missing():
-        # Until the engine opens locations of both kinds, a folder is all there is.
-        from indexer.engine.storage import open_view as open_location
-    else:
-        from indexer.engine.backends import open_view as open_location
-    return open_location(location, **settings)
-
-
 def index_options(location: Location) -> list[str]:
     """The command line's options that choose the index at a location."""
-    return ["--backend", str(location)] if is_url(location) else ["--index", str(location)]
+    return ["--backend", location] if is_postgres(location) else ["--index", str(location)]

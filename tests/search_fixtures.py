@@ -10,12 +10,13 @@ from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
 
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, SearchResult, search
 
 from conftest import SEED
-from search_backends import Backend, Location, open_view
+from search_backends import Backend, Location
 
 # (file, source, date, language, title, body). Dates: "" means "let the cleaner find it".
 DOCUMENTS = [

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from whoosh.qparser import QueryParser
 
 from indexer.engine.analysis import search_analyzer
+from indexer.engine.backends import open_view
 from indexer.engine.live import LiveIndex
 from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.engine.storage import (
@@ -38,7 +39,7 @@ from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search
 
 from conftest import CORPUS, ROOT
-from search_backends import Location, index_options, open_view
+from search_backends import Location, index_options
 
 KREMLIN = "kremlin_and_president_ua_en_2021_2022"
 BELARUSIANS = "belarusians_nl_news_2022_2023"

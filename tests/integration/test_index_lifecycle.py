@@ -27,6 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from indexer.index.stats import index_stats
 from searchapp import create_app
@@ -49,7 +50,7 @@ from lifecycle_model import (
     page_html,
     page_text,
 )
-from search_backends import Backend, open_view
+from search_backends import Backend
 from site_fixtures import serve_app
 
 # Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times

@@ -28,7 +28,6 @@ from searchapp.cli import cli
 from searchapp.index_check import check_index_state
 
 from conftest import ROOT
-from search_backends import skip_until_postgres_backend
 from search_fixtures import DOCUMENTS, write_corpus
 from site_fixtures import serve_app
 
@@ -178,12 +177,6 @@ class Deployment:
                 return body
             assert time.monotonic() < deadline, f"the app still serves {old} 60 s after a reindex"
             time.sleep(0.1)
-
-
-@pytest.fixture(autouse=True)
-def postgres_backend():
-    """Skip, before any server starts, while the engine has no PostgreSQL backend."""
-    skip_until_postgres_backend()
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.engine.backends import open_view
 from searchapp import create_app
 from searchapp.search import SearchRequest, search
 
-from search_backends import open_view
 from search_fixtures import index_of, searching
 
 # (file, source, date, language, title, body)

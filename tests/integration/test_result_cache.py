@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from searchapp import create_app
 from searchapp.result_cache import MEMO_KEY, ResultCache
 from searchapp.search import SearchRequest, search
 
-from search_backends import open_view
 from search_fixtures import write_corpus
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from indexer.engine.backends import open_view
 from searchapp.search import BadParameter, SearchRequest, document, search
-
-from search_backends import open_view
 
 
 @pytest.fixture(scope="module")
