@@ -8,6 +8,7 @@ alone.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ BACKENDS = ("whoosh", "postgresql")
 WHOOSH_ONLY = "whoosh_only"
 
 Location = Path | str
+DATABASE_NUMBERS = itertools.count(1)
 
 
 @dataclass
@@ -32,7 +34,12 @@ class Backend:
         """A fresh, empty index location: folder/index for Whoosh, a new database on the cluster's primary."""
         if self.cluster is None:
             return folder / "index"
-        url = self.cluster.primary.url(self.cluster.create_database())
+        name = f"contract_{next(DATABASE_NUMBERS)}"
+        # Read on the primary alone, so neither the replicas' copies nor pg_cluster_db's checkpoints (for tests
+        # that kill nodes) are waited for: 0.08 s a database instead of 0.9 s.
+        with self.cluster.connect(self.cluster.primary) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" STRATEGY = FILE_COPY')
+        url = self.cluster.primary.url(name)
         self.made.append(url)
         return url
 
