@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.config import DEFAULT_INDEX, cache_path
+from indexer.config import cache_path, index_path
 from indexer.engine import backends
 from indexer.engine.schema import SCHEMA_VERSION, file_fields
 from indexer.engine.storage import (
@@ -529,8 +529,8 @@ class _DatabaseRun(_Run):
         self.state_id = state_id
 
     def _cache_folder(self) -> Path:
-        """Return where cleaned pages are cached: var/cache, as for the default index folder."""
-        return cache_path(Path(DEFAULT_INDEX))
+        """Return where cleaned pages are cached: beside $SEARCHAPP_INDEX or var/index, as for an index folder."""
+        return cache_path(index_path())
 
     def _begin(self) -> None:
         """Nothing to prepare: the writer starts from the published state."""

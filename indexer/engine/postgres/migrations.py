@@ -145,3 +145,9 @@ def check_migrated(conn: psycopg.Connection, where: str) -> None:
         raise SchemaOutdatedError(
             f"The PostgreSQL database at {where} {state}: run `searchapp reindex --backend URL` with its URL"
         )
+
+
+def drop_tables(conn: psycopg.Connection) -> None:
+    """Drop every table of the index (for benchmarks that start from an empty database)."""
+    for table in ("published", "file_states", "states", "postings", "documents", "segments", "schema_migrations"):
+        conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -173,3 +173,12 @@ def database_bytes(nodes: Nodes) -> int:
     """The size of the database on the primary, in bytes."""
     with nodes.primary() as conn:
         return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+
+
+def close_nodes(url: str) -> None:
+    """Close this process's pools for a primary URL (a database about to be dropped, say)."""
+    with _nodes_lock:
+        found = [key for key in _nodes if key[0] == os.getpid() and key[1] == url]
+        closing = [_nodes.pop(key) for key in found]
+    for nodes in closing:
+        nodes.close()
