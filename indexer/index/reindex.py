@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -529,8 +530,11 @@ class _DatabaseRun(_Run):
         self.state_id = state_id
 
     def _cache_folder(self) -> Path:
-        """Return where cleaned pages are cached: beside $SEARCHAPP_INDEX or var/index, as for an index folder."""
-        return cache_path(index_path())
+        """Return where cleaned pages are cached: a folder per database beside $SEARCHAPP_INDEX or var/index.
+
+        One per database, as an index folder has its own: an entry's document id depends on its corpus.
+        """
+        return cache_path(index_path()) / "postgresql" / re.sub(r"[^\w.-]+", "-", backends.describe(self.index))
 
     def _begin(self) -> None:
         """Nothing to prepare: the writer starts from the published state."""

@@ -21,6 +21,12 @@ from conftest import CORPUS
 from search_fixtures import write_corpus
 from site_fixtures import EXTRA_FOLDER, write_extra_documents
 
+
+@pytest.fixture(autouse=True)
+def clean_cache_in_tmp(tmp_path, monkeypatch):
+    """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
+
 QUERIES = [
     {},
     {"q": "sanctions"},

@@ -10,6 +10,12 @@ from indexer.engine import backends
 from indexer.engine.postgres.store import close_nodes
 
 
+@pytest.fixture(autouse=True)
+def clean_cache_in_tmp(tmp_path, monkeypatch):
+    """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
+
+
 class DatabaseIndexLifecycle(lifecycle.IndexLifecycle):
     """The Whoosh lifecycle's corpus changes and checks, with the index in a fresh PostgreSQL database."""
 
