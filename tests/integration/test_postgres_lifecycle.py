@@ -57,3 +57,10 @@ def test_random_corpus_changes_keep_the_database_index_exact(on_database):
 def test_random_corpus_changes_written_by_processes_keep_the_database_index_exact(on_database):
     settings = lifecycle.settings(lifecycle.SEQUENCES, max_examples=max(3, lifecycle.SEQUENCES.max_examples // 2))
     run_state_machine_as_test(ProcessWrittenDatabaseLifecycle, settings=settings)
+
+
+def test_random_corpus_changes_keep_the_index_exact_when_every_two_small_segments_merge(on_database, monkeypatch):
+    from indexer.engine.postgres import writing
+
+    monkeypatch.setattr(writing, "MERGE_AT", 2)
+    run_state_machine_as_test(DatabaseIndexLifecycle, settings=lifecycle.SEQUENCES)
