@@ -143,7 +143,9 @@ def change_files(folder: Path, size: int, share: float) -> int:
     return len(numbers)
 
 
-def run_reindex(corpus: Path, index, *, full: bool = False, workers: int | None = None, cache: Path | None = None) -> dict:
+def run_reindex(
+    corpus: Path, index, *, full: bool = False, workers: int | None = None, cache: Path | None = None
+) -> dict:
     """Run one reindex in a fresh process and return its summary, time and peak memory."""
     command = [sys.executable, __file__, "--run-reindex", str(corpus), str(index)]
     if full:

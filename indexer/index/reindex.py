@@ -332,7 +332,11 @@ class _Run:
 
     def _discard(self) -> None:
         """Delete the generation a failed run wrote, unless it is live."""
-        if (self.full or self.forked) and self.generation is not None and self.generation != current_generation(self.index):
+        if (
+            (self.full or self.forked)
+            and self.generation is not None
+            and self.generation != current_generation(self.index)
+        ):
             remove_generation(self.generation)
 
     def _plan(self) -> tuple[list[Task], dict[str, FileState]]:

@@ -27,6 +27,7 @@ def clean_cache_in_tmp(tmp_path, monkeypatch):
     """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
     monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
 
+
 QUERIES = [
     {},
     {"q": "sanctions"},

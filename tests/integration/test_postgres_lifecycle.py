@@ -1,11 +1,11 @@
-"""Random sequences of corpus changes and reindexes into PostgreSQL, each state searched against the brute-force model."""
+"""Random corpus changes and reindexes into PostgreSQL, each state searched against the brute-force model."""
 
 from __future__ import annotations
 
 import pytest
+import test_index_lifecycle as lifecycle
 from hypothesis.stateful import run_state_machine_as_test
 
-import test_index_lifecycle as lifecycle
 from indexer.engine import backends
 from indexer.engine.postgres.store import close_nodes
 

@@ -24,6 +24,7 @@ def clean_cache_in_tmp(tmp_path, monkeypatch):
     """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
     monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
 
+
 MORE = [(f"m{n}.txt", "Viasna", "2024-01-0" + str(1 + n % 9), "en", f"Minsk vigil {n}", f"Vigil number {n} in Minsk.")
         for n in range(14)]  # fmt: skip
 

@@ -177,7 +177,9 @@ class PostgresReader(IndexReader):
                 self._stored.move_to_end(docnum)
                 return dict(found)
         number = self.data.global_docnum(docnum)
-        row = self._read(lambda conn: conn.execute("SELECT stored FROM documents WHERE docnum = %s", [number]).fetchone())
+        row = self._read(
+            lambda conn: conn.execute("SELECT stored FROM documents WHERE docnum = %s", [number]).fetchone()
+        )
         found = pickle.loads(row[0]) if row else {}
         with self._lock:
             self._stored[docnum] = found
