@@ -9,6 +9,7 @@ from functools import partial
 from flask import current_app, g
 
 from indexer.engine.backends import live_index as open_live_index
+from indexer.engine.live import LiveIndex
 from searchapp.result_cache import cached_search
 from searchapp.warming import RecentSearches, warm
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from indexer.engine.backends import view_of
 from indexer.index.reindex import Expected
 from searchapp.search import SearchRequest, document, search

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.config import DEFAULT_INDEX, cache_path
+from indexer.config import cache_path, index_path
 from indexer.engine import backends
 from indexer.engine.schema import SCHEMA_VERSION, file_fields
 from indexer.engine.storage import (
@@ -331,7 +332,11 @@ class _Run:
 
     def _discard(self) -> None:
         """Delete the generation a failed run wrote, unless it is live."""
-        if (self.full or self.forked) and self.generation is not None and self.generation != current_generation(self.index):
+        if (
+            (self.full or self.forked)
+            and self.generation is not None
+            and self.generation != current_generation(self.index)
+        ):
             remove_generation(self.generation)
 
     def _plan(self) -> tuple[list[Task], dict[str, FileState]]:
@@ -529,8 +534,11 @@ class _DatabaseRun(_Run):
         self.state_id = state_id
 
     def _cache_folder(self) -> Path:
-        """Return where cleaned pages are cached: var/cache, as for the default index folder."""
-        return cache_path(Path(DEFAULT_INDEX))
+        """Return where cleaned pages are cached: a folder per database beside $SEARCHAPP_INDEX or var/index.
+
+        One per database, as an index folder has its own: an entry's document id depends on its corpus.
+        """
+        return cache_path(index_path()) / "postgresql" / re.sub(r"[^\w.-]+", "-", backends.describe(self.index))
 
     def _begin(self) -> None:
         """Nothing to prepare: the writer starts from the published state."""

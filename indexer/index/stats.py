@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from indexer.engine.schema import NO_DATE, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.engine.backends import describe, is_postgres, open_view, stored_facts
+from indexer.engine.schema import NO_DATE, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.index.state import IndexState, load_live_state
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 from click.testing import CliRunner
 
-from indexer.engine.backends import open_view
+from indexer.engine.backends import live_index, open_view
 from indexer.engine.storage import IndexMissingError
 from indexer.index.reindex import reindex
 from searchapp import create_app
@@ -20,6 +20,13 @@ from searchapp.search import SearchRequest, document, search
 from conftest import CORPUS
 from search_fixtures import write_corpus
 from site_fixtures import EXTRA_FOLDER, write_extra_documents
+
+
+@pytest.fixture(autouse=True)
+def clean_cache_in_tmp(tmp_path, monkeypatch):
+    """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
+
 
 QUERIES = [
     {},
@@ -127,3 +134,32 @@ def view_documents(url: str) -> int:
     """How many documents the published state holds."""
     with open_view(url) as view:
         return view.doc_count()
+
+
+def test_the_live_index_switches_to_each_published_state(corpora, pg_cluster_db, tmp_path, monkeypatch):
+    url = pg_cluster_db.primary_url
+    monkeypatch.delenv("SEARCHAPP_REPLICAS", raising=False)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpora["small"], corpus)
+    reindex(corpus, url, workers=1)
+    app = create_app({"TESTING": True, "INDEX": url})
+    client = app.test_client()
+    health = client.get("/healthz").get_json()
+    assert health["ok"] and health["index_version"].startswith("pg.") and health["generation"] == "pg"
+    live = live_index(url)
+    try:
+        old = live.acquire()
+        (corpus / "a1.txt").write_text("Sanctions on Belarus extended\n\nA zorvexa correction.\n", encoding="utf-8")
+        reindex(corpus, url, workers=1)
+        new = live.acquire()
+        assert new.view.version != old.view.version and live.status()["switches"] == 2
+        # A request that started on the old state finishes on it.
+        assert search(old.view, SearchRequest(q="zorvexa")).total == 0
+        assert search(new.view, SearchRequest(q="zorvexa")).total == 1
+        live.release(old)
+        live.release(new)
+    finally:
+        live.close()
+    after = client.get("/healthz").get_json()
+    assert after["index_version"] != health["index_version"]
+    assert client.get("/api/search?q=zorvexa").get_json()["total"] == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pickle
 import struct
+import sys
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -33,6 +35,9 @@ assert set(COLUMNS) == set(COLUMN_DEFAULTS)
 LENGTH_OF_BYTE = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.int64)
 _BIGINT, _INT, _DOUBLE, _REAL = struct.Struct("!iq"), struct.Struct("!ii"), struct.Struct("!id"), struct.Struct("!if")
 _NULL = struct.pack("!i", -1)
+# Arrays are packed in the machine's order, which must be the format's.
+assert sys.byteorder == "little", "the packed postings are little-endian"
+_LENGTH_LIST = LENGTH_OF_BYTE.tolist()
 
 
 @dataclass
@@ -71,7 +76,8 @@ def field_items(field, value):
 def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
     """Analyse documents numbered base.. into one segment's rows."""
     count = len(documents)
-    postings: dict[tuple[str, bytes], list] = defaultdict(list)
+    # (field, term) -> [ids, weights, values]
+    postings: dict[tuple[str, bytes], tuple[list, list, list]] = {}
     lengths: dict[str, bytearray] = {}
     totals: dict[str, int] = defaultdict(int)
     doc_rows = [COPY_HEADER]
@@ -89,7 +95,12 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
                     for tbytes, freq, weight, vbytes in field_items(field, value):
                         if scorable:
                             length += freq
-                        postings[(fieldname, tbytes)].append((local, weight, vbytes))
+                        found = postings.get((fieldname, tbytes))
+                        if found is None:
+                            found = postings[(fieldname, tbytes)] = ([], [], [])
+                        found[0].append(local)
+                        found[1].append(weight)
+                        found[2].append(vbytes)
                 if length:
                     if fieldname not in lengths:
                         lengths[fieldname] = bytearray(count)
@@ -112,37 +123,33 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
             + _text(columns[5])
         )
     doc_rows.append(COPY_TRAILER)
-    quantized = {name: LENGTH_OF_BYTE[np.frombuffer(bytes(b), dtype=np.uint8)] for name, b in lengths.items()}
+    quantized = {name: [_LENGTH_LIST[b] for b in packed] for name, packed in lengths.items()}
     posting_rows = [COPY_HEADER]
     head = struct.pack("!h", len(POSTING_COLUMNS)) + _BIGINT.pack(8, segment_id)
-    for (fieldname, tbytes), items in postings.items():
-        ids = np.fromiter((item[0] for item in items), dtype="<i4", count=len(items))
-        weights = np.fromiter((item[1] for item in items), dtype="<f4", count=len(items))
-        values = [item[2] or b"" for item in items]
-        if any(values):
-            vals = np.fromiter(map(len, values), dtype="<u4", count=len(values)).tobytes() + b"".join(values)
+    fields = {name: _text(name) for name in SCHEMA.names()}
+    for (fieldname, tbytes), (ids, weights, values) in postings.items():
+        if values[0] is not None and any(values):
+            vals = array("I", map(len, values)).tobytes() + b"".join(values)
         else:
             vals = b""
         of_field = quantized.get(fieldname)
-        if of_field is not None:
-            # As Whoosh's writer: the shortest and longest of the lengths stored for its documents.
-            known = of_field[ids]
-            known = known[known > 0]
-        else:
-            known = ()
-        min_length = _INT.pack(4, int(known.min())) if len(known) else _NULL
-        max_length = int(known.max()) if len(known) else 0
+        # As Whoosh's writer: the shortest and longest of the lengths stored for its documents.
+        known = [length for length in map(of_field.__getitem__, ids) if length] if of_field is not None else ()
+        packed_ids = array("i", ids).tobytes()
+        packed_weights = array("f", weights).tobytes()
         posting_rows.append(
             head
-            + _text(fieldname)
+            + fields[fieldname]
             + _bytes(tbytes)
-            + _INT.pack(4, len(items))
-            + _DOUBLE.pack(8, float(sum(item[1] for item in items)))
-            + _REAL.pack(4, float(weights.max()))
-            + min_length
-            + _INT.pack(4, max_length)
-            + _bytes(ids.tobytes())
-            + _bytes(weights.tobytes())
+            + _INT.pack(4, len(ids))
+            + _DOUBLE.pack(8, float(sum(weights)))
+            + _REAL.pack(4, float(max(weights)))
+            + (_INT.pack(4, min(known)) if known else _NULL)
+            + _INT.pack(4, max(known) if known else 0)
+            + struct.pack("!i", len(packed_ids))
+            + packed_ids
+            + struct.pack("!i", len(packed_weights))
+            + packed_weights
             + _bytes(vals)
         )
     posting_rows.append(COPY_TRAILER)

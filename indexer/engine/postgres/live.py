@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from indexer.engine.live import LiveIndex, _Lease
 from indexer.engine.postgres import store
-from indexer.engine.postgres.migrations import SchemaOutdatedError
 from indexer.engine.postgres.views import open_published_view
 from indexer.engine.storage import IndexMissingError
 from indexer.engine.view import IndexView
@@ -24,11 +23,7 @@ class PostgresLiveIndex(LiveIndex):
 
     def _stamp(self):
         """Return the published state's number as a healthy node has it (one short query), or None."""
-        try:
-            found = store.published_state(self.nodes, where=self.where)
-        except SchemaOutdatedError:
-            return None
-        return None if found is None else found.state
+        return store.published_number(self.nodes)
 
     def _open_view(self) -> IndexView:
         return open_published_view(self.nodes, self.where, cache_bytes=self.cache_bytes, time_budget=self.time_budget)

@@ -177,7 +177,9 @@ class PostgresReader(IndexReader):
                 self._stored.move_to_end(docnum)
                 return dict(found)
         number = self.data.global_docnum(docnum)
-        row = self._read(lambda conn: conn.execute("SELECT stored FROM documents WHERE docnum = %s", [number]).fetchone())
+        row = self._read(
+            lambda conn: conn.execute("SELECT stored FROM documents WHERE docnum = %s", [number]).fetchone()
+        )
         found = pickle.loads(row[0]) if row else {}
         with self._lock:
             self._stored[docnum] = found
@@ -234,7 +236,7 @@ class PostgresReader(IndexReader):
                 return rows
         rows = self._read(
             lambda conn: conn.execute(
-                "SELECT segment, doc_freq, total_weight, max_weight, min_length, max_length, ids, weights, vals"
+                "SELECT segment, doc_freq, total_weight, max_weight, min_length, max_length, ids, weights"
                 " FROM postings WHERE field = %s AND term = %s AND segment = ANY(%s)",
                 [fieldname, btext, self._segment_ids],
             ).fetchall()
@@ -289,18 +291,29 @@ class PostgresReader(IndexReader):
         format_ = self.schema[fieldname].format
         with_values = bool(format_.supports("positions") or format_.supports("characters"))
         where = {s: o for (s, _, _), o in zip(self.data.segments, self.data.offsets)}
-        for segment, doc_freq, *_, packed_ids, packed_weights, vals in rows:
+        for segment, *_, packed_ids, packed_weights in rows:
             local = np.frombuffer(packed_ids, dtype="<i4").astype(np.int64) + where[segment]
             ids.extend(local.tolist())
             weights.extend(np.frombuffer(packed_weights, dtype="<f4").tolist())
-            if with_values:
-                values.extend(decode_values(vals, doc_freq))
-        matcher = TermMatcher(
-            ids, weights, values if with_values else None, format_, scorer, term=(fieldname, btext), terminfo=info
-        )
+        values = _Values(len(ids), lambda: self._values(fieldname, btext)) if with_values else None
+        matcher = TermMatcher(ids, weights, values, format_, scorer, term=(fieldname, btext), terminfo=info)
         if self.data.deleted:
             matcher = FilterMatcher(matcher, self.data.deleted, exclude=True)
         return matcher
+
+    def _values(self, fieldname: str, btext: bytes) -> list[bytes]:
+        """Read a term's posting values (positions) in document order: only phrases and snippets need them."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT segment, doc_freq, vals FROM postings WHERE field = %s AND term = %s AND segment = ANY(%s)",
+                [fieldname, btext, self._segment_ids],
+            ).fetchall()
+        )
+        order = {s: i for i, s in enumerate(self._segment_ids)}
+        values = []
+        for _, doc_freq, vals in sorted(rows, key=lambda r: order[r[0]]):
+            values.extend(decode_values(bytes(vals), doc_freq))
+        return values
 
     def has_vector(self, docnum: int, fieldname: str) -> bool:
         return False
@@ -368,6 +381,29 @@ class PostgresReader(IndexReader):
             terms, infos = self._lexicon(fieldname)
             for term, info in zip(terms, infos):
                 yield (fieldname, term), info
+
+
+class _Values:
+    """A term's posting values, read from the database the first time one is asked for."""
+
+    def __init__(self, count: int, read: Callable[[], list[bytes]]):
+        self._count, self._read, self._values = count, read, None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):
+        if self._values is None:
+            self._values = self._read()
+        return self._values[i]
+
+    def __setitem__(self, i, value) -> None:
+        self[0]
+        self._values[i] = value
+
+    def __iter__(self):
+        self[0]
+        return iter(self._values)
 
 
 def _info(rows: list, data: StateData, order: dict) -> TermInfo:

@@ -106,6 +106,20 @@ def published_state(nodes: Nodes, *, where: str) -> PublishedState | None:
     return nodes.read(read)
 
 
+def published_number(nodes: Nodes) -> int | None:
+    """The published state's number as a healthy node has it, in one query; None before the first reindex."""
+
+    def read(conn):
+        try:
+            with conn.transaction():
+                row = conn.execute("SELECT state FROM published").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+        return None if row is None else int(row[0])
+
+    return nodes.read(read)
+
+
 def state_segments(conn, state: int) -> tuple[list[int], bytes, int]:
     """A state's segments, its deleted bitmap and its document count."""
     row = conn.execute("SELECT segments, deleted, doc_count FROM states WHERE id = %s", [state]).fetchone()
@@ -173,3 +187,12 @@ def database_bytes(nodes: Nodes) -> int:
     """The size of the database on the primary, in bytes."""
     with nodes.primary() as conn:
         return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+
+
+def close_nodes(url: str) -> None:
+    """Close this process's pools for a primary URL (a database about to be dropped, say)."""
+    with _nodes_lock:
+        found = [key for key in _nodes if key[0] == os.getpid() and key[1] == url]
+        closing = [_nodes.pop(key) for key in found]
+    for nodes in closing:
+        nodes.close()

@@ -12,6 +12,7 @@ import queue
 from indexer.engine.bitmaps import positions, to_bits
 from indexer.engine.postgres import store
 from indexer.engine.postgres.encoding import DOCUMENT_COLUMNS, POSTING_COLUMNS, Segment, build_segment
+from indexer.engine.postgres.merging import MERGE_AT, merge_segments
 from indexer.engine.postgres.nodes import Nodes
 from indexer.engine.schema import SCHEMA_VERSION
 from indexer.processes import exit_with_parent, process_context
@@ -64,6 +65,7 @@ class StateWriter:
         self._pool = WriterProcesses(processes) if processes else None
         self._pending = 0
         self.segments_written = 0
+        self.merged = 0  # small segments merged into one at the commit
 
     def _live_documents(self) -> dict[str, int]:
         if self._live is None:
@@ -130,13 +132,30 @@ class StateWriter:
                 self._pending -= 1
             self._pool.stop()
             self._pool = None
-        order = sorted(self._segments)
+        order = self._merged(sorted(self._segments))
         deleted = to_bits(sorted(self._deleted)) if self._deleted else 0
         packed = deleted.to_bytes((deleted.bit_length() + 7) // 8, "little")
         with self.nodes.primary() as conn:
             state = store.add_state(conn, order, packed, self._doc_count, SCHEMA_VERSION)
             store.save_file_state(conn, state, file_state)
         return state
+
+    def _merged(self, order: list[int]) -> list[int]:
+        """Return the state's segments with its small ones merged into one, when it has many; prune deletions."""
+        with self.nodes.primary() as conn:
+            spans = conn.execute("SELECT id, base, count FROM segments WHERE id = ANY(%s)", [order]).fetchall()
+            small = sorted(segment for segment, _, count in spans if count < DOCUMENTS_PER_SEGMENT)
+            if len(small) >= MERGE_AT:
+                merged, base = self._next_segment, self._next_docnum
+                self._next_segment += 1
+                self._next_docnum += merge_segments(conn, small, self._deleted, merged, base)
+                order = [segment for segment in order if segment not in small] + [merged]
+                spans = [span for span in spans if span[0] not in small]
+                self.merged = len(small)
+        # Deletions of documents in segments the state no longer lists need no bits.
+        inside = [(base, base + count) for _, base, count in spans]
+        self._deleted = {d for d in self._deleted if any(low <= d < high for low, high in inside)}
+        return order
 
     def cancel(self) -> None:
         """Stop the writer processes; segments already loaded are removed by the next cleanup."""
