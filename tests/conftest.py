@@ -50,8 +50,15 @@ def search_backend(request):
     from search_backends import Backend
 
     if request.param == "whoosh":
-        return Backend("whoosh")
-    return Backend("postgresql", request.getfixturevalue("pg_cluster"))
+        yield Backend("whoosh")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    with pytest.MonkeyPatch.context() as patch:
+        # A database's clean cache goes beside $SEARCHAPP_INDEX: into a temporary folder, not the working directory.
+        patch.setenv("SEARCHAPP_INDEX", str(request.getfixturevalue("tmp_path_factory").mktemp("pg-var") / "index"))
+        # The contract suite reads the primary alone; the failover tests name the replicas themselves.
+        patch.delenv("SEARCHAPP_REPLICAS", raising=False)
+        yield Backend("postgresql", cluster)
 
 
 @pytest.fixture(autouse=True)

@@ -47,13 +47,13 @@ class Backend:
         """Close this process's connections to a PostgreSQL location and drop its database; a folder stays."""
         if self.cluster is None:
             return
-        from indexer.engine.postgres.store import nodes_for
+        from indexer.engine.postgres.store import close_nodes
 
         if str(location) in self.made:
             self.made.remove(str(location))
         # The engine keeps one set of pools per database for the life of the process: a test run that made
         # dozens of databases would otherwise hold more connections than the primary takes.
-        nodes_for(str(location)).close()
+        close_nodes(str(location))
         self.cluster.drop_database(database_name(location))
 
     def remove_made_since(self, count: int) -> None:

@@ -103,12 +103,12 @@ class IndexLifecycle(RuleBasedStateMachine):
     # Processes writing each reindex's documents: none but the reindex's own.
     writers = 1
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend | None = None):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.corpus = Corpus(self.tmp / "corpus")
-        self.backend = backend
-        self.index = backend.new_location(self.tmp)
+        self.backend = backend or Backend("whoosh")
+        self.index = self.backend.new_location(self.tmp)
         self.reindexed = False
         self.reindexes = 0
         self.counter = 0
@@ -265,7 +265,6 @@ class ProcessWrittenIndexLifecycle(IndexLifecycle):
 
 
 @pytest.mark.slow
-@pytest.mark.whoosh_only
 def test_random_corpus_changes_written_by_processes_keep_the_index_exact(search_backend):
     machine_settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 2))
     run_state_machine_as_test(lambda: ProcessWrittenIndexLifecycle(search_backend), settings=machine_settings)
@@ -282,7 +281,7 @@ SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()
 class ServedIndexLifecycle(IndexLifecycle):
     """The same sequences while a real server answers requests from a client thread without pause."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend | None = None):
         super().__init__(backend)
         self.errors: list[str] = []
         self.requests = 0

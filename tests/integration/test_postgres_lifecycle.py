@@ -1,4 +1,8 @@
-"""Random corpus changes and reindexes into PostgreSQL, each state searched against the brute-force model."""
+"""Random corpus changes and reindexes into PostgreSQL whose small segments merge, searched against the model.
+
+The lifecycle itself runs on both backends in test_index_lifecycle.py (its [postgresql] runs); what only a
+database does, merging its segments, is walked here.
+"""
 
 from __future__ import annotations
 
@@ -34,12 +38,6 @@ class DatabaseIndexLifecycle(lifecycle.IndexLifecycle):
             self.cluster.drop_database(self.database)
 
 
-class ProcessWrittenDatabaseLifecycle(DatabaseIndexLifecycle):
-    """The same, with each reindex's segments analysed by two writer processes."""
-
-    writers = 2
-
-
 @pytest.fixture
 def on_database(pg_cluster, monkeypatch):
     """The lifecycle's searches opened through the backend switch, reading the primary only."""
@@ -47,16 +45,6 @@ def on_database(pg_cluster, monkeypatch):
     monkeypatch.delenv("SEARCHAPP_REPLICAS", raising=False)
     pg_cluster.heal()
     DatabaseIndexLifecycle.cluster = pg_cluster
-
-
-def test_random_corpus_changes_keep_the_database_index_exact(on_database):
-    run_state_machine_as_test(DatabaseIndexLifecycle, settings=lifecycle.SEQUENCES)
-
-
-@pytest.mark.slow
-def test_random_corpus_changes_written_by_processes_keep_the_database_index_exact(on_database):
-    settings = lifecycle.settings(lifecycle.SEQUENCES, max_examples=max(3, lifecycle.SEQUENCES.max_examples // 2))
-    run_state_machine_as_test(ProcessWrittenDatabaseLifecycle, settings=settings)
 
 
 def test_random_corpus_changes_keep_the_index_exact_when_every_two_small_segments_merge(on_database, monkeypatch):
