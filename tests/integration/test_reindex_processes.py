@@ -24,7 +24,8 @@ from searchapp.search import SearchRequest, search
 from conftest import ROOT
 
 # Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
-# About Whoosh's own files and processes: the PostgreSQL backend has none of them.
+# Whoosh's generations, CURRENT and reader locks under real processes and SIGKILL; PostgreSQL's lost nodes are
+# tests/integration/test_postgres_*failover.py's.
 pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 WORDS = (
