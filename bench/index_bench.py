@@ -1,7 +1,7 @@
 """Measure building and updating the index on generated corpora of realistic size.
 
 Usage: python bench/index_bench.py [--sizes 10000,100000] [--source ../shared/corpus] [--workers N]
-                                  [--no-full-rebuild] [--keep DIR]
+                                  [--no-full-rebuild] [--keep DIR] [--backend postgresql://...]
 
 For each size, writes a deterministic corpus of plain-text press releases (paragraphs of real
 releases recombined by a seeded random generator, with a manifest giving source, date, title
@@ -10,6 +10,10 @@ reports: the first full build (time, documents/s, index size, peak memory of the
 process and of its workers), a no-op incremental reindex, a reindex after 1 % of the files
 changed, and a --full rebuild of the unchanged corpus (which reads cleaned pages from the
 cache). Paragraphs come from ../shared/corpus when present, else from the bundled corpus/.
+
+With --backend URL the index is that PostgreSQL database instead of a folder (its search tables
+are dropped before each size, so give it a database of its own), and the index size is the
+database's size.
 """
 
 from __future__ import annotations
@@ -139,14 +143,18 @@ def change_files(folder: Path, size: int, share: float) -> int:
     return len(numbers)
 
 
-def run_reindex(corpus: Path, index: Path, *, full: bool = False, workers: int | None = None) -> dict:
+def run_reindex(
+    corpus: Path, index, *, full: bool = False, workers: int | None = None, cache: Path | None = None
+) -> dict:
     """Run one reindex in a fresh process and return its summary, time and peak memory."""
     command = [sys.executable, __file__, "--run-reindex", str(corpus), str(index)]
     if full:
         command.append("--full")
     if workers:
         command += ["--workers", str(workers)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # A database's clean cache is beside $SEARCHAPP_INDEX: in the bench's folder, as a folder index's is.
+    env = dict(os.environ, SEARCHAPP_INDEX=str(cache)) if cache else None
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"reindex failed ({done.returncode}):\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -240,9 +248,30 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def bench_size(size: int, paragraphs, workdir: Path, workers: int | None, full_rebuild: bool) -> None:
+def index_bytes(index) -> int:
+    """Return the size of an index: its folder's files, or the database's size."""
+    from indexer.engine.backends import is_postgres
+
+    if is_postgres(index):
+        from indexer.engine.postgres.store import database_bytes, nodes_for
+
+        return database_bytes(nodes_for(index, ()))
+    return folder_bytes(index)
+
+
+def bench_size(
+    size: int, paragraphs, workdir: Path, workers: int | None, full_rebuild: bool, backend: str | None = None
+) -> None:
     """Generate one corpus and print the measurements of building and updating its index."""
     corpus, index = workdir / f"corpus-{size}", workdir / f"var-{size}" / "index"
+    cache = None
+    if backend:
+        from indexer.engine.postgres.migrations import drop_tables
+        from indexer.engine.postgres.store import nodes_for
+
+        with nodes_for(backend, ()).primary() as conn:
+            drop_tables(conn)
+        cache, index = index, backend
     started = time.perf_counter()
     write_corpus(corpus, size, paragraphs)
     print(
@@ -251,30 +280,30 @@ def bench_size(size: int, paragraphs, workdir: Path, workers: int | None, full_r
         flush=True,
     )
 
-    first = run_reindex(corpus, index, workers=workers)
+    first = run_reindex(corpus, index, workers=workers, cache=cache)
     print(
         f"full build:        {first['seconds']:7.1f} s  {size / first['seconds']:6.0f} docs/s  "
-        f"index {folder_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
+        f"index {index_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
         f"+ workers {first['peak_workers_total_mb']:.0f} MB (largest {first['peak_worker_mb']:.0f} MB)   "
         f"[{first['summary']}]",
         flush=True,
     )
-    noop = run_reindex(corpus, index, workers=workers)
+    noop = run_reindex(corpus, index, workers=workers, cache=cache)
     print(
         f"no-op reindex:     {noop['seconds']:7.1f} s  peak {noop['peak_mb']:.0f} MB   [{noop['summary']}]", flush=True
     )
     changed = change_files(corpus, size, CHANGED_SHARE)
-    after = run_reindex(corpus, index, workers=workers)
+    after = run_reindex(corpus, index, workers=workers, cache=cache)
     print(
         f"{changed} changed:  {after['seconds']:9.1f} s  peak {after['peak_mb']:.0f} MB   [{after['summary']}]",
         flush=True,
     )
     if not full_rebuild:
         return
-    rebuild = run_reindex(corpus, index, full=True, workers=workers)
+    rebuild = run_reindex(corpus, index, full=True, workers=workers, cache=cache)
     print(
         f"--full, cached:    {rebuild['seconds']:7.1f} s  {size / rebuild['seconds']:6.0f} docs/s  "
-        f"index {folder_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   [{rebuild['summary']}]",
+        f"index {index_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   [{rebuild['summary']}]",
         flush=True,
     )
 
@@ -291,6 +320,7 @@ def main() -> None:
         help="Skip the last measurement, a --full rebuild of the unchanged corpus.",
     )
     parser.add_argument("--keep", type=Path, help="Build in this folder and keep it, instead of a temporary one.")
+    parser.add_argument("--backend", metavar="URL", help="A PostgreSQL database to build into instead of a folder.")
     parser.add_argument("--run-reindex", nargs=2, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
     parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -306,7 +336,7 @@ def main() -> None:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="index-bench-"))
     try:
         for size in (int(s) for s in args.sizes.split(",")):
-            bench_size(size, paragraphs, workdir, args.workers, not args.no_full_rebuild)
+            bench_size(size, paragraphs, workdir, args.workers, not args.no_full_rebuild, args.backend)
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

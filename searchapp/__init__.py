@@ -7,7 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from indexer.config import INDEX_ENV, index_path
+from indexer.config import INDEX_ENV
+from indexer.engine.backends import BACKEND_ENV, index_location
 
 PACKAGE = Path(__file__).resolve().parent
 # Where instance/config.py is read from, instead of Flask's default instance folder.
@@ -25,8 +26,8 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
         static_folder=str(_resource_folder("static")),
     )
     app.config.from_mapping(
-        # $SEARCHAPP_INDEX, else var/index relative to where the app runs.
-        INDEX=str(index_path()),
+        # $SEARCHAPP_BACKEND (a PostgreSQL URL), else $SEARCHAPP_INDEX, else var/index relative to where the app runs.
+        INDEX=str(index_location()),
         # Origins allowed to read the API, the feeds and the embed script from a browser: "*" lets any
         # site embed the search; else a comma-separated list such as "https://a.example, https://b.example".
         CORS_ORIGINS="*",
@@ -50,7 +51,9 @@ def create_app(test_config: dict | None = None, *, overrides: dict | None = None
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         # The environment is more particular than the file, as a command-line option is more than both.
-        if os.environ.get(INDEX_ENV):
+        if os.environ.get(BACKEND_ENV):
+            app.config["INDEX"] = os.environ[BACKEND_ENV]
+        elif os.environ.get(INDEX_ENV):
             app.config["INDEX"] = os.environ[INDEX_ENV]
     else:
         app.config.from_mapping(test_config)

@@ -9,7 +9,8 @@ import time
 import click
 
 from indexer import config
-from indexer.engine.storage import IndexMissingError, open_view
+from indexer.engine.backends import BACKEND_ENV, index_location, open_view, unavailable_errors
+from indexer.engine.storage import IndexMissingError
 from indexer.extract.clean import clean_paths
 from indexer.extract.decode import MAX_BYTES
 from indexer.fetch.scraper import ScrapeError, Scraper
@@ -187,11 +188,25 @@ EXIT_INDEX_BUSY = 75
 PROGRESS_REDRAW_SECONDS = 0.2
 INDEX_HELP = f"Index folder. [default: ${config.INDEX_ENV} or {config.DEFAULT_INDEX}]"
 CORPUS_HELP = f"Folder of pages to index. [default: ${config.CORPUS_ENV} or {config.DEFAULT_CORPUS}]"
+BACKEND_HELP = (
+    f"A PostgreSQL database to use instead of the index folder (its primary; replicas: $SEARCHAPP_REPLICAS). "
+    f"[default: ${BACKEND_ENV}]"
+)
+backend_option = click.option("--backend", metavar="URL", help=BACKEND_HELP)
+
+
+def _index(index, backend):
+    """Return the index the options name: a database URL, or a folder."""
+    try:
+        return index_location(index, backend)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--backend") from exc
 
 
 @cli.command()
 @click.option("--corpus", metavar="DIR", help=CORPUS_HELP)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
+@backend_option
 @click.option("--full", is_flag=True, help="Rebuild from scratch beside the live index, then swap it in.")
 @click.option(
     "--no-wait", is_flag=True, help=f"Exit at once (status {EXIT_INDEX_BUSY}) if another reindex holds the index."
@@ -205,7 +220,7 @@ CORPUS_HELP = f"Folder of pages to index. [default: ${config.CORPUS_ENV} or {con
     metavar="N",
     help="Processes that write the index, each using up to 256 MB. [default: as --workers from 2,000 pages, else 1]",
 )
-def reindex(corpus, index, full, no_wait, workers, writers):
+def reindex(corpus, index, backend, full, no_wait, workers, writers):
     """Bring the search index up to date with the corpus.
 
     Only new, changed and deleted pages are read: a page whose size and
@@ -222,7 +237,7 @@ def reindex(corpus, index, full, no_wait, workers, writers):
     indexed and the exit status is 1. A second reindex of the same index waits
     for the first, saying who holds it.
     """
-    corpus_dir, index_dir = config.corpus_path(corpus), config.index_path(index)
+    corpus_dir, index_dir = config.corpus_path(corpus), _index(index, backend)
     reporter = _ReindexReporter(corpus_dir)
     try:
         summary = reindex_corpus(
@@ -235,7 +250,10 @@ def reindex(corpus, index, full, no_wait, workers, writers):
             reporter=reporter,
             check=check_index_state,
         )
-    except (CorpusMissingError, IndexCheckError, WriterProcessError) as exc:
+    except (CorpusMissingError, IndexCheckError, WriterProcessError, *unavailable_errors()) as exc:
+        if type(exc).__name__ == "ReindexRunningError" and no_wait:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(EXIT_INDEX_BUSY)
         raise click.ClickException(str(exc)) from exc
     except IndexBusyError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -294,12 +312,13 @@ class _ReindexReporter(Reporter):
 
 @cli.command()
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as one JSON object.")
-def stats(index, as_json):
+def stats(index, backend, as_json):
     """Show what the index holds: documents per source and language, dates, size and age."""
     try:
-        data = index_stats(config.index_path(index))
-    except IndexMissingError as exc:
+        data = index_stats(_index(index, backend))
+    except (IndexMissingError, *unavailable_errors()) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else _format_stats(data))
 
@@ -359,8 +378,9 @@ def _format_stats(data: dict) -> str:
 )
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON for the same search.")
-def search(query, sources, languages, date_from, date_to, year, sort, limit, page, index, as_json):
+def search(query, sources, languages, date_from, date_to, year, sort, limit, page, index, backend, as_json):
     """Search the index: words, "phrases", OR, -exclude, title:, source:, language:, word*.
 
     Prints the matching releases (title, source, date, url, snippet) and the
@@ -380,14 +400,14 @@ def search(query, sources, languages, date_from, date_to, year, sort, limit, pag
     }
     try:
         request = SearchRequest.from_args({k: v if isinstance(v, list) else [v] for k, v in params.items()})
-        with open_view(config.index_path(index)) as view:
+        with open_view(_index(index, backend)) as view:
             result = run_search(view, request)
     except BadParameter as exc:
         option = {"q": "QUERY", "source": "--source", "language": "--language", "from": "--from", "to": "--to"}.get(
             exc.name, f"--{exc.name}"
         )
         raise click.BadParameter(exc.message, param_hint=option) from exc
-    except IndexMissingError as exc:
+    except (IndexMissingError, *unavailable_errors()) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result_dict(result), ensure_ascii=False, indent=2))
@@ -440,6 +460,7 @@ def _date_text(hit: dict) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True, help="Port (0: any free one).")
 @click.option("--bind", multiple=True, metavar="HOST:PORT", help="Listen here instead (repeat for several; unix:PATH).")
 @click.option("--index", metavar="DIR", help=INDEX_HELP)
+@backend_option
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes  [default: one per core]")
 @click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True, help="Threads per worker.")
 @click.option(
@@ -455,7 +476,7 @@ def _date_text(hit: dict) -> str:
     help="Where to write the access log ('-' for stdout, '' for none).",
 )
 @click.option("--dev", is_flag=True, help="Run the development server instead: one process, for one person.")
-def serve(host, port, bind, index, workers, threads, cache_mb, access_log, dev):
+def serve(host, port, bind, index, backend, workers, threads, cache_mb, access_log, dev):
     """Serve the search page, the JSON API, the Atom feeds and /embed.js over HTTP.
 
     Runs gunicorn with pre-forked workers (one per core by default), each
@@ -470,7 +491,7 @@ def serve(host, port, bind, index, workers, threads, cache_mb, access_log, dev):
     from searchapp import create_app
     from searchapp.server import WATCH_SECONDS, default_workers
 
-    overrides = {"INDEX": index} if index else {}
+    overrides = {"INDEX": str(_index(index, backend))} if index or backend else {}
     if cache_mb is not None:
         overrides["SEARCH_CACHE_MB"] = cache_mb
     if not dev:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from indexer.engine.backends import unavailable_errors
 from indexer.engine.storage import IndexMissingError
 from searchapp.results import error_dict
 from searchapp.search import BadParameter
@@ -71,4 +72,7 @@ def init_app(app) -> None:
     """Register the handlers with the app."""
     app.register_error_handler(BadParameter, bad_parameter)
     app.register_error_handler(IndexMissingError, no_index)
+    # The database's servers do not answer: the same 503, with what the operator is to do.
+    for unavailable in unavailable_errors():
+        app.register_error_handler(unavailable, no_index)
     app.register_error_handler(HTTPException, http_error)

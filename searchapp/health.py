@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, jsonify
 
+from indexer.engine.backends import unavailable_errors
 from indexer.engine.storage import IndexMissingError
 from searchapp.index_access import live_index
 from searchapp.results import error_dict
@@ -20,7 +21,7 @@ def healthz():
     live = live_index()
     try:
         status = live.status()
-    except IndexMissingError as error:
+    except (IndexMissingError, *unavailable_errors()) as error:
         response = jsonify(error_dict(503, str(error), None))
         response.status_code = 503
     else:

@@ -8,6 +8,7 @@ from functools import partial
 
 from flask import current_app, g
 
+from indexer.engine.backends import live_index as open_live_index
 from indexer.engine.live import LiveIndex
 from searchapp.result_cache import cached_search
 from searchapp.warming import RecentSearches, warm
@@ -26,7 +27,7 @@ def live_index(app=None) -> LiveIndex:
         live = _live.get(key)
         if live is None:
             recent = RecentSearches()
-            live = _live[key] = LiveIndex(
+            live = _live[key] = open_live_index(
                 config["INDEX"],
                 cache_bytes=int(config["SEARCH_CACHE_MB"] * MB),
                 time_budget=config["SEARCH_SECONDS"],

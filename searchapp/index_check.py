@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from indexer.engine.storage import view_of
+from indexer.engine.backends import view_of
 from indexer.index.reindex import Expected
 from searchapp.search import SearchRequest, document, search
 
@@ -24,10 +23,10 @@ class CheckFailed(Exception):
     """The new state answered a search wrongly, or not at all; the message says which search."""
 
 
-def check_index_state(generation: Path, expected: Expected) -> None:
-    """Raise CheckFailed unless every kind of search answers on the index in `generation`."""
+def check_index_state(target, expected: Expected) -> None:
+    """Raise CheckFailed unless every kind of search answers on a new state (a generation folder or a database's)."""
     # No time budget: a search cut short on a busy machine would fail the check of a sound index.
-    with view_of(generation, time_budget=CHECK_SECONDS) as view:
+    with view_of(target, time_budget=CHECK_SECONDS) as view:
         everything = _search(view, SearchRequest(), "browsing every release")
         if everything.total != expected.documents:
             raise CheckFailed(f"browsing finds {everything.total} releases where {expected.documents} were indexed")

@@ -7,6 +7,7 @@ import os
 
 from gunicorn.app.base import BaseApplication
 
+from indexer.engine.backends import unavailable_errors
 from indexer.engine.storage import IndexMissingError
 
 # How often each worker looks for a new generation to warm and switch to.
@@ -58,7 +59,7 @@ def warm_worker(worker) -> None:
         live.refresh()
         status = live.status()
         worker.log.info("Worker %s serves %s (%s documents)", worker.pid, status["generation"], status["documents"])
-    except IndexMissingError as error:
+    except (IndexMissingError, *unavailable_errors()) as error:
         # Requests answer 503 with the same message until a reindex makes an index; the watcher opens it then.
         worker.log.warning("%s", error)
 

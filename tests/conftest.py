@@ -33,12 +33,58 @@ def evaluation():
     return load_evaluation()
 
 
+def pytest_generate_tests(metafunc):
+    """Run each test that uses an index once per backend; a test marked whoosh_only on Whoosh alone."""
+    if "search_backend" in metafunc.fixturenames:
+        from search_backends import BACKENDS, WHOOSH_ONLY
+
+        whoosh_only = metafunc.definition.get_closest_marker(WHOOSH_ONLY)
+        # A browser sees the same pages from either backend: the contract suite checks what they are built from.
+        names = ["whoosh"] if whoosh_only or BROWSER_TESTS in metafunc.definition.path.parents else list(BACKENDS)
+        metafunc.parametrize("search_backend", names, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def search_index(tmp_path_factory):
-    """A real index of the hand-counted fixture corpus (tests/search_fixtures.py)."""
+def search_backend(request):
+    """The backend a test's indexes are built on: "whoosh" (a folder) or "postgresql" (a database on pg_cluster)."""
+    from search_backends import Backend
+
+    if request.param == "whoosh":
+        yield Backend("whoosh")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    with pytest.MonkeyPatch.context() as patch:
+        # A database's clean cache goes beside $SEARCHAPP_INDEX: into a temporary folder, not the working directory.
+        patch.setenv("SEARCHAPP_INDEX", str(request.getfixturevalue("tmp_path_factory").mktemp("pg-var") / "index"))
+        # The contract suite reads the primary alone; the failover tests name the replicas themselves.
+        patch.delenv("SEARCHAPP_REPLICAS", raising=False)
+        yield Backend("postgresql", cluster)
+
+
+@pytest.fixture(autouse=True)
+def tests_own_databases_removed(request):
+    """Drop the databases a test made for itself after it; its module's and the session's are made before it."""
+    if "search_backend" not in request.fixturenames:
+        yield
+        return
+    backend = request.getfixturevalue("search_backend")
+    before = len(backend.made)
+    yield
+    backend.remove_made_since(before)
+
+
+@pytest.fixture
+def index_location(search_backend, tmp_path):
+    """A fresh, empty index location of the test's backend."""
+    return search_backend.new_location(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def search_index(tmp_path_factory, search_backend):
+    """A real index of the hand-counted fixture corpus (tests/search_fixtures.py), one per backend."""
     from search_fixtures import build_index
 
-    return build_index(tmp_path_factory.mktemp("search"))
+    return build_index(tmp_path_factory.mktemp(f"search-{search_backend}"), search_backend)
 
 
 @pytest.fixture
@@ -61,11 +107,23 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def site_index(tmp_path_factory):
+def site_root(tmp_path_factory, search_backend):
+    """The folder of the site index's corpus (and, on Whoosh, of the index itself), one per backend."""
+    return tmp_path_factory.mktemp(f"site-{search_backend}")
+
+
+@pytest.fixture(scope="session")
+def site_index(site_root, search_backend):
     """A real index of the bundled corpus plus hostile, undated and extra-source documents (tests/site_fixtures.py)."""
     from site_fixtures import build_site_index
 
-    return build_site_index(tmp_path_factory.mktemp("site"))
+    return build_site_index(site_root, search_backend)
+
+
+@pytest.fixture(scope="session")
+def site_corpus(site_index, site_root):
+    """The corpus the site index was built from."""
+    return site_root / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -141,7 +199,12 @@ BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test in tests/browser/ slow: each drives a real chromium against a real server."""
+    """Mark every test in tests/browser/ slow, and the PostgreSQL run of a test marked postgres_bug as failing."""
     for item in items:
         if BROWSER_TESTS in item.path.parents:
             item.add_marker(pytest.mark.slow)
+        bug = item.get_closest_marker("postgres_bug")
+        callspec = getattr(item, "callspec", None)
+        if bug and callspec and callspec.params.get("search_backend") == "postgresql":
+            # Strict: once the backend is fixed the test passes, and that fails the run until the mark goes.
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"PostgreSQL backend bug: {bug.args[0]}"))

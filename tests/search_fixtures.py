@@ -10,12 +10,13 @@ from pathlib import Path
 
 from werkzeug.datastructures import MultiDict
 
-from indexer.engine.storage import open_view
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, SearchResult, search
 
 from conftest import SEED
+from search_backends import Backend, Location
 
 # (file, source, date, language, title, body). Dates: "" means "let the cleaner find it".
 DOCUMENTS = [
@@ -112,24 +113,25 @@ def write_corpus(folder: Path, documents: list[tuple] = DOCUMENTS, *, seed: bool
     return folder
 
 
-def build_index(root: Path) -> Path:
-    """Build the fixture index under root and return its path."""
+def build_index(root: Path, backend: Backend) -> Location:
+    """Build the fixture index from a corpus under root on a backend; return its location."""
     corpus = write_corpus(root / "corpus")
-    index = root / "index"
+    index = backend.new_location(root)
     summary = reindex(corpus, index, workers=1, check=check_index_state)
     assert summary.failed == 0 and summary.added == len(DOCUMENTS) + 1
     return index
 
 
-def index_of(root: Path, documents: list[tuple]) -> Path:
-    """Build a real index of a corpus of (file, source, date, language, title, body) rows under root; return it."""
-    summary = reindex(write_corpus(root / "corpus", documents, seed=False), root / "index", workers=1)
+def index_of(root: Path, documents: list[tuple], backend: Backend) -> Location:
+    """Index a corpus of (file, source, date, language, title, body) rows, written under root, on a backend."""
+    index = backend.new_location(root)
+    summary = reindex(write_corpus(root / "corpus", documents, seed=False), index, workers=1)
     assert summary.failed == 0 and summary.added == len(documents)
-    return root / "index"
+    return index
 
 
 @contextmanager
-def searching(index: Path) -> Iterator[Callable[..., SearchResult]]:
-    """Yield a function that searches an index with URL-style parameters through the product's search()."""
+def searching(index: Location) -> Iterator[Callable[..., SearchResult]]:
+    """Yield a function that searches an index of either backend with URL-style parameters through search()."""
     with open_view(index) as view:
         yield lambda **params: search(view, SearchRequest.from_args(MultiDict(params)))

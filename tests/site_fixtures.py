@@ -16,6 +16,7 @@ from indexer.index.reindex import reindex
 from searchapp.index_check import check_index_state
 
 from conftest import CORPUS
+from search_backends import Backend, Location
 
 EXTRA_FOLDER = "zz-test-extra"
 HOSTILE_TITLE = "Statement <script>alert(1)</script> on <img src=x onerror=alert(2)> hostile markup"
@@ -88,12 +89,12 @@ def write_extra_documents(folder: Path) -> None:
         writer.writerows(rows)
 
 
-def build_site_index(root: Path) -> Path:
-    """Index a copy of the bundled corpus plus the extra documents under root; return the index path."""
+def build_site_index(root: Path, backend: Backend) -> Location:
+    """Index a copy (under root) of the bundled corpus plus the extra documents on a backend; return its location."""
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
     write_extra_documents(corpus / EXTRA_FOLDER)
-    index = root / "index"
+    index = backend.new_location(root)
     summary = reindex(corpus, index, check=check_index_state)
     assert summary.failed == 0, summary.failures
     return index

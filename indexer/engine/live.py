@@ -69,7 +69,7 @@ class LiveIndex:
         warm: Callable[[IndexView], None] | None = None,
         watch_seconds: float | None = None,
     ):
-        self.index = Path(index)
+        self.index = self._location(index)
         self.cache_bytes = cache_bytes
         self.time_budget = time_budget
         self.mmap = mmap
@@ -120,7 +120,7 @@ class LiveIndex:
             if lease is None:
                 return None
             # A watcher switches views itself; otherwise the pointer must still name this view's state.
-            if self.watch_seconds is None and lease.stamp != pointer_stamp(self.index):
+            if self.watch_seconds is None and lease.stamp != self._stamp():
                 return None
             lease.readers += 1
             return lease
@@ -137,8 +137,8 @@ class LiveIndex:
 
     def _open(self, *, warm: bool) -> _Lease:
         """Open (and warm, if asked) a view of the live generation."""
-        stamp = pointer_stamp(self.index)
-        view = open_view(self.index, mmap=self.mmap, cache_bytes=self.cache_bytes, time_budget=self.time_budget)
+        stamp = self._stamp()
+        view = self._open_view()
         if warm:
             started = time.perf_counter()
             try:
@@ -164,22 +164,20 @@ class LiveIndex:
     def _retire(self, lease: _Lease) -> None:
         """Close a replaced view, then delete the generations no process reads any more."""
         lease.view.close()
-        try:
-            remove_stale_generations(self.index, older_only=True)
-        except OSError:
-            log.exception("Could not delete old generations of %s", self.index)
+        self._cleanup()
 
     def refresh(self) -> bool:
         """Open, warm and switch to the live generation if it changed; return True when it switched."""
         with self._opening:
             with self._lock:
                 lease = self._lease
-            if lease is not None and lease.stamp == pointer_stamp(self.index):
+            stamp = self._stamp()
+            if lease is not None and lease.stamp == stamp:
                 return False
-            if lease is not None and current_generation(self.index) == lease.view.generation:
+            if lease is not None and self._same_state(lease):
                 # The pointer was rewritten to the same generation: nothing to reopen.
                 with self._lock:
-                    lease.stamp = pointer_stamp(self.index)
+                    lease.stamp = stamp
                 return False
             fresh = self._open(warm=True)
             with self._lock:
@@ -210,19 +208,47 @@ class LiveIndex:
                 log.exception("Could not open the new generation of %s; still serving the old one", self.index)
             time.sleep(self.watch_seconds)
 
+    # -- what differs between backends --
+
+    @staticmethod
+    def _location(index):
+        return Path(index)
+
+    def _stamp(self):
+        """Return what identifies the published state now (one stat of the pointer)."""
+        return pointer_stamp(self.index)
+
+    def _open_view(self) -> IndexView:
+        """Open a view of the published state."""
+        return open_view(self.index, mmap=self.mmap, cache_bytes=self.cache_bytes, time_budget=self.time_budget)
+
+    def _same_state(self, lease: _Lease) -> bool:
+        """Return True when the published state is the one a lease's view reads."""
+        return current_generation(self.index) == lease.view.generation
+
+    def _cleanup(self) -> None:
+        """Delete what no view reads any more, after a view closed."""
+        try:
+            remove_stale_generations(self.index, older_only=True)
+        except OSError:
+            log.exception("Could not delete old generations of %s", self.index)
+
+    @staticmethod
+    def _published_at(lease: _Lease) -> float | None:
+        """When a lease's state went live: the pointer naming it was written then."""
+        return lease.stamp[2] / 1e9 if lease.stamp else None
+
     # -- status --
 
     def status(self) -> dict:
         """Return the live view's generation, version, document count, publication time, and the switches so far."""
         lease = self.acquire()
         try:
-            stamp = lease.stamp
             return {
                 "generation": lease.view.generation.name,
                 "version": lease.view.version,
                 "documents": lease.view.doc_count(),
-                # When the generation went live: the pointer naming it was written then.
-                "published_at": stamp[2] / 1e9 if stamp else None,
+                "published_at": self._published_at(lease),
                 "opened_at": lease.opened_at,
                 "switches": self.switches,
             }

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.config import cache_path
+from indexer.config import cache_path, index_path
+from indexer.engine import backends
 from indexer.engine.schema import SCHEMA_VERSION, file_fields
 from indexer.engine.storage import (
     current_generation,
@@ -64,9 +66,10 @@ class Expected:
     removed: frozenset[str]
 
 
-# Opens a new generation and searches it, raising an exception that says what failed. The product's
-# search lives above the indexer, so the command line passes one (searchapp.index_check).
-Check = Callable[[Path, Expected], None]
+# Opens a new state (a generation folder, or a PostgreSQL state: engine.backends.view_of opens either)
+# and searches it, raising an exception that says what failed. The product's search lives above the
+# indexer, so the command line passes one (searchapp.index_check).
+Check = Callable[[object, Expected], None]
 
 
 @dataclass
@@ -136,13 +139,20 @@ def reindex(
     A new state is published only after it opens, holds the documents it should and passes
     `check` (when given). Raises CorpusMissingError, IndexCheckError when the new state fails,
     WriterProcessError when a writer process dies, and lock.IndexBusyError when another reindex
-    holds the index and wait is False.
+    holds the index and wait is False. `index` is a folder, or a PostgreSQL URL (see engine.backends).
     """
-    corpus, index = Path(corpus), Path(index)
+    corpus = Path(corpus)
     reporter = reporter or Reporter()
     if not corpus.is_dir():
         raise CorpusMissingError(f"No corpus at {corpus}: pass --corpus DIR or set SEARCHAPP_CORPUS")
     started = time.monotonic()
+    if backends.is_postgres(index):
+        options = dict(full=full, workers=workers, writers=writers, reporter=reporter, check=check)
+        summary, why_full = _reindex_database(corpus, index, wait=wait, **options)
+        summary.rebuilt = summary.full and why_full != FIRST_BUILD
+        summary.seconds = time.monotonic() - started
+        return summary
+    index = Path(index)
     with reindex_lock(index, wait=wait, on_wait=reporter.waiting, on_break=reporter.breaking_lock):
         remove_stale_generations(index)
         previous, why_full = _previous_state(index)
@@ -162,6 +172,46 @@ def reindex(
     summary.rebuilt = summary.full and why_full != FIRST_BUILD
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _reindex_database(corpus: Path, url: str, *, wait: bool, full: bool, reporter: Reporter, workers, **options):
+    """Reindex into a PostgreSQL database; return the summary and why it was built in full."""
+    from indexer.engine.postgres.indexing import PostgresIndex
+
+    database = PostgresIndex(url)
+    with database.locked(wait=wait):
+        found = database.previous()
+        if found is None:
+            previous, why_full, state_id = IndexState(), FIRST_BUILD, None
+        else:
+            state_id, text = found
+            previous, why_full = _state_from_json(text)
+        if why_full and not full:
+            reporter.note(why_full)
+        run = _DatabaseRun(
+            corpus,
+            database,
+            previous,
+            state_id,
+            full=full or why_full is not None,
+            workers=workers or _cpu_count(),
+            reporter=reporter,
+            **options,
+        )
+        return run.execute(), why_full
+
+
+def _state_from_json(text: str | None) -> tuple[IndexState, str | None]:
+    """Return a database's file state and why it must be built in full (None when it need not)."""
+    if text is None:
+        return IndexState(), "The index has no record of its files: rebuilding it in full."
+    try:
+        state = IndexState.from_json(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        return IndexState(), f"The index's record of its files cannot be read ({exc}): rebuilding it in full."
+    if state.schema_version != SCHEMA_VERSION:
+        return state, "The index was built with another schema: rebuilding it in full."
+    return state, None
 
 
 def _previous_state(index: Path) -> tuple[IndexState, str | None]:
@@ -221,7 +271,7 @@ class _Run:
         self.writers = writers
         self.summary = ReindexSummary(full=full)
         self.fingerprint = cleaner_fingerprint()
-        self.cache = CleanCache(cache_path(index) / CACHE_FILE_NAME)
+        self.cache = CleanCache(self._cache_folder() / CACHE_FILE_NAME)
         self.stamp = time.time_ns()
         self.files: dict[str, FileState] = {}
         self.owners: dict[str, str] = {}  # document id -> the page file that provides it
@@ -242,7 +292,7 @@ class _Run:
         try:
             tasks, deleted = self._plan()
             self.pages_to_read = len(tasks)
-            self.generation = new_generation(self.index) if self.full else current_generation(self.index)
+            self._begin()
             if self.full:
                 self._writer()
             for old in deleted.values():
@@ -266,16 +316,28 @@ class _Run:
         except BaseException:
             if self.writer is not None:
                 self.writer.cancel()
-            if (
-                (self.full or self.forked)
-                and self.generation is not None
-                and self.generation != current_generation(self.index)
-            ):
-                remove_generation(self.generation)
+            self._discard()
             raise
         finally:
             self.cache.close()
         return self.summary
+
+    def _cache_folder(self) -> Path:
+        """Return where cleaned pages are cached: beside the index folder."""
+        return cache_path(self.index)
+
+    def _begin(self) -> None:
+        """Choose the generation to write: a new one for a full run, else the live one (forked on first write)."""
+        self.generation = new_generation(self.index) if self.full else current_generation(self.index)
+
+    def _discard(self) -> None:
+        """Delete the generation a failed run wrote, unless it is live."""
+        if (
+            (self.full or self.forked)
+            and self.generation is not None
+            and self.generation != current_generation(self.index)
+        ):
+            remove_generation(self.generation)
 
     def _plan(self) -> tuple[list[Task], dict[str, FileState]]:
         """Return the pages to read and the indexed files that are gone; count the rest unchanged."""
@@ -400,10 +462,9 @@ class _Run:
         self.written.pop(doc_id, None)
         self.removed.add(doc_id)
 
-    def _commit(self) -> None:
-        """Commit once, with the file state written first under the generation it describes."""
-        now = _now()
-        state = IndexState(
+    def _new_state(self, now: str) -> IndexState:
+        """Return the file state of the run, as the new index state records it."""
+        return IndexState(
             files=self.files,
             schema_version=SCHEMA_VERSION,
             corpus=str(self.corpus.resolve()),
@@ -412,6 +473,11 @@ class _Run:
             checked_at=now,
             scanned_ns=self.stamp,
         )
+
+    def _commit(self) -> None:
+        """Commit once, with the file state written first under the generation it describes."""
+        now = _now()
+        state = self._new_state(now)
         if self.writer is None:
             # Nothing to write; the state still learns new signatures of files found unchanged.
             save_state(self.generation, latest_commit(self.generation), state)
@@ -423,17 +489,18 @@ class _Run:
         save_state(self.generation, commit, state)
         self.writer.commit()
         remove_other_states(self.generation, commit)
-        self._verify()
+        self._verify(self.generation)
         publish(self.index, self.generation)
         remove_stale_generations(self.index)
         if self.full:
             self.cache.prune(self.stamp)
 
-    def _verify(self) -> None:
-        """Raise IndexCheckError unless the new generation opens, holds what it should and passes the check."""
+    def _verify(self, target) -> None:
+        """Raise IndexCheckError unless the new state opens, holds what it should and passes the check."""
         expected = Expected(len(self.files), dict(self.written), frozenset(self.removed))
         try:
-            found, copies = count_copies(self.generation, _sample(expected.written) + _sample(expected.removed))
+            ids = _sample(expected.written) + _sample(expected.removed)
+            found, copies = target.count_copies(ids) if not isinstance(target, Path) else count_copies(target, ids)
         except Exception as exc:  # whatever a broken index raises: the live one stays
             raise IndexCheckError(self._failed(f"it cannot be opened ({type(exc).__name__}: {exc})")) from exc
         if found != expected.documents:
@@ -446,7 +513,7 @@ class _Run:
         if self.check is None:
             return
         try:
-            self.check(self.generation, expected)
+            self.check(target, expected)
         except Exception as exc:
             raise IndexCheckError(self._failed(str(exc))) from exc
 
@@ -456,3 +523,48 @@ class _Run:
             f"The reindexed index failed its check and was not published: {why}. The previous index keeps "
             f"serving; run `searchapp reindex --full` to rebuild it, and report this if it fails again."
         )
+
+
+class _DatabaseRun(_Run):
+    """One reindex of a PostgreSQL index, holding its lock: the same plan, pages and checks, another store."""
+
+    def __init__(self, corpus: Path, database, previous: IndexState, state_id: int | None, **options):
+        super().__init__(corpus, database.url, previous, **options)
+        self.database = database
+        self.state_id = state_id
+
+    def _cache_folder(self) -> Path:
+        """Return where cleaned pages are cached: a folder per database beside $SEARCHAPP_INDEX or var/index.
+
+        One per database, as an index folder has its own: an entry's document id depends on its corpus.
+        """
+        return cache_path(index_path()) / "postgresql" / re.sub(r"[^\w.-]+", "-", backends.describe(self.index))
+
+    def _begin(self) -> None:
+        """Nothing to prepare: the writer starts from the published state."""
+
+    def _discard(self) -> None:
+        """Nothing: segments of a failed run belong to no published state and are deleted by the next run."""
+
+    def _writer(self):
+        """Return the one writer of this run."""
+        if self.writer is None:
+            self.writer = self.database.writer(self.state_id, fresh=self.full, processes=self._writer_processes())
+        return self.writer
+
+    def _commit(self) -> None:
+        """Record the new state with its file record, check it, then publish it."""
+        now = _now()
+        state = self._new_state(now)
+        if self.writer is None:
+            if self.state_id is not None:
+                self.database.save_file_state(self.state_id, state.to_json())
+            return
+        state.built_at = now
+        if self.full:
+            state.full_built_at = now
+        pending = self.database.commit(self.writer, state.to_json())
+        self._verify(pending)
+        self.database.publish(pending)
+        if self.full:
+            self.cache.prune(self.stamp)

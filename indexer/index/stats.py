@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from indexer.engine.backends import describe, is_postgres, open_view, stored_facts
 from indexer.engine.schema import NO_DATE, UNKNOWN_SOURCE, UNKNOWN_YEAR
-from indexer.engine.storage import open_view
-from indexer.index.state import load_live_state
+from indexer.index.state import IndexState, load_live_state
 
 
 def index_stats(index: Path | str) -> dict:
     """Return the statistics `searchapp stats` prints; raise IndexMissingError without an index."""
-    index = Path(index)
+    index = index if is_postgres(index) else Path(index)
     with open_view(index) as view:
         generation = view.generation
         columns = {name: view.column(name) for name in ("source", "language", "date", "year", "date_precision")}
@@ -26,9 +26,14 @@ def index_stats(index: Path | str) -> dict:
             else:
                 dated.append(columns["date"][docnum])
         documents = view.doc_count()
-    state = load_live_state(generation)
+    if is_postgres(index):
+        text, size = stored_facts(index)
+        state = IndexState.from_json(text) if text else None
+    else:
+        state = load_live_state(generation)
+        size = sum(p.stat().st_size for p in generation.iterdir() if p.is_file())
     return {
-        "index": str(index),
+        "index": describe(index),
         "generation": generation.name,
         "corpus": state.corpus if state else None,
         "documents": documents,
@@ -39,7 +44,7 @@ def index_stats(index: Path | str) -> dict:
         "last_date": date_text(max(dated)) if dated else None,
         "no_date": no_date,
         "no_year": no_year,
-        "size_bytes": sum(p.stat().st_size for p in generation.iterdir() if p.is_file()),
+        "size_bytes": size,
         "built_at": state.built_at if state else None,
         "full_built_at": state.full_built_at if state else None,
         "checked_at": state.checked_at if state else None,

@@ -57,6 +57,7 @@ def test_a_pattern_that_stands_for_too_many_words_searches_the_commonest_and_say
     assert result.complete
 
 
+@pytest.mark.whoosh_only
 def test_a_pattern_within_the_limits_finds_what_whoosh_finds(view, search_index):
     # The expansion is a shortcut around Whoosh's own Prefix and Wildcard queries: compare with them.
     with open_view(search_index) as small:

@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from searchapp.cli import cli
 
 from conftest import CORPUS, ROOT
+from search_backends import index_options
 
 
 def test_readable_results_with_facet_counts(search_index):
-    result = CliRunner().invoke(cli, ["search", "Dunnigan", "--index", str(search_index)])
+    result = CliRunner().invoke(cli, ["search", "Dunnigan", *index_options(search_index)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "1 press release (showing 1-1)"
@@ -38,8 +39,7 @@ def test_json_is_the_apis_json(search_index, client):
             "RFE/RL",
             "--sort",
             "newest",
-            "--index",
-            str(search_index),
+            *index_options(search_index),
             "--json",
         ],
     )
@@ -61,8 +61,7 @@ def test_date_filters_and_limit(search_index):
             "2",
             "--sort",
             "oldest",
-            "--index",
-            str(search_index),
+            *index_options(search_index),
             "--json",
         ],
     )
@@ -71,7 +70,7 @@ def test_date_filters_and_limit(search_index):
 
 
 def test_bad_date_names_the_option(search_index):
-    result = CliRunner().invoke(cli, ["search", "x", "--from", "soon", "--index", str(search_index)])
+    result = CliRunner().invoke(cli, ["search", "x", "--from", "soon", *index_options(search_index)])
     assert result.exit_code == 2 and "Invalid value for --from" in result.stderr
 
 
@@ -83,7 +82,7 @@ def test_missing_index_names_the_command(tmp_path):
 
 def test_search_as_a_subprocess(search_index):
     proc = subprocess.run(
-        [sys.executable, "-m", "searchapp", "search", '"forced landing"', "--index", str(search_index), "--json"],
+        [sys.executable, "-m", "searchapp", "search", '"forced landing"', *index_options(search_index), "--json"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -18,6 +18,7 @@ import pytest
 from searchapp import INSTANCE_ENV, create_app
 
 from conftest import ROOT
+from search_backends import index_options
 
 PARTNER = "https://partner.example"
 OTHER = "https://other.example"
@@ -118,7 +119,7 @@ def test_serve_applies_the_instance_cors_origins(tmp_path, site_index):
     instance = write_instance(tmp_path / "instance", f"CORS_ORIGINS = {PARTNER!r}\n")
     env = clean_environment(**{INSTANCE_ENV: str(instance)})
     with serving(
-        [*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
+        [*searchapp_command(), "serve", *index_options(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
     ) as (base, log):
         for path in CROSS_ORIGIN_PATHS:
             status, headers, body = get(base + path, PARTNER)
@@ -139,7 +140,7 @@ def test_serve_applies_the_instance_cors_origins(tmp_path, site_index):
 def test_serve_opens_cors_to_every_origin_by_default(tmp_path, site_index):
     env = clean_environment(**{INSTANCE_ENV: str(tmp_path / "empty-instance")})
     with serving(
-        [*searchapp_command(), "serve", "--index", str(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
+        [*searchapp_command(), "serve", *index_options(site_index)], cwd=tmp_path, env=env, log=tmp_path / "serve.log"
     ) as (base, log):
         for path in CROSS_ORIGIN_PATHS:
             for origin in (PARTNER, OTHER, None):

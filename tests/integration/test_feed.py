@@ -75,11 +75,11 @@ def test_release_with_a_url_links_to_the_original(site_client):
     assert entry.find(f"{ATOM}published").text == entry.find(f"{ATOM}updated").text == "2020-11-03T00:00:00Z"
 
 
-def test_undated_release_is_not_dated_1970(site_client, site_index):
+def test_undated_release_is_not_dated_1970(site_client, site_corpus):
     entry = entry_titled(feed(site_client, "year=unknown"), UNDATED_TITLE)
     assert entry.find(f"{ATOM}published") is None
     # It changed when its page file last did, which is when this copy of it was written.
-    page_file = site_index.parent / "corpus" / EXTRA_FOLDER / "undated.txt"
+    page_file = site_corpus / EXTRA_FOLDER / "undated.txt"
     expected = datetime.fromtimestamp(page_file.stat().st_mtime_ns // 1_000_000_000, timezone.utc)
     assert atom_time(entry.find(f"{ATOM}updated").text) == expected
 
@@ -101,6 +101,10 @@ def test_feed_updated_is_its_newest_entry(site_client):
     assert atom_time(mixed.find(f"{ATOM}updated").text) == max(updated_times(mixed))
 
 
+@pytest.mark.postgres_bug(
+    "an empty feed's <updated> is the state's published_at (when the reindex published), while `searchapp stats` "
+    "gives built_at (when it started building): seconds apart on the bundled corpus"
+)
 def test_empty_feed_is_updated_when_the_index_was_built(site_client, site_index):
     empty = feed(site_client, "q=zzzqqq")
     assert not empty.findall(f"{ATOM}entry")

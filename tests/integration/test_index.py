@@ -1,4 +1,4 @@
-"""The Whoosh index and `searchapp reindex` / `stats`, on real index folders in tmp_path."""
+"""`searchapp reindex` / `stats` on real indexes of each backend, and the Whoosh index's own folders and analysis."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from whoosh.qparser import QueryParser
 
 from indexer.engine.analysis import search_analyzer
+from indexer.engine.backends import open_view
 from indexer.engine.live import LiveIndex
 from indexer.engine.schema import SCHEMA, SCHEMA_VERSION, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from indexer.engine.storage import (
@@ -24,7 +25,6 @@ from indexer.engine.storage import (
     generations,
     open_index,
     open_searcher,
-    open_view,
     remove_stale_generations,
     view_of,
 )
@@ -39,6 +39,7 @@ from searchapp.index_check import check_index_state
 from searchapp.search import SearchRequest, search
 
 from conftest import CORPUS, ROOT
+from search_backends import Location, index_options
 
 KREMLIN = "kremlin_and_president_ua_en_2021_2022"
 BELARUSIANS = "belarusians_nl_news_2022_2023"
@@ -86,9 +87,9 @@ def corpus(tmp_path) -> Path:
 
 
 @pytest.fixture
-def index(tmp_path) -> Path:
-    """Where the test index lives."""
-    return tmp_path / "var" / "index"
+def index(search_backend, tmp_path) -> Location:
+    """Where the test index lives: a folder (Whoosh) or a fresh database (PostgreSQL)."""
+    return search_backend.new_location(tmp_path / "var")
 
 
 def page_count(corpus: Path) -> int:
@@ -97,10 +98,16 @@ def page_count(corpus: Path) -> int:
 
 
 def titles_matching(index: Path, query: str, field: str = "body") -> set[str]:
-    """Return the titles of the documents a query finds."""
+    """Return the titles of the documents Whoosh's own parser and searcher find for a query of one field."""
     with closing(open_searcher(index)[1]) as s:
         parsed = QueryParser(field, SCHEMA).parse(query)
         return {hit["title"] for hit in s.search(parsed, limit=None)}
+
+
+def titles_found(index: Location, query: str) -> set[str]:
+    """Return the titles of every release the product's search lists for a query."""
+    with open_view(index) as view:
+        return {hit["title"] for hit in search(view, SearchRequest(q=query, per_page=100)).hits}
 
 
 def run_cli(*args: str):
@@ -129,6 +136,9 @@ def test_analyzer_puts_a_joined_whole_at_its_first_part():
     assert [t.text for t in search_analyzer()("the S-400 system", mode="query")] == ["the", "s-400", "system"]
 
 
+# Whoosh's own parser on the index's fields: the analysis as Whoosh stores it. The same words searched through the
+# product, on both backends, are in tests/unit/test_search.py and tests/integration/test_names_and_spelling.py.
+@pytest.mark.whoosh_only
 def test_search_finds_stemmed_accent_folded_and_cyrillic_words(corpus, index):
     summary = reindex(corpus, index, workers=1)
     assert (summary.added, summary.failed) == (page_count(corpus), 0)
@@ -143,12 +153,14 @@ def test_search_finds_stemmed_accent_folded_and_cyrillic_words(corpus, index):
     assert "Informal meeting of the CIS heads of state" in titles_matching(index, "informal", field="title")
 
 
+@pytest.mark.whoosh_only
 def test_phrases_keep_their_stop_words(corpus, index):
     reindex(corpus, index, workers=1)
     assert titles_matching(index, '"state of emergency"') == {"Parliament extends the state of emergency"}
     assert titles_matching(index, "state emergency") >= {"Weather statement"}
 
 
+@pytest.mark.whoosh_only
 def test_documents_without_a_year_or_date_are_countable(corpus, index):
     reindex(corpus, index, workers=1)
     with closing(open_searcher(index)[1]) as s:
@@ -189,9 +201,9 @@ def test_added_changed_and_deleted_files_give_exact_counts(corpus, index):
         total - 2,
         0,
     )
-    assert titles_matching(index, "resolution") == {"A new statement"}
-    assert titles_matching(index, "resume") == {"Lukasenka meets envoys"}
-    assert titles_matching(index, "weather") == set()
+    assert titles_found(index, "resolution") == {"A new statement"}
+    assert titles_found(index, "resume") == {"Lukasenka meets envoys"}
+    assert titles_found(index, "weather") == set()
     with open_view(index) as s:
         assert s.doc_count() == total
     assert reindex(corpus, index, workers=1).unchanged == total
@@ -208,13 +220,13 @@ def test_a_changed_manifest_row_updates_its_document(corpus, index):
     )
     summary = reindex(corpus, index, workers=1)
     assert (summary.updated, summary.unchanged) == (1, page_count(corpus) - 1)
-    assert titles_matching(index, "summit", field="title") == {"Informal CIS summit"}
+    assert titles_found(index, "title:summit") == {"Informal CIS summit"}
 
 
 def test_bad_files_are_reported_and_the_rest_indexed(corpus, index):
     (corpus / "notes/binary.txt").write_bytes(bytes(range(256)) * 8)
     (corpus / "notes/empty.txt").write_bytes(b"")
-    result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    result = run_cli("reindex", "--corpus", str(corpus), *index_options(index), "--workers", "1")
     assert result.exit_code == 1
     errors = result.stderr.splitlines()
     assert len(errors) == 2
@@ -234,7 +246,7 @@ def test_a_file_that_turns_bad_loses_its_document(corpus, index):
     (corpus / "notes/other.txt").write_bytes(b"")
     summary = reindex(corpus, index, workers=1)
     assert (summary.updated, summary.deleted, summary.failed, summary.unchanged) == (0, 0, 1, total - 1)
-    assert titles_matching(index, "weather") == set()
+    assert titles_found(index, "weather") == set()
 
 
 def test_a_file_name_that_is_not_utf8_is_reported(corpus, index):
@@ -247,7 +259,7 @@ def test_a_file_name_that_is_not_utf8_is_reported(corpus, index):
 def test_an_empty_corpus_gives_an_empty_index(tmp_path, index):
     (tmp_path / "empty").mkdir()
     assert reindex(tmp_path / "empty", index).line().startswith("added 0, updated 0, deleted 0, unchanged 0, ")
-    result = run_cli("stats", "--index", str(index), "--json")
+    result = run_cli("stats", *index_options(index), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["documents"] == 0
 
@@ -265,7 +277,7 @@ def test_two_pages_with_one_url_index_once_and_report_the_second(corpus, index):
     (corpus / "dups" / "a.txt").unlink()
     summary = reindex(corpus, index, workers=1)
     assert (summary.added, summary.deleted, summary.failed) == (1, 1, 0)
-    assert titles_matching(index, "twice") == {"Copy b.txt"}
+    assert titles_found(index, "twice") == {"Copy b.txt"}
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
@@ -283,7 +295,7 @@ def test_a_duplicate_takes_over_in_the_same_reindex_when_the_page_it_copies_brea
     (dups / "b.txt").write_bytes(b"\x00\x01binary" * 100)
     summary = reindex(corpus, index, full=full, workers=1, check=check_index_state)
     assert [path for path, _ in summary.failures] == ["dups/b.txt"]
-    assert titles_matching(index, "twice") == {"Copy a.txt"}
+    assert titles_found(index, "twice") == {"Copy a.txt"}
 
 
 def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypatch):
@@ -297,6 +309,7 @@ def test_full_rebuild_reads_cleaned_pages_from_the_cache(corpus, index, monkeypa
     assert (summary.unchanged, summary.failed) == (page_count(corpus), 0)
 
 
+@pytest.mark.whoosh_only
 def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     reindex(corpus, index, workers=1)
     old = current_generation(index)
@@ -304,7 +317,7 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     before = live.acquire()
     found_before = search(before.view, SearchRequest(q="Lukasenka")).total
     (corpus / "notes/new.txt").write_text("A new statement\n\nThe council adopted a resolution today.\n")
-    result = run_cli("reindex", "--full", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    result = run_cli("reindex", "--full", "--corpus", str(corpus), *index_options(index), "--workers", "1")
     assert result.exit_code == 0, result.output
     # Every document was written again; the counts in brackets compare with the index replaced.
     assert result.stdout.startswith(
@@ -330,12 +343,13 @@ def test_full_rebuild_swaps_in_a_new_generation(corpus, index):
     assert remove_stale_generations(index) == [new] and generations(index) == [current_generation(index)]
 
 
+@pytest.mark.whoosh_only
 def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
     reindex(corpus, index, workers=1)
     generation = current_generation(index)
     state_file = next(generation.glob("state-*.json"))
     state_file.write_text(state_file.read_text().replace(f'"schema_version":{SCHEMA_VERSION}', '"schema_version":0'))
-    result = run_cli("reindex", "--corpus", str(corpus), "--index", str(index), "--workers", "1")
+    result = run_cli("reindex", "--corpus", str(corpus), *index_options(index), "--workers", "1")
     assert result.exit_code == 0
     assert "The index was built with another schema: rebuilding it in full." in result.stderr
     assert result.stdout.startswith(
@@ -344,6 +358,7 @@ def test_an_index_from_another_schema_version_is_rebuilt_in_full(corpus, index):
     assert current_generation(index) != generation
 
 
+@pytest.mark.whoosh_only
 def test_a_search_between_commits_sees_one_state(corpus, index):
     reindex(corpus, index, workers=1)
     ix = open_index(index)
@@ -356,7 +371,7 @@ def test_a_search_between_commits_sees_one_state(corpus, index):
 
 def test_stats_text_and_json(corpus, index):
     reindex(corpus, index, workers=1)
-    result = run_cli("stats", "--index", str(index), "--json")
+    result = run_cli("stats", *index_options(index), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["documents"] == page_count(corpus)
@@ -365,7 +380,7 @@ def test_stats_text_and_json(corpus, index):
     assert (data["first_date"], data["last_date"]) == ("2021-12-15", "2022-12-16")
     assert data["no_year"] == 1 and data["no_date"] == len(NOTES)
     assert data["size_bytes"] > 0 and data["built_at"] and data["full_built_at"] == data["built_at"]
-    text = run_cli("stats", "--index", str(index)).stdout
+    text = run_cli("stats", *index_options(index)).stdout
     assert f"documents:  {page_count(corpus)}" in text
     assert "dates:      2021-12-15 to 2022-12-16; 1 without a year, 4 without a date" in text
     assert "  2  Belarusians in the Netherlands / MARA (belarusians.nl)\n" in text
@@ -406,7 +421,7 @@ def test_defaults_are_relative_to_the_current_folder_and_env_overrides_them(corp
 
 def test_reindex_as_a_subprocess_prints_only_the_summary(corpus, index):
     done = subprocess.run(
-        [sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus), "--index", str(index)],
+        [sys.executable, "-m", "searchapp", "reindex", "--corpus", str(corpus), *index_options(index)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -430,28 +445,42 @@ def searchable_state(index: Path) -> tuple[int, set[str]]:
         return search(s, SearchRequest()).total, {hit["title"] for hit in found.hits}
 
 
+def refuse_every_state(generation, expected):
+    """An index check that fails, as a search of a broken state would."""
+    raise ValueError(f"searching the new state for {len(expected.written)} written pages failed")
+
+
+REFUSED = (
+    r"failed its check and was not published: searching the new state for \d+ written pages failed\. "
+    r"The previous index keeps serving"
+)
+
+
 def test_a_state_that_fails_its_check_is_never_published(corpus, index):
     reindex(corpus, index, workers=1, check=check_index_state)
-    live, before = current_generation(index), searchable_state(index)
-
-    def refuse(generation, expected):
-        raise ValueError(f"searching {generation.name} for {len(expected.written)} written pages failed")
-
+    before = searchable_state(index)
     (corpus / "notes/decree.txt").write_text("Lukasenka revoked\n\nThe decree was revised.\n", encoding="utf-8")
     for full in (False, True):
-        with pytest.raises(
-            IndexCheckError,
-            match=r"failed its check and was not published: searching gen-\d+ "
-            r"for \d+ written pages failed\. The previous index keeps serving",
-        ):
-            reindex(corpus, index, full=full, workers=1, check=refuse)
-        assert current_generation(index) == live and generations(index) == [live]
+        with pytest.raises(IndexCheckError, match=REFUSED):
+            reindex(corpus, index, full=full, workers=1, check=refuse_every_state)
         assert searchable_state(index) == before
     summary = reindex(corpus, index, workers=1, check=check_index_state)
     assert (summary.updated, summary.failed) == (1, 0)
     assert "Lukasenka revoked" in searchable_state(index)[1]
 
 
+@pytest.mark.whoosh_only
+def test_a_state_that_fails_its_check_leaves_no_generation_behind(corpus, index):
+    reindex(corpus, index, workers=1, check=check_index_state)
+    live = current_generation(index)
+    (corpus / "notes/decree.txt").write_text("Lukasenka revoked\n\nThe decree was revised.\n", encoding="utf-8")
+    for full in (False, True):
+        with pytest.raises(IndexCheckError, match=REFUSED):
+            reindex(corpus, index, full=full, workers=1, check=refuse_every_state)
+        assert current_generation(index) == live and generations(index) == [live]
+
+
+@pytest.mark.whoosh_only
 def test_an_incremental_reindex_leaves_the_generation_it_replaced_untouched(corpus, index):
     reindex(corpus, index, workers=1, check=check_index_state)
     old, before = current_generation(index), searchable_state(index)

@@ -24,9 +24,10 @@ from hypothesis.stateful import (
     multiple,
     precondition,
     rule,
+    run_state_machine_as_test,
 )
 
-from indexer.engine.storage import open_view
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from indexer.index.stats import index_stats
 from searchapp import create_app
@@ -49,6 +50,7 @@ from lifecycle_model import (
     page_html,
     page_text,
 )
+from search_backends import Backend
 from site_fixtures import serve_app
 
 # Fast by default; CI walks five times as many sequences, twice as long. SEARCHAPP_TEST_SCALE=N walks N times
@@ -101,11 +103,12 @@ class IndexLifecycle(RuleBasedStateMachine):
     # Processes writing each reindex's documents: none but the reindex's own.
     writers = 1
 
-    def __init__(self):
+    def __init__(self, backend: Backend | None = None):
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="lifecycle-"))
         self.corpus = Corpus(self.tmp / "corpus")
-        self.index = self.tmp / "index"
+        self.backend = backend or Backend("whoosh")
+        self.index = self.backend.new_location(self.tmp)
         self.reindexed = False
         self.reindexes = 0
         self.counter = 0
@@ -121,6 +124,7 @@ class IndexLifecycle(RuleBasedStateMachine):
     def close(self):
         """Remove the corpus and the index."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.backend.remove(self.index)
 
     def _name(self, folder: str, suffix: str) -> str:
         self.counter += 1
@@ -250,8 +254,20 @@ class IndexLifecycle(RuleBasedStateMachine):
         assert index_stats(self.index)["documents"] == len(docs)
 
 
-IndexLifecycle.TestCase.settings = SEQUENCES
-test_random_corpus_changes_keep_the_index_searchable_and_exact = IndexLifecycle.TestCase
+def walks(backend: Backend, share: int = 1) -> settings:
+    """The sequences a walk takes on a backend: a share of SEQUENCES, half of that on PostgreSQL.
+
+    Every reindex there costs two to three times Whoosh's (a database round trip per segment and state), and the
+    model the walks check is the same on both, so half as many sequences keep the suite's time (about 25 s a walk
+    here) while each still reindexes and searches every step on the database.
+    """
+    if backend.name == "postgresql":
+        return settings(SEQUENCES, max_examples=max(2, SEQUENCES.max_examples // share // 2))
+    return settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // share))
+
+
+def test_random_corpus_changes_keep_the_index_searchable_and_exact(search_backend):
+    run_state_machine_as_test(lambda: IndexLifecycle(search_backend), settings=walks(search_backend))
 
 
 class ProcessWrittenIndexLifecycle(IndexLifecycle):
@@ -260,9 +276,9 @@ class ProcessWrittenIndexLifecycle(IndexLifecycle):
     writers = 2
 
 
-ProcessWrittenIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 2))
-ProcessWrittenIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
-test_random_corpus_changes_written_by_processes_keep_the_index_exact = ProcessWrittenIndexLifecycle.TestCase
+@pytest.mark.slow
+def test_random_corpus_changes_written_by_processes_keep_the_index_exact(search_backend):
+    run_state_machine_as_test(lambda: ProcessWrittenIndexLifecycle(search_backend), settings=walks(search_backend, 2))
 
 
 SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()[:8]] + [
@@ -276,8 +292,8 @@ SERVED_PATHS = ["/api/search?" + urlencode({"q": q}) for q, _ in model_queries()
 class ServedIndexLifecycle(IndexLifecycle):
     """The same sequences while a real server answers requests from a client thread without pause."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, backend: Backend | None = None):
+        super().__init__(backend)
         self.errors: list[str] = []
         self.requests = 0
         self.stop = threading.Event()
@@ -322,6 +338,6 @@ class ServedIndexLifecycle(IndexLifecycle):
         assert not self.errors, self.errors[:5]
 
 
-ServedIndexLifecycle.TestCase.settings = settings(SEQUENCES, max_examples=max(3, SEQUENCES.max_examples // 4))
-ServedIndexLifecycle.TestCase.pytestmark = [pytest.mark.slow]
-test_a_server_keeps_answering_across_every_reindex = ServedIndexLifecycle.TestCase
+@pytest.mark.slow
+def test_a_server_keeps_answering_across_every_reindex(search_backend):
+    run_state_machine_as_test(lambda: ServedIndexLifecycle(search_backend), settings=walks(search_backend, 4))

@@ -15,6 +15,8 @@ from searchapp import create_app
 from searchapp.cli import cli
 from searchapp.index_check import check_index_state
 
+from search_backends import index_options
+
 UKRAINE = "President of Ukraine"
 MARA = "Belarusians in the Netherlands / MARA (belarusians.nl)"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -129,13 +131,13 @@ def test_a_language_the_index_has_not_is_a_400_naming_the_languages_it_has(site_
     }
 
 
-def test_releases_of_unknown_language_are_their_own_bucket(tmp_path):
+def test_releases_of_unknown_language_are_their_own_bucket(tmp_path, index_location):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "words.txt").write_text("Statement on detentions\n\nWe condemn the detentions of journalists.\n")
     (corpus / "figures.txt").write_text("2023 - 12 345\n\n67 890 / 2024\n")
-    reindex(corpus, tmp_path / "index", workers=1, check=check_index_state)
-    client = create_app({"TESTING": True, "INDEX": str(tmp_path / "index")}).test_client()
+    reindex(corpus, index_location, workers=1, check=check_index_state)
+    client = create_app({"TESTING": True, "INDEX": str(index_location)}).test_client()
     facet = api(client).get_json()["facets"]["language"]
     assert facet == [
         {"value": "en", "name": "English", "count": 1, "selected": False, "unknown": False},
@@ -237,7 +239,7 @@ def test_the_feed_follows_a_search_in_some_languages(site_client):
 
 
 def test_the_cli_filters_by_language_and_prints_the_apis_json(site_index, site_client):
-    args = ["search", "--language", "uk", "--language", "Belarusian", "--index", str(site_index)]
+    args = ["search", "--language", "uk", "--language", "Belarusian", *index_options(site_index)]
     result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == api(site_client, ("language", "uk"), ("language", "be")).get_json()
@@ -248,6 +250,6 @@ def test_the_cli_filters_by_language_and_prints_the_apis_json(site_index, site_c
 
 
 def test_the_cli_names_the_language_option_it_cannot_use(site_index):
-    result = CliRunner().invoke(cli, ["search", "--language", "xx", "--index", str(site_index)])
+    result = CliRunner().invoke(cli, ["search", "--language", "xx", *index_options(site_index)])
     assert result.exit_code == 2
     assert 'Invalid value for --language: "xx" is not a language of the index' in result.output

@@ -18,6 +18,9 @@ from searchapp.search import SearchRequest, search
 from conftest import ROOT
 from search_fixtures import write_corpus
 
+# About Whoosh's own files and internals: the PostgreSQL backend has none of them.
+pytestmark = pytest.mark.whoosh_only
+
 QUERIES = [
     "",
     "sanctions",

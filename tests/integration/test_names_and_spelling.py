@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.engine.storage import open_view
+from indexer.engine.backends import open_view
 from searchapp import create_app
 from searchapp.search import SearchRequest, search
 
@@ -31,9 +31,9 @@ TSIKHANOUSKAYA = {"Ціханоўская выступіла", "Тихановс
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory):
+def index(tmp_path_factory, search_backend):
     """A real index of the names corpus, built by the product's reindex."""
-    return index_of(tmp_path_factory.mktemp("names"), DOCUMENTS)
+    return index_of(tmp_path_factory.mktemp("names"), DOCUMENTS, search_backend)
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +121,9 @@ INFLECTED = [
 
 
 @pytest.fixture(scope="module")
-def inflected(tmp_path_factory):
+def inflected(tmp_path_factory, search_backend):
     """Search a real index of releases in several languages through search()."""
-    with searching(index_of(tmp_path_factory.mktemp("inflected"), INFLECTED)) as run_search:
+    with searching(index_of(tmp_path_factory.mktemp("inflected"), INFLECTED, search_backend)) as run_search:
         yield run_search
 
 
@@ -151,7 +151,7 @@ def test_a_phrase_is_analysed_in_each_language(inflected):
     assert [hit["title"] for hit in inflected(q='"нова санкція"').hits] == ["Нові санкції"]
 
 
-def test_names_in_ukrainian_transliteration(tmp_path):
+def test_names_in_ukrainian_transliteration(tmp_path, search_backend):
     """Kyiv finds Київ, Hrushevsky finds Грушевський, Yermak finds Єрмак: and back."""
     docs = [
         ("k.txt", "Z", "2023-03-01", "uk", "Київ", "У Києві Київ зустрів гостей."),
@@ -159,7 +159,7 @@ def test_names_in_ukrainian_transliteration(tmp_path):
         ("y.txt", "Z", "2023-03-03", "uk", "Єрмак", "Андрій Єрмак заявив."),
         ("e.txt", "Z", "2023-03-04", "en", "Kyiv talks", "Hrushevsky and Yermak in Kyiv."),
     ]
-    with open_view(index_of(tmp_path, docs)) as view:
+    with open_view(index_of(tmp_path, docs, search_backend)) as view:
         for q, title in [("Kyiv", "Київ"), ("Hrushevsky", "Грушевський"), ("Yermak", "Єрмак"), ("Київ", "Kyiv talks")]:
             assert title in {hit["title"] for hit in search(view, SearchRequest(q=q)).hits}, q
 
@@ -197,31 +197,31 @@ def test_highlighting_marks_the_spelling_found(run):
     assert titled["Тихановская выступила"] == "<mark>Тихановская</mark> выступила"
 
 
-def test_a_form_of_another_language_matches_only_releases_in_it(tmp_path):
+def test_a_form_of_another_language_matches_only_releases_in_it(tmp_path, search_backend):
     """German analysis makes "again" of "against": it must not find English releases that say "again"."""
     docs = [
         ("en1.txt", "W", "2023-04-01", "en", "Against the war", "They spoke against the war."),
         ("en2.txt", "W", "2023-04-02", "en", "Once more", "They met again."),
     ]
-    with searching(index_of(tmp_path, docs)) as run_search:
+    with searching(index_of(tmp_path, docs, search_backend)) as run_search:
         assert [hit["title"] for hit in run_search(q="against").hits] == ["Against the war"]
 
 
-def test_another_spelling_of_a_name_is_not_a_misspelling(tmp_path):
+def test_another_spelling_of_a_name_is_not_a_misspelling(tmp_path, search_backend):
     """A name found in another spelling is searched as that name: no spelling variants, no "showing results for"."""
     docs = [("a.txt", "W", "2023-05-01", "en", "Decree", "Lukashenko signed a decree.")]
-    with searching(index_of(tmp_path, docs)) as run_search:
+    with searching(index_of(tmp_path, docs, search_backend)) as run_search:
         result = run_search(q="Lukashenka decree")
         assert [hit["title"] for hit in result.hits] == ["Decree"] and result.total_all_words == 1
         assert result.showing_for is None
 
 
-def test_a_name_in_another_spelling_weighs_as_the_name(tmp_path):
+def test_a_name_in_another_spelling_weighs_as_the_name(tmp_path, search_backend):
     """A name no release spells as typed weighs as much as a word found as typed: the release with it comes first."""
     docs = [
         ("n.txt", "W", "2023-05-01", "en", "Meeting", "Yesterday Lukashenko met an envoy."),
         ("d.txt", "W", "2023-05-02", "en", "Taxes", "Yesterday a decree on taxes was signed."),
         ("d2.txt", "W", "2023-05-03", "en", "Schools", "Today another decree on schools was published."),
     ]
-    with searching(index_of(tmp_path, docs)) as run_search:
+    with searching(index_of(tmp_path, docs, search_backend)) as run_search:
         assert [hit["title"] for hit in run_search(q="Lukashenka decree").hits][0] == "Meeting"

@@ -18,7 +18,9 @@ from searchapp.search import SearchRequest, document, search
 
 from conftest import CORPUS
 
-pytestmark = pytest.mark.slow
+# Whoosh generations written by several processes; the PostgreSQL backend's writer processes are walked by
+# test_index_lifecycle.py's [postgresql] runs.
+pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 # Searches of every kind the site runs, on the bundled corpus: words, names, joined words, phrases,
 # exclusions, wildcards, fields, spelling variants, partial matches.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.engine.storage import open_view
+from indexer.engine.backends import open_view
 from searchapp import create_app
 from searchapp.search import SearchRequest, search
 
@@ -26,9 +26,9 @@ DOCUMENTS = [
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory):
+def index(tmp_path_factory, search_backend):
     """A real index of the joined-words corpus, built by the product's reindex."""
-    return index_of(tmp_path_factory.mktemp("words"), DOCUMENTS)
+    return index_of(tmp_path_factory.mktemp("words"), DOCUMENTS, search_backend)
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +113,9 @@ RELEASES = [
 
 
 @pytest.fixture(scope="module")
-def releases(tmp_path_factory):
+def releases(tmp_path_factory, search_backend):
     """Search a real index of a few releases through search(), and the index's path."""
-    index = index_of(tmp_path_factory.mktemp("most-words"), RELEASES)
+    index = index_of(tmp_path_factory.mktemp("most-words"), RELEASES, search_backend)
     with searching(index) as run_search:
         yield run_search, index
 
@@ -173,24 +173,32 @@ def test_the_api_gives_both_counts_and_the_missing_words(releases):
     assert [hit["missing"] for hit in body["results"]][0] == []
 
 
-def test_words_side_by_side_rank_above_words_apart(tmp_path):
-    """Of two releases with the same words, the one that has them together ranks first, in search() and the engine."""
-    docs = [
-        ("apart.txt", "S", "2023-06-01", "en", "Report", "The forced labour of prisoners and a landing site."),
-        ("together.txt", "S", "2023-06-02", "en", "Statement", "A forced landing of prisoners was reported."),
-    ]
-    with open_view(index_of(tmp_path, docs)) as view:
+APART_AND_TOGETHER = [
+    ("apart.txt", "S", "2023-06-01", "en", "Report", "The forced labour of prisoners and a landing site."),
+    ("together.txt", "S", "2023-06-02", "en", "Statement", "A forced landing of prisoners was reported."),
+]
+
+
+def test_words_side_by_side_rank_above_words_apart(tmp_path, search_backend):
+    """Of two releases with the same words, the one that has them together ranks first."""
+    with open_view(index_of(tmp_path, APART_AND_TOGETHER, search_backend)) as view:
         assert titles(search(view, SearchRequest(q="forced landing"))) == ["Statement", "Report"]
+
+
+@pytest.mark.whoosh_only
+def test_whoosh_ranks_words_by_a_query_of_its_own(tmp_path, search_backend):
+    """Whoosh's view ranks several words by a query of its own (their proximity), not by the matching query."""
+    with open_view(index_of(tmp_path, APART_AND_TOGETHER, search_backend)) as view:
         assert view.ranking(view.parse("forced landing")) != view.parse("forced landing").query
 
 
-def test_equally_good_matches_come_newest_first(tmp_path):
+def test_equally_good_matches_come_newest_first(tmp_path, search_backend):
     """Releases that match equally well are listed newest first, whatever order they were indexed in."""
     docs = [
         ("a-old.txt", "S", "2019-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
         ("b-new.txt", "S", "2023-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
         ("c-mid.txt", "S", "2021-01-01", "en", "Sanctions statement", "Sanctions were renewed."),
     ]
-    with open_view(index_of(tmp_path, docs)) as view:
+    with open_view(index_of(tmp_path, docs, search_backend)) as view:
         hits = search(view, SearchRequest(q="sanctions renewed")).hits
         assert [hit["date"] for hit in hits] == ["2023-01-01", "2021-01-01", "2019-01-01"]

@@ -24,7 +24,9 @@ from searchapp.search import SearchRequest, search
 from conftest import ROOT
 
 # Real processes, servers or browsers: `pytest -m "not slow"` leaves them out.
-pytestmark = pytest.mark.slow
+# Whoosh's generations, CURRENT and reader locks under real processes and SIGKILL; PostgreSQL's lost nodes are
+# tests/integration/test_postgres_*failover.py's.
+pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 WORDS = (
     "council statement rights freedom election border minister peace talks sanctions court ruling "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from indexer.engine.storage import current_generation, open_view, view_of
+from indexer.engine.backends import open_view
 from indexer.index.reindex import reindex
 from searchapp import create_app
 from searchapp.result_cache import MEMO_KEY, ResultCache
@@ -48,7 +48,7 @@ def test_the_cache_keeps_to_its_budget_and_drops_the_least_recently_used(search_
 
 
 def test_an_answer_cut_short_is_reused_only_for_a_moment(search_index):
-    with view_of(current_generation(search_index), time_budget=0.0) as hurried:
+    with open_view(search_index, time_budget=0.0) as hurried:
         cache = ResultCache(10_000_000, cut_seconds=0.2)
         request = SearchRequest(q="sanctions belarus regime")
         first = cache.search(hurried, request)
@@ -61,10 +61,10 @@ def test_an_answer_cut_short_is_reused_only_for_a_moment(search_index):
         assert again is not first and cache.misses == 2
 
 
-def test_through_the_api_a_reindex_brings_a_fresh_cache(tmp_path):
+def test_through_the_api_a_reindex_brings_a_fresh_cache(tmp_path, index_location):
     corpus = write_corpus(tmp_path / "corpus" / "listed").parent
     (corpus / "more").mkdir()
-    index = tmp_path / "index"
+    index = index_location
     reindex(corpus, index, workers=1)
     client = create_app({"TESTING": True, "INDEX": str(index)}).test_client()
     first = client.get("/api/search?q=council").get_json()

@@ -25,7 +25,8 @@ from search_fixtures import write_corpus
 # A line of the Combined Log Format, then the time taken in microseconds.
 ACCESS_LINE = re.compile(r'^127\.0\.0\.1 - - \[[^\]]+\] "GET /\S* HTTP/1\.1" \d{3} \d+ "[^"]*" "[^"]*" \d+$')
 PROBE = "zebra"
-pytestmark = pytest.mark.slow
+# Reindexes land as Whoosh generations the workers switch to and free: the PostgreSQL failover tests serve theirs.
+pytestmark = [pytest.mark.slow, pytest.mark.whoosh_only]
 
 
 def start_server(index: Path, tmp: Path, *args: str) -> tuple[subprocess.Popen, str]:

@@ -15,6 +15,8 @@ from searchapp import create_app
 from searchapp.cli import cli
 from searchapp.index_check import check_index_state
 
+from search_backends import index_options
+
 KREMLIN = "President of Russia (Kremlin)"
 UKRAINE = "President of Ukraine"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -87,13 +89,13 @@ def test_the_unknown_source_is_selectable_by_name_in_any_case(site_client):
     )
 
 
-def test_releases_of_unknown_source_are_found_by_it(tmp_path):
+def test_releases_of_unknown_source_are_found_by_it(tmp_path, index_location):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "known.txt").write_text("Statement on detentions\n\nSource: Viasna\n\nWe condemn the detentions.\n")
     (corpus / "unknown.txt").write_text("Appeal on detentions\n\nWe condemn the detentions.\n")
-    reindex(corpus, tmp_path / "index", workers=1, check=check_index_state)
-    client = create_app({"TESTING": True, "INDEX": str(tmp_path / "index")}).test_client()
+    reindex(corpus, index_location, workers=1, check=check_index_state)
+    client = create_app({"TESTING": True, "INDEX": str(index_location)}).test_client()
     found = api(client, ("q", "detentions"), ("source", "unknown")).get_json()
     assert found["query"]["source"] == ["Unknown source"]
     assert [(hit["title"], hit["source"]) for hit in found["results"]] == [("Appeal on detentions", None)]
@@ -129,17 +131,17 @@ def test_the_feed_resolves_its_source(site_client):
 
 def test_the_command_line_resolves_its_source_option(site_index, site_client):
     result = CliRunner().invoke(
-        cli, ["search", "sanctions", "--source", "kremlin", "--index", str(site_index), "--json"]
+        cli, ["search", "sanctions", "--source", "kremlin", *index_options(site_index), "--json"]
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == api(site_client, ("q", "sanctions"), ("source", "kremlin")).get_json()
     assert json.loads(result.stdout)["query"]["source"] == [KREMLIN]
-    readable = CliRunner().invoke(cli, ["search", "--source", "KREMLIN", "--index", str(site_index)])
+    readable = CliRunner().invoke(cli, ["search", "--source", "KREMLIN", *index_options(site_index)])
     assert readable.stdout.startswith(f"{source_counts(site_client)[KREMLIN]} press releases (showing 1-10)\n")
 
 
 def test_the_command_line_says_how_to_pick_one_source(site_index):
-    result = CliRunner().invoke(cli, ["search", "sanctions", "--source", "president", "--index", str(site_index)])
+    result = CliRunner().invoke(cli, ["search", "sanctions", "--source", "president", *index_options(site_index)])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f'Error: Invalid value for --source: "president" matches 2 sources: "{KREMLIN}" and "{UKRAINE}": '

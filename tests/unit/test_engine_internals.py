@@ -18,6 +18,9 @@ from indexer.engine.schema import SCHEMA
 
 from conftest import ROOT
 
+# About Whoosh's own files and internals: the PostgreSQL backend has none of them.
+pytestmark = pytest.mark.whoosh_only
+
 WORDS = "council sanctions prisoners minsk report the of release decree".split()
 
 

@@ -23,6 +23,9 @@ from indexer.extract.dates import PartialDate
 from indexer.extract.document import Document
 from searchapp.search import BadParameter, SearchRequest, search
 
+# About Whoosh's own files and internals: the PostgreSQL backend has none of them.
+pytestmark = pytest.mark.whoosh_only
+
 # Frequent words make long postings and many equal scores; rare ones trigger the fuzzy-variant
 # rewrite (body document frequency <= 2), and "lukashenko"/"lukashenka", "dunnigan"/"dunnigen"
 # are one edit apart so the variants exist. Weights are repetitions in the sampled list.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from indexer.engine.storage import open_view
+from indexer.engine.backends import open_view
 from searchapp.search import BadParameter, SearchRequest, document, search
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
@@ -12,6 +13,9 @@ from whoosh.writing import PostingPool, SegmentWriter
 from indexer.engine.analysis import document_language
 from indexer.engine.schema import SCHEMA
 from indexer.engine.segment_writer import ChunkedPostingPool, IndexSegmentWriter
+
+# About Whoosh's own files and internals: the PostgreSQL backend has none of them.
+pytestmark = pytest.mark.whoosh_only
 
 # (field, term, document number, weight, encoded value): a field's format gives all its postings a value, or none.
 postings = st.lists(

@@ -1,0 +1,427 @@
+"""A Whoosh IndexReader over one published state in PostgreSQL, so that Whoosh's Searcher and our view run on it.
+
+Documents are numbered as a Whoosh reader of the state's segments would number them: the
+segments in order, each from where the one before ends. What is per document and cheap (field
+lengths, sortable columns, deletions) is read once per state; a term's postings are read when a
+query asks for them, one query for all its segments, and kept for a while.
+"""
+
+from __future__ import annotations
+
+import bisect
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from whoosh.matching import ListMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import IndexReader, TermInfo, TermNotFound
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from indexer.engine.bitmaps import positions
+from indexer.engine.postgres.encoding import COLUMNS, LENGTH_OF_BYTE, decode_values
+from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
+
+# Terms whose rows a reader keeps: a query asks for a term's statistics, then for its postings.
+ROWS_KEPT = 256
+STORED_KEPT = 1024
+
+
+def _quantized(length: int | None) -> int | None:
+    """A length as Whoosh's term info gives it back: through its one-byte encoding."""
+    return None if length is None else byte_to_length(length_to_byte(length))
+
+
+@dataclass
+class StateData:
+    """What a reader loads once per state: its segments, deletions, field lengths and totals."""
+
+    state: int
+    segments: list[tuple[int, int, int]]  # (id, base, count), in document order
+    offsets: list[int]  # each segment's first document number in this reader
+    size: int
+    deleted: frozenset[int]  # this reader's document numbers
+    lengths: dict[str, np.ndarray]  # field -> one length byte per document
+    totals: dict[str, int]
+    columns: dict[str, list] = field(default_factory=dict)
+
+    def global_docnum(self, docnum: int) -> int:
+        """The documents table's number of this reader's document `docnum`."""
+        i = bisect.bisect_right(self.offsets, docnum) - 1
+        return self.segments[i][1] + docnum - self.offsets[i]
+
+
+def load_state(conn, state: int) -> StateData:
+    """Read a state's segments, deletions and field lengths (one transaction)."""
+    with conn.transaction():
+        row = conn.execute("SELECT segments, deleted FROM states WHERE id = %s", [state]).fetchone()
+        if row is None:
+            raise LookupError(f"state {state} is gone")
+        segment_ids, deleted_bytes = row
+        rows = conn.execute(
+            "SELECT id, base, count, fields, lengths, totals FROM segments WHERE id = ANY(%s)", [segment_ids]
+        ).fetchall()
+    by_id = {r[0]: r for r in rows}
+    order = [by_id[s] for s in segment_ids]
+    offsets, size = [], 0
+    for _, _, count, *_ in order:
+        offsets.append(size)
+        size += count
+    lengths: dict[str, np.ndarray] = {}
+    totals: dict[str, int] = {}
+    for (_, _, count, names, packed, field_totals), offset in zip(order, offsets):
+        for name, data, total in zip(names, packed, field_totals):
+            if name not in lengths:
+                lengths[name] = np.zeros(size, dtype=np.uint8)
+            lengths[name][offset : offset + count] = np.frombuffer(data, dtype=np.uint8)
+            totals[name] = totals.get(name, 0) + total
+    deleted = positions(int.from_bytes(deleted_bytes, "little")) if deleted_bytes else np.zeros(0, np.int64)
+    local = []
+    bases = np.array([r[1] for r in order], dtype=np.int64)
+    if len(deleted) and len(order):
+        i = np.searchsorted(bases, deleted, side="right") - 1
+        counts = np.array([r[2] for r in order], dtype=np.int64)
+        inside = (i >= 0) & (deleted < bases[np.maximum(i, 0)] + counts[np.maximum(i, 0)])
+        local = (np.array(offsets, dtype=np.int64)[i[inside]] + deleted[inside] - bases[i[inside]]).tolist()
+    return StateData(
+        state=state,
+        segments=[(r[0], r[1], r[2]) for r in order],
+        offsets=offsets,
+        size=size,
+        deleted=frozenset(local),
+        lengths=lengths,
+        totals=totals,
+    )
+
+
+def load_columns(conn, data: StateData) -> dict[str, list]:
+    """Read every document's sortable columns, by this reader's document number."""
+    columns = {name: [COLUMN_DEFAULTS[name]] * data.size for name in COLUMNS}
+    where = {segment: (base, offset) for (segment, base, _), offset in zip(data.segments, data.offsets)}
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.execute(
+                f"SELECT segment, docnum, {', '.join(COLUMNS)} FROM documents WHERE segment = ANY(%s)",
+                [list(where)],
+            )
+            for segment, docnum, *values in cur:
+                base, offset = where[segment]
+                d = offset + docnum - base
+                for name, value in zip(COLUMNS, values):
+                    columns[name][d] = value
+    return columns
+
+
+class TermMatcher(ListMatcher):
+    """A term's postings in a list, with the `format` and `scorer` Whoosh's leaf matchers expose."""
+
+    @property
+    def format(self):
+        return self._format
+
+    @property
+    def scorer(self):
+        return self._scorer
+
+
+class PostgresReader(IndexReader):
+    """The documents and terms of one state, read from PostgreSQL through `read(fn)`."""
+
+    def __init__(self, data: StateData, read: Callable):
+        self.schema = SCHEMA
+        self.data = data
+        self._read = read
+        self._lock = threading.RLock()
+        self._rows: OrderedDict[tuple, list] = OrderedDict()
+        self._infos: dict[tuple, TermInfo | None] = {}
+        self._stored: OrderedDict[int, dict] = OrderedDict()
+        self._lexicons: dict[str, tuple[list[bytes], list[TermInfo]]] = {}
+        self._length_lists: dict[str, list] = {}
+        self._segment_ids = [s[0] for s in data.segments]
+        self.closed = False
+
+    # -- the state --
+
+    def generation(self) -> int:
+        return self.data.state
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_atomic(self) -> bool:
+        return True
+
+    def doc_count_all(self) -> int:
+        return self.data.size
+
+    def doc_count(self) -> int:
+        return self.data.size - len(self.data.deleted)
+
+    def has_deletions(self) -> bool:
+        return bool(self.data.deleted)
+
+    def is_deleted(self, docnum: int) -> bool:
+        return docnum in self.data.deleted
+
+    def all_doc_ids(self) -> Iterator[int]:
+        deleted = self.data.deleted
+        return (d for d in range(self.data.size) if d not in deleted)
+
+    def stored_fields(self, docnum: int) -> dict:
+        with self._lock:
+            found = self._stored.get(docnum)
+            if found is not None:
+                self._stored.move_to_end(docnum)
+                return dict(found)
+        number = self.data.global_docnum(docnum)
+        row = self._read(
+            lambda conn: conn.execute("SELECT stored FROM documents WHERE docnum = %s", [number]).fetchone()
+        )
+        found = pickle.loads(row[0]) if row else {}
+        with self._lock:
+            self._stored[docnum] = found
+            while len(self._stored) > STORED_KEPT:
+                self._stored.popitem(last=False)
+        return dict(found)
+
+    # -- field lengths --
+
+    def field_length(self, fieldname: str) -> int:
+        return self.data.totals.get(fieldname, 0)
+
+    def _length_list(self, fieldname: str) -> list | None:
+        if fieldname not in self._length_lists:
+            packed = self.data.lengths.get(fieldname)
+            self._length_lists[fieldname] = None if packed is None else LENGTH_OF_BYTE[packed].tolist()
+        return self._length_lists[fieldname]
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        lengths = self._length_list(fieldname)
+        if lengths is None:
+            return default
+        return lengths[docnum] or default
+
+    def min_field_length(self, fieldname: str) -> int:
+        packed = self.data.lengths.get(fieldname)
+        return 0 if packed is None or not len(packed) else int(LENGTH_OF_BYTE[packed.min()])
+
+    def max_field_length(self, fieldname: str) -> int:
+        packed = self.data.lengths.get(fieldname)
+        return 0 if packed is None or not len(packed) else int(LENGTH_OF_BYTE[packed.max()])
+
+    # -- columns --
+
+    def has_column(self, fieldname: str) -> bool:
+        return fieldname in COLUMNS
+
+    def column_reader(self, fieldname: str, column=None, reverse: bool = False, translate: bool = True):
+        if fieldname not in COLUMNS:
+            raise Exception(f"No column for field {fieldname!r}")
+        with self._lock:
+            if not self.data.columns:
+                self.data.columns = self._read(lambda conn: load_columns(conn, self.data))
+        return self.data.columns[fieldname]
+
+    # -- terms --
+
+    def _term_rows(self, fieldname: str, btext: bytes) -> list:
+        key = (fieldname, btext)
+        with self._lock:
+            rows = self._rows.get(key)
+            if rows is not None:
+                self._rows.move_to_end(key)
+                return rows
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT segment, doc_freq, total_weight, max_weight, min_length, max_length, ids, weights"
+                " FROM postings WHERE field = %s AND term = %s AND segment = ANY(%s)",
+                [fieldname, btext, self._segment_ids],
+            ).fetchall()
+        )
+        order = {s: i for i, s in enumerate(self._segment_ids)}
+        rows.sort(key=lambda r: order[r[0]])
+        with self._lock:
+            self._rows[key] = rows
+            while len(self._rows) > ROWS_KEPT:
+                self._rows.popitem(last=False)
+            self._infos[key] = _info(rows, self.data, order) if rows else None
+        return rows
+
+    def _info(self, fieldname: str, text) -> TermInfo | None:
+        if fieldname not in self.schema or self.schema[fieldname].format is None:
+            return None
+        btext = self._text_to_bytes(fieldname, text)
+        key = (fieldname, btext)
+        with self._lock:
+            if key in self._infos:
+                return self._infos[key]
+        self._term_rows(fieldname, btext)
+        return self._infos[key]
+
+    def __contains__(self, term) -> bool:
+        fieldname, text = term
+        return self._info(fieldname, text) is not None
+
+    def term_info(self, fieldname: str, text) -> TermInfo:
+        info = self._info(fieldname, text)
+        if info is None:
+            raise TermNotFound(f"{fieldname}:{text!r}")
+        return info
+
+    def frequency(self, fieldname: str, text) -> float:
+        info = self._info(fieldname, text)
+        return 0 if info is None else info.weight()
+
+    def doc_frequency(self, fieldname: str, text) -> int:
+        info = self._info(fieldname, text)
+        return 0 if info is None else info.doc_frequency()
+
+    def postings(self, fieldname: str, text, scorer=None, **kwargs):
+        if fieldname not in self.schema:
+            raise TermNotFound(f"No field {fieldname!r}")
+        btext = self._text_to_bytes(fieldname, text)
+        info = self._info(fieldname, btext)
+        if info is None:
+            raise TermNotFound(f"{fieldname}:{btext!r}")
+        rows = self._term_rows(fieldname, btext)
+        ids, weights, values = [], [], []
+        format_ = self.schema[fieldname].format
+        with_values = bool(format_.supports("positions") or format_.supports("characters"))
+        where = {s: o for (s, _, _), o in zip(self.data.segments, self.data.offsets)}
+        for segment, *_, packed_ids, packed_weights in rows:
+            local = np.frombuffer(packed_ids, dtype="<i4").astype(np.int64) + where[segment]
+            ids.extend(local.tolist())
+            weights.extend(np.frombuffer(packed_weights, dtype="<f4").tolist())
+        values = _Values(len(ids), lambda: self._values(fieldname, btext)) if with_values else None
+        matcher = TermMatcher(ids, weights, values, format_, scorer, term=(fieldname, btext), terminfo=info)
+        if self.data.deleted:
+            matcher = FilterMatcher(matcher, self.data.deleted, exclude=True)
+        return matcher
+
+    def _values(self, fieldname: str, btext: bytes) -> list[bytes]:
+        """Read a term's posting values (positions) in document order: only phrases and snippets need them."""
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT segment, doc_freq, vals FROM postings WHERE field = %s AND term = %s AND segment = ANY(%s)",
+                [fieldname, btext, self._segment_ids],
+            ).fetchall()
+        )
+        order = {s: i for i, s in enumerate(self._segment_ids)}
+        values = []
+        for _, doc_freq, vals in sorted(rows, key=lambda r: order[r[0]]):
+            values.extend(decode_values(bytes(vals), doc_freq))
+        return values
+
+    def has_vector(self, docnum: int, fieldname: str) -> bool:
+        return False
+
+    def vector(self, docnum: int, fieldname: str, format_=None):
+        raise Exception(f"No vectors are stored for field {fieldname!r}")
+
+    # -- the lexicon --
+
+    def indexed_field_names(self) -> Iterable[str]:
+        return [name for name in self.schema.names() if self.schema[name].format is not None]
+
+    def _lexicon(self, fieldname: str) -> tuple[list[bytes], list[TermInfo]]:
+        with self._lock:
+            found = self._lexicons.get(fieldname)
+        if found is not None:
+            return found
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT term, sum(doc_freq)::bigint, sum(total_weight), max(max_weight), min(min_length),"
+                " max(max_length) FROM postings WHERE field = %s AND segment = ANY(%s) GROUP BY term",
+                [fieldname, self._segment_ids],
+            ).fetchall()
+        )
+        rows.sort(key=lambda r: r[0])
+        terms = [bytes(r[0]) for r in rows]
+        infos = [TermInfo(r[2], r[1], _quantized(r[4]), _quantized(r[5]), r[3]) for r in rows]
+        with self._lock:
+            self._lexicons[fieldname] = (terms, infos)
+        return terms, infos
+
+    def all_terms(self) -> Iterator[tuple[str, bytes]]:
+        for fieldname in sorted(self.indexed_field_names()):
+            for term in self._lexicon(fieldname)[0]:
+                yield fieldname, term
+
+    def terms_from(self, fieldname: str, prefix) -> Iterator[tuple[str, bytes]]:
+        prefix = self._text_to_bytes(fieldname, prefix)
+        for name in sorted(self.indexed_field_names()):
+            if name < fieldname:
+                continue
+            terms = self._lexicon(name)[0]
+            start = bisect.bisect_left(terms, prefix) if name == fieldname else 0
+            for term in terms[start:]:
+                yield name, term
+
+    def iter_from(self, fieldname: str, text) -> Iterator[tuple[tuple[str, bytes], TermInfo]]:
+        text = self._text_to_bytes(fieldname, text)
+        for name in sorted(self.indexed_field_names()):
+            if name < fieldname:
+                continue
+            terms, infos = self._lexicon(name)
+            start = bisect.bisect_left(terms, text) if name == fieldname else 0
+            for i in range(start, len(terms)):
+                yield (name, terms[i]), infos[i]
+
+    def iter_field(self, fieldname: str, prefix="") -> Iterator[tuple[bytes, TermInfo]]:
+        prefix = self._text_to_bytes(fieldname, prefix)
+        terms, infos = self._lexicon(fieldname)
+        for i in range(bisect.bisect_left(terms, prefix), len(terms)):
+            yield terms[i], infos[i]
+
+    def __iter__(self) -> Iterator[tuple[tuple[str, bytes], TermInfo]]:
+        for fieldname in sorted(self.indexed_field_names()):
+            terms, infos = self._lexicon(fieldname)
+            for term, info in zip(terms, infos):
+                yield (fieldname, term), info
+
+
+class _Values:
+    """A term's posting values, read from the database the first time one is asked for."""
+
+    def __init__(self, count: int, read: Callable[[], list[bytes]]):
+        self._count, self._read, self._values = count, read, None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):
+        if self._values is None:
+            self._values = self._read()
+        return self._values[i]
+
+    def __setitem__(self, i, value) -> None:
+        self[0]
+        self._values[i] = value
+
+    def __iter__(self):
+        self[0]
+        return iter(self._values)
+
+
+def _info(rows: list, data: StateData, order: dict) -> TermInfo:
+    """A term's statistics over its rows in a state, as Whoosh's readers sum them over segments."""
+    weight = sum(float(np.float32(r[2])) for r in rows)
+    df = sum(r[1] for r in rows)
+    min_lengths = [r[4] for r in rows if r[4] is not None]
+    where = {s: o for (s, _, _), o in zip(data.segments, data.offsets)}
+    first = rows[0]
+    last = rows[-1]
+    min_id = int(np.frombuffer(first[6], dtype="<i4", count=1)[0]) + where[first[0]]
+    max_id = int(np.frombuffer(last[6], dtype="<i4")[-1]) + where[last[0]]
+    return TermInfo(
+        weight,
+        df,
+        _quantized(min(min_lengths)) if min_lengths else None,
+        _quantized(max(r[5] for r in rows)),
+        max(r[3] for r in rows),
+        min_id,
+        max_id,
+    )

@@ -1,0 +1,165 @@
+"""The same corpus in Whoosh and in PostgreSQL gives the same answers to the product's search, API, pages and CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.engine.backends import live_index, open_view
+from indexer.engine.storage import IndexMissingError
+from indexer.index.reindex import reindex
+from searchapp import create_app
+from searchapp.cli import cli
+from searchapp.index_check import check_index_state
+from searchapp.search import SearchRequest, document, search
+
+from conftest import CORPUS
+from search_fixtures import write_corpus
+from site_fixtures import EXTRA_FOLDER, write_extra_documents
+
+
+@pytest.fixture(autouse=True)
+def clean_cache_in_tmp(tmp_path, monkeypatch):
+    """A database's clean cache goes beside $SEARCHAPP_INDEX: in the test's folder, not the working directory."""
+    monkeypatch.setenv("SEARCHAPP_INDEX", str(tmp_path / "var" / "index"))
+
+
+QUERIES = [
+    {},
+    {"q": "sanctions"},
+    {"q": "sanctions belarus"},
+    {"q": '"political prisoners"'},
+    {"q": "sanctions -ukraine"},
+    {"q": "sanct*"},
+    {"q": "pris* OR minsk"},
+    {"q": "title:sanctions"},
+    {"q": "S-400"},
+    {"q": "Лукашенко"},
+    {"q": "Лукашенка"},
+    {"q": "lukashenko"},
+    {"q": "санкції"},
+    {"q": "sanctoins"},
+    {"q": "prisoners", "sort": "newest"},
+    {"q": "prisoners", "sort": "oldest"},
+    {"q": "the", "page": 2, "per_page": 3},
+    {"q": "", "sort": "newest", "page": 2, "per_page": 4},
+    {"q": "release", "sources": ("Viasna",)},
+    {"q": "", "languages": ("uk",)},
+    {"q": "", "year": 2022},
+    {"q": "", "undated": True},
+    {"q": "language:en sanctions"},
+    {"q": 'source:"Council of the EU"'},
+    {"q": "year:2022"},
+    {"q": "zzzzqqq"},
+    {"q": "eu OR ukraine OR belarus OR russia", "per_page": 20},
+    {"q": "minsk ryanair"},
+    {"q": '"state of emergency"'},
+]
+
+
+def answer(view, request: SearchRequest) -> dict:
+    """What a search answers (or the error it raises), without its timings and the index's version."""
+    try:
+        data = asdict(search(view, request))
+    except Exception as error:  # a request the corpus cannot answer must fail alike on both
+        return {"error": f"{type(error).__name__}: {error}"}
+    data.pop("timings")
+    data.pop("index_version")
+    return data
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    """The hand-counted corpus and the bundled one with the site's extra documents, as corpus folders."""
+    root = tmp_path_factory.mktemp("corpora")
+    small = write_corpus(root / "small")
+    site = root / "site"
+    shutil.copytree(CORPUS, site)
+    write_extra_documents(site / EXTRA_FOLDER)
+    return {"small": small, "site": site}
+
+
+@pytest.mark.parametrize("corpus_name", ["small", "site"])
+def test_every_search_answers_the_same_on_both_backends(corpora, corpus_name, pg_cluster_db, tmp_path):
+    corpus = corpora[corpus_name]
+    whoosh_index = tmp_path / "index"
+    first = reindex(corpus, whoosh_index, workers=1, check=check_index_state)
+    second = reindex(corpus, pg_cluster_db.primary_url, workers=1, check=check_index_state)
+    assert (second.added, second.failed) == (first.added, first.failed)
+    with open_view(whoosh_index) as whoosh, open_view(pg_cluster_db.primary_url) as pg:
+        assert pg.version.startswith("pg.") and pg.size == whoosh.size and pg.doc_count() == whoosh.doc_count()
+        words = sorted({w for hit in search(whoosh, SearchRequest(per_page=50)).hits for w in hit["title"].split()})
+        queries = QUERIES + [{"q": word} for word in words[:40]]
+        for params in queries:
+            request = SearchRequest(**params)
+            assert answer(pg, request) == answer(whoosh, request), params
+        for docnum in range(whoosh.size):
+            doc_id = whoosh.stored(docnum)["id"]
+            assert document(pg, doc_id) == document(whoosh, doc_id)
+
+
+def test_a_database_without_tables_says_to_reindex(pg_cluster_db):
+    with pytest.raises(IndexMissingError, match=r"run `searchapp reindex --backend URL`"):
+        open_view(pg_cluster_db.primary_url)
+
+
+def test_the_app_and_the_cli_serve_the_database(corpora, pg_cluster_db, monkeypatch):
+    url = pg_cluster_db.primary_url
+    runner = CliRunner()
+    monkeypatch.delenv("SEARCHAPP_REPLICAS", raising=False)
+    built = runner.invoke(cli, ["reindex", "--corpus", str(corpora["small"]), "--backend", url, "--workers", "1"])
+    assert built.exit_code == 0, built.output
+    app = create_app({"TESTING": True, "INDEX": url})
+    client = app.test_client()
+    page = client.get("/api/search?q=sanctions")
+    assert page.status_code == 200
+    data = page.get_json()
+    with open_view(url) as view:
+        expected = search(view, SearchRequest(q="sanctions"))
+    assert data["total"] == expected.total and [h["id"] for h in data["results"]] == [h["id"] for h in expected.hits]
+    assert client.get("/?q=sanctions").status_code == 200
+    found = runner.invoke(cli, ["search", "sanctions", "--backend", url, "--json"])
+    assert found.exit_code == 0, found.output
+    assert [h["id"] for h in json.loads(found.output)["results"]] == [h["id"] for h in expected.hits]
+    stats = runner.invoke(cli, ["stats", "--backend", url, "--json"])
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.output)["documents"] == view_documents(url)
+
+
+def view_documents(url: str) -> int:
+    """How many documents the published state holds."""
+    with open_view(url) as view:
+        return view.doc_count()
+
+
+def test_the_live_index_switches_to_each_published_state(corpora, pg_cluster_db, tmp_path, monkeypatch):
+    url = pg_cluster_db.primary_url
+    monkeypatch.delenv("SEARCHAPP_REPLICAS", raising=False)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpora["small"], corpus)
+    reindex(corpus, url, workers=1)
+    app = create_app({"TESTING": True, "INDEX": url})
+    client = app.test_client()
+    health = client.get("/healthz").get_json()
+    assert health["ok"] and health["index_version"].startswith("pg.") and health["generation"] == "pg"
+    live = live_index(url)
+    try:
+        old = live.acquire()
+        (corpus / "a1.txt").write_text("Sanctions on Belarus extended\n\nA zorvexa correction.\n", encoding="utf-8")
+        reindex(corpus, url, workers=1)
+        new = live.acquire()
+        assert new.view.version != old.view.version and live.status()["switches"] == 2
+        # A request that started on the old state finishes on it.
+        assert search(old.view, SearchRequest(q="zorvexa")).total == 0
+        assert search(new.view, SearchRequest(q="zorvexa")).total == 1
+        live.release(old)
+        live.release(new)
+    finally:
+        live.close()
+    after = client.get("/healthz").get_json()
+    assert after["index_version"] != health["index_version"]
+    assert client.get("/api/search?q=zorvexa").get_json()["total"] == 1
