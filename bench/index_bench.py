@@ -259,6 +259,13 @@ def index_bytes(index) -> int:
     return folder_bytes(index)
 
 
+def size_label(index) -> str:
+    """Return what the size printed is of: the index folder, or the whole database (old states' rows included)."""
+    from indexer.engine.backends import is_postgres
+
+    return "database" if is_postgres(index) else "index"
+
+
 def bench_size(
     size: int, paragraphs, workdir: Path, workers: int | None, full_rebuild: bool, backend: str | None = None
 ) -> None:
@@ -283,7 +290,7 @@ def bench_size(
     first = run_reindex(corpus, index, workers=workers, cache=cache)
     print(
         f"full build:        {first['seconds']:7.1f} s  {size / first['seconds']:6.0f} docs/s  "
-        f"index {index_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
+        f"{size_label(index)} {index_bytes(index) / 1e6:.0f} MB  peak {first['peak_mb']:.0f} MB "
         f"+ workers {first['peak_workers_total_mb']:.0f} MB (largest {first['peak_worker_mb']:.0f} MB)   "
         f"[{first['summary']}]",
         flush=True,
@@ -303,7 +310,8 @@ def bench_size(
     rebuild = run_reindex(corpus, index, full=True, workers=workers, cache=cache)
     print(
         f"--full, cached:    {rebuild['seconds']:7.1f} s  {size / rebuild['seconds']:6.0f} docs/s  "
-        f"index {index_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   [{rebuild['summary']}]",
+        f"{size_label(index)} {index_bytes(index) / 1e6:.0f} MB  peak {rebuild['peak_mb']:.0f} MB   "
+        f"[{rebuild['summary']}]",
         flush=True,
     )
 

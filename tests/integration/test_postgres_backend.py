@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import time
 from dataclasses import asdict
 
 import pytest
@@ -163,3 +165,32 @@ def test_the_live_index_switches_to_each_published_state(corpora, pg_cluster_db,
     after = client.get("/healthz").get_json()
     assert after["index_version"] != health["index_version"]
     assert client.get("/api/search?q=zorvexa").get_json()["total"] == 1
+
+
+@pytest.mark.slow
+def test_searchapp_serve_answers_from_the_replicas_and_switches_after_a_reindex(
+    corpora, pg_cluster_db, tmp_path, monkeypatch
+):
+    from test_server import get, start_server
+
+    url = pg_cluster_db.primary_url
+    monkeypatch.setenv("SEARCHAPP_REPLICAS", ",".join(pg_cluster_db.replica_urls))
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpora["small"], corpus)
+    reindex(corpus, url, workers=1)
+    pg_cluster_db.cluster.wait_caught_up()
+    process, base = start_server(url, tmp_path, "--workers", "2")
+    try:
+        status, _, before = get(base + "/healthz")
+        assert status == 200 and before["index_version"].startswith("pg.")
+        assert get(base + "/api/search?q=zorvexa")[2]["total"] == 0
+        (corpus / "a1.txt").write_text("Sanctions on Belarus extended\n\nA zorvexa correction.\n", encoding="utf-8")
+        reindex(corpus, url, workers=1)
+        deadline = time.monotonic() + 30
+        while get(base + "/api/search?q=zorvexa")[2].get("total") != 1:
+            assert time.monotonic() < deadline, "the server did not switch to the new state"
+            time.sleep(0.2)
+        assert get(base + "/healthz")[2]["index_version"] != before["index_version"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
