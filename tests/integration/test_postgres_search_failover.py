@@ -277,12 +277,6 @@ def test_searches_answer_from_the_replicas_while_the_primary_is_down_and_a_reind
     assert [hit["title"] for hit in found["results"]] == ["Zebra statement"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL backend bug: the published state is read from any replica in turn (store.published_state "
-    "reads without min_state), so once the app serves the new state a lagging replica's older one sends it back: "
-    "answers right after pg.2 come from pg.1",
-)
 def test_a_lagging_replica_is_skipped_for_the_state_it_does_not_have(deployment):
     cluster = deployment.db.cluster
     lagging, current = cluster.replicas

@@ -289,6 +289,9 @@ class Nodes:
         # The primary's WAL position at the last checks, (monotonic time, LSN), to tell how far back a replica is.
         self._primary_positions: collections.deque[tuple[float, int]] = collections.deque(maxlen=32)
         self._refreshing = threading.Lock()
+        # The newest published state read through these nodes: a replica that has not replayed it yet is
+        # skipped when the published state is read again, so a process never goes back to an older state.
+        self.newest_state: int | None = None
         _LIVE.add(self)
 
     @property

@@ -103,7 +103,9 @@ def published_state(nodes: Nodes, *, where: str) -> PublishedState | None:
         with conn.transaction():
             return published(conn)
 
-    return nodes.read(read)
+    found = nodes.read(read, min_state=nodes.newest_state)
+    _saw(nodes, None if found is None else found.state)
+    return found
 
 
 def published_number(nodes: Nodes) -> int | None:
@@ -117,7 +119,15 @@ def published_number(nodes: Nodes) -> int | None:
             return None
         return None if row is None else int(row[0])
 
-    return nodes.read(read)
+    state = nodes.read(read, min_state=nodes.newest_state)
+    _saw(nodes, state)
+    return state
+
+
+def _saw(nodes: Nodes, state: int | None) -> None:
+    """Remember the newest published state read through the nodes, for the next read to ask for."""
+    if state is not None and (nodes.newest_state is None or state > nodes.newest_state):
+        nodes.newest_state = state
 
 
 def state_segments(conn, state: int) -> tuple[list[int], bytes, int]:
