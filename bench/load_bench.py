@@ -3,6 +3,7 @@
 Usage: python bench/load_bench.py [--sizes 10000,100000] [--workdir DIR] [--source DIR] [--clients 1,8,32]
                                   [--workers N] [--threads T] [--queries 300] [--passes 3] [--client-procs 1]
                                   [--no-peer] [--no-heavy] [--no-reindex]
+                                  [--backend postgresql://... [--replicas URL,...]]
 
 For each size, takes bench/search_bench.py's corpus, Whoosh index and FTS5 database (building what is
 missing, reusing what --workdir holds) and its queries of 12 kinds, then:
@@ -48,6 +49,10 @@ missing, reusing what --workdir holds) and its queries of 12 kinds, then:
    alike). Five probe queries, one before every fifth query of the sequence, must give the total of the
    version they name: four match the sentence change_files appends, so their totals differ between the
    versions; the fifth is from the query mix.
+With --backend URL, the same corpus is also built into that PostgreSQL database (`searchapp reindex
+--full --index URL`, timed), and `searchapp serve --index URL` with $SEARCHAPP_REPLICAS set to
+--replicas takes the same runs as step 1 after ours on the Whoosh index, as the engine "postgresql":
+searches read a replica that has the published state, the primary only when none has.
 5. Prints a summary and PASS/FAIL for the targets (set for 100,000 documents, shown for information at
    other sizes).
 
@@ -477,14 +482,14 @@ class OurServer(Served):
 
     name = "ours"
 
-    def __init__(self, index: Path, workers: int | None, threads: int, logdir: Path):
+    def __init__(self, index: Path | str, workers: int | None, threads: int, logdir: Path, env: dict | None = None):
         self.workers = workers or len(os.sched_getaffinity(0))
         command = [sys.executable, "-m", "searchapp", "serve", "--index", str(index), "--bind", f"{HOST}:{{port}}"]
         command += ["--workers", str(self.workers), "--threads", str(threads), "--access-log", ""]
         # An empty instance folder: the defaults apply, whatever config.py this checkout keeps.
         instance = logdir / "instance"
         instance.mkdir(exist_ok=True)
-        self.start(command, logdir, dict(os.environ, SEARCHAPP_INSTANCE=str(instance)))
+        self.start(command, logdir, dict(os.environ, SEARCHAPP_INSTANCE=str(instance), **(env or {})))
         self.versions: dict[int, str] = {}
         # A worker answers only once warm: it is ready when each has answered.
         self.wait_until(lambda: len(self.poll_health()) >= self.workers, "ready")
@@ -963,6 +968,9 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
         if not args.no_heavy:
             for label, heavy in heavy_queries(vocabulary).items():
                 out["heavy"][label] = bench_heavy(ours, map_paths(queries), heavy, label, args)
+    if args.backend:
+        out["runs"]["postgresql"] = bench_postgres(size, corpus, map_paths(queries), map_paths(warmup), args, logdir)
+        print_totals_differ(queries, out["runs"], "postgresql")
     if not args.no_peer:
         peer_db = database.with_name(f"datasette-{size}.sqlite")
         if not peer_db.is_file():
@@ -981,6 +989,22 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
     if not args.no_reindex:
         out["reindex"] = bench_reindexes(size, corpus, index, queries, vocabulary, args, logdir)
     return out
+
+
+def bench_postgres(size: int, corpus: Path, paths: list[str], warmup: list[str], args, logdir: Path) -> dict:
+    """Build the corpus into the --backend database, then load `searchapp serve` reading it from --replicas."""
+    command = [sys.executable, "-m", "searchapp", "reindex", "--full", "--corpus", str(corpus), "--index", args.backend]
+    # The database's clean cache goes beside $SEARCHAPP_INDEX: in the bench's folder, not this checkout's var/.
+    env = dict(os.environ, SEARCHAPP_INDEX=str(corpus.parent / f"var-postgresql-{size}" / "index"))
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    built = time.perf_counter() - started
+    print(f"postgresql: {size:,} documents built in {built:.1f} s ({size / built:.0f} documents/s)", flush=True)
+    env = {"SEARCHAPP_REPLICAS": args.replicas or ""}
+    with OurServer(args.backend, args.workers, args.threads, logdir, env) as server:
+        replicas = len([url for url in (args.replicas or "").split(",") if url])
+        print(f"postgresql: searchapp serve, {server.workers} workers x {args.threads} threads, {replicas} replica(s)")
+        return bench_engine(server, "postgresql", paths, warmup, args)
 
 
 def heavy_queries(vocabulary: dict) -> dict[str, list[dict]]:
@@ -1057,19 +1081,19 @@ def map_paths(queries: list[dict]) -> list[str]:
     return [api_path(r) for r in queries]
 
 
-def print_totals_differ(queries: list[dict], runs: dict) -> None:
-    """Print how many queries' totals differ by more than 5 % between the engines, per kind (first run)."""
-    if not runs.get("ours") or not runs.get("datasette"):
+def print_totals_differ(queries: list[dict], runs: dict, other: str = "datasette") -> None:
+    """Print how many queries' totals differ by more than 5 % between ours and another engine, per kind (first run)."""
+    if not runs.get("ours") or not runs.get(other):
         return
     first = min(runs["ours"])
-    ours, peer = runs["ours"][first]["totals"], runs["datasette"][first]["totals"]
+    ours, peer = runs["ours"][first]["totals"], runs[other][first]["totals"]
     differ = Counter(
         r["kind"]
         for i, r in enumerate(queries)
         if i in ours and i in peer and peer[i] is not None and abs(ours[i] - peer[i]) > max(2, 0.05 * peer[i])
     )
     shown = ", ".join(f"{kind} {n}" for kind, n in sorted(differ.items())) or "none"
-    print(f"totals differing by more than 5 % between the engines: {sum(differ.values())} ({shown})", flush=True)
+    print(f"totals differing by more than 5 % between ours and {other}: {sum(differ.values())} ({shown})", flush=True)
 
 
 def bench_reindexes(size: int, corpus: Path, index: Path, queries, vocabulary, args, logdir: Path) -> list[dict]:
@@ -1245,6 +1269,8 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="Leave Datasette out.")
     parser.add_argument("--no-heavy", action="store_true", help="Leave out the run beside heavy queries.")
     parser.add_argument("--no-reindex", action="store_true", help="Leave out the load through reindexes.")
+    parser.add_argument("--backend", help="Also build and serve the corpus from this PostgreSQL database (URL).")
+    parser.add_argument("--replicas", help="Comma-separated URLs of the --backend database's streaming replicas.")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
