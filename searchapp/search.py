@@ -404,7 +404,7 @@ def _page_of_hits(
     else:
         # Newest first by the date column; undated documents last either way.
         docnums = columns.sorted_by_date(selected, newest=request.sort != "oldest", limit=end)[start:end]
-    return [_hit(view.stored(docnum), terms) for docnum in docnums]
+    return [_hit(stored, terms) for stored in view.stored_many(docnums)]
 
 
 def _partial_hits(
@@ -413,7 +413,10 @@ def _partial_hits(
     """Return the partial matches that fill the page after the full ones, each with the words it lacks."""
     end = start + request.per_page
     docnums = ranked_partial(view, partial, selected, max(0, start), end)
-    return [{**_hit(view.stored(docnum), terms), "missing": partial.missing(docnum)} for docnum in docnums]
+    return [
+        {**_hit(stored, terms), "missing": partial.missing(docnum)}
+        for docnum, stored in zip(docnums, view.stored_many(docnums))
+    ]
 
 
 def _hit(stored: dict, terms: set) -> dict:

@@ -194,6 +194,13 @@ class IndexView:
         """Return a document's stored fields."""
         return self._searcher.stored_fields(docnum)
 
+    def stored_many(self, docnums: list[int]) -> list[dict]:
+        """Return the stored fields of several documents, read together where the engine can."""
+        prefetch = getattr(self._searcher.reader(), "prefetch_stored", None)
+        if prefetch is not None:
+            prefetch(docnums)
+        return [self.stored(docnum) for docnum in docnums]
+
     @_serialised
     def docnum(self, doc_id: str) -> int | None:
         """Return the number of the live document with an id, or None."""

@@ -56,6 +56,14 @@ SELECT pg_is_in_recovery(),
 """
 
 
+# When each pooled connection last went back to its pool after a read that worked.
+_RETURNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# A connection that worked this recently is lent again without the pool's round trip to check it.
+FRESH_SECONDS = 1.0
+# Set while `read()` checks a connection out: a failure there is read again on another node.
+_READ_AGAIN = threading.local()
+
+
 class NodeUnavailableError(RuntimeError):
     """No node that can do what was asked answers; the message says what to do."""
 
@@ -185,6 +193,12 @@ class Node:
 
     def _check(self, conn: psycopg.Connection) -> None:
         """The pool's check on checkout: a dead connection is dropped, and `checkout()` asks for another."""
+        returned = _RETURNED.get(conn)
+        fresh = returned is not None and time.monotonic() - returned < FRESH_SECONDS and not conn.broken
+        if fresh and self.role == "replica" and getattr(_READ_AGAIN, "on", False):
+            # Answered a moment ago: a round trip to check it would double a search's reads. If the replica died
+            # since, the read fails on it, and `read()` reads again elsewhere. reader() and writes keep the check.
+            return
         try:
             ConnectionPool.check_connection(conn)
         except Exception as error:
@@ -389,7 +403,11 @@ class Nodes:
         """`function(connection)` on a node as `reader()` picks it, run again on another if that node dies meanwhile."""
         tried: list[Node] = []
         while True:
-            node, pool, conn = self._checkout_reader(min_state, exclude=tried)
+            _READ_AGAIN.on = True
+            try:
+                node, pool, conn = self._checkout_reader(min_state, exclude=tried)
+            finally:
+                _READ_AGAIN.on = False
             try:
                 with self._lent(node, pool, conn):
                     return function(conn)
@@ -408,6 +426,8 @@ class Nodes:
             if conn.broken:
                 node.failed(error)
             raise
+        else:
+            _RETURNED[conn] = time.monotonic()
         finally:
             pool.putconn(conn)
 
