@@ -46,8 +46,10 @@ def _value(row: dict, names: tuple[str, ...]) -> str | None:
     """Return the first non-empty value among a row's columns `names`."""
     for name in names:
         value = row.get(name)
+        if value is None:
+            continue
         # Spreadsheet cells carry stray line breaks and padding ("Hosts \r\nMortgage Fraud").
-        value = " ".join(str(value).split()) if value is not None else ""
+        value = " ".join(str(value).split())
         if value.lower() not in EMPTY_VALUES:
             return value
     return None
@@ -74,6 +76,13 @@ def _read_rows(path: Path) -> list[dict]:
     return [row for row in data if isinstance(row, dict)]
 
 
+def _posix(relpath: str) -> str:
+    """Return Path(relpath).as_posix(), without building a Path for the plain paths most rows hold."""
+    if "//" in relpath or relpath.startswith("./") or "/./" in relpath or relpath.endswith(("/", "/.")):
+        return Path(relpath).as_posix()
+    return relpath
+
+
 def load_manifest(folder: Path) -> Manifest | None:
     """Load the manifest in `folder`, or return None when it has none."""
     for name in MANIFEST_NAMES:
@@ -83,7 +92,7 @@ def load_manifest(folder: Path) -> Manifest | None:
             for row in _read_rows(path):
                 relpath = _value(row, FILE_COLUMNS)
                 if relpath:
-                    manifest.rows[Path(relpath).as_posix()] = normalise_row(row)
+                    manifest.rows[_posix(relpath)] = normalise_row(row)
             return manifest
     return None
 

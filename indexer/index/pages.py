@@ -17,6 +17,8 @@ from indexer.extract.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFil
 from indexer.index.clean_cache import CleanCache, cache_key
 
 HASH_CHUNK_BYTES = 1 << 20
+# json.dumps(row, sort_keys=True) builds an encoder per call; one kept encoder writes the same text.
+_ROW_ENCODER = json.JSONEncoder(sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class ManifestRows:
         if row is None:
             return ""
         if id(row) not in self._digests:
-            self._digests[id(row)] = hashlib.sha1(json.dumps(row, sort_keys=True).encode()).hexdigest()
+            self._digests[id(row)] = hashlib.sha1(_ROW_ENCODER.encode(row).encode()).hexdigest()
         return self._digests[id(row)]
 
 
