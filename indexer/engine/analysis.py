@@ -349,6 +349,18 @@ class NameTokenizer(Tokenizer):
             if word[0].isupper() and word.lower() not in lowercase and is_name(word)
         ]
 
+    @staticmethod
+    def key_counts(value: str) -> dict[str, int]:
+        """Return how often each name key is in a text: keys_of counted, each distinct word looked at once."""
+        counts = Counter(WORD.findall(value))
+        lowercase = {word for word in counts if word.islower()}
+        keys: dict[str, int] = {}
+        for word, count in counts.items():
+            if word[0].isupper() and word.lower() not in lowercase and is_name(word):
+                key = name_key(word)
+                keys[key] = keys.get(key, 0) + count
+        return keys
+
 
 def name_analyzer() -> NameTokenizer:
     """Return the analyzer of the names field."""
@@ -405,7 +417,7 @@ class TermFrequency(Frequency):
         # A token's boost is 1.0, and Frequency sums them as floats: float(count) is that sum exactly.
         return [
             (key, count, float(count) * boost, _encoded_count(count))
-            for key, count in Counter(analyzer.keys_of(value)).items()
+            for key, count in analyzer.key_counts(value).items()
         ]
 
 
