@@ -18,6 +18,7 @@ Tests compare both with Whoosh's own pool and writer (tests/unit/test_segment_wr
 
 from __future__ import annotations
 
+import heapq
 import pickle
 from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
@@ -25,6 +26,8 @@ from operator import itemgetter
 
 _FIELD = itemgetter(0)
 _TERM = itemgetter(1)
+_FIELD_TERM = itemgetter(0, 1)
+_GROUP_KEY = itemgetter(0)
 _FREQUENCY = itemgetter(1)
 _VALUE = itemgetter(4)
 
@@ -48,10 +51,13 @@ class ChunkedPostingPool(PostingPool):
         # True while every posting came with its document's (add_document_postings), documents in order.
         self._in_document_order = True
         self._last_docnum = -1
+        # The same since the pool began, and the runs saved meanwhile, in order: each holds later documents.
+        self._ever_in_document_order = True
+        self._runs_in_document_order: list[str] = []
 
     def add(self, item) -> None:
         """Add one posting, in any order."""
-        self._in_document_order = False
+        self._in_document_order = self._ever_in_document_order = False
         super().add(item)
 
     def _sorted_current(self) -> list:
@@ -72,6 +78,8 @@ class ChunkedPostingPool(PostingPool):
             path, f = self._new_run()
             self._write_run(f, current)
             self._add_run(path)
+            if self._ever_in_document_order:
+                self._runs_in_document_order.append(path)
             self.current = []
         self.currentsize = 0
         # Postings still to come sort among themselves: each run is sorted on its own.
@@ -82,6 +90,21 @@ class ChunkedPostingPool(PostingPool):
         if not self.runs:
             return self._sorted_current()
         return super().items(maxfiles)
+
+    def _merge_runs(self, paths: Iterable[str]) -> Iterator:
+        """Yield the postings of runs merged in order; runs of documents in order are merged a term at a time."""
+        paths = list(paths)
+        saved = [path for path in self._runs_in_document_order if path in paths]
+        if not self._ever_in_document_order or saved != paths:
+            yield from super()._merge_runs(paths)
+            return
+        # A term's postings in an earlier run are of earlier documents, and heapq.merge takes ties in the
+        # order of its inputs: whole terms in order give the postings in Whoosh's order, with a heap step
+        # a term of a run instead of a posting.
+        terms = [groupby(self._read_run(path), key=_FIELD_TERM) for path in paths]
+        for _, postings in heapq.merge(*terms, key=_GROUP_KEY):
+            # Taken whole before the merge moves its run on, which ends this group.
+            yield from postings
 
     def _write_run(self, f, items: Iterable) -> None:
         """Write sorted postings to a run file, a chunk per pickle."""
@@ -109,7 +132,7 @@ class ChunkedPostingPool(PostingPool):
         if items:
             docnum = items[0][2]
             if docnum <= self._last_docnum:
-                self._in_document_order = False
+                self._in_document_order = self._ever_in_document_order = False
             self._last_docnum = docnum
         self.fieldnames.update(fieldnames)
         # Whoosh's estimate per posting: 150 bytes of objects, the field name, twice the term, the value.
