@@ -7,7 +7,8 @@
 - Adding a document passes each posting to the pool with its own call, which checks it and
   counts its size; a document's postings go in as one list, sized in one pass. Documents come
   in order, so postings sorted by term and then by field, each sort stable, are in the order of
-  Whoosh's sort of whole postings, at a third of its cost (tuples compared item by item).
+  Whoosh's sort of whole postings, at a third of its cost (tuples compared item by item). Each
+  spilled run holds later documents than the one before, so the runs merge a term at a time.
 - Writing the postings looks up the field length of each posting's document through a Python
   column reader; the lengths of all the segment's documents are read once into a list instead.
   And each posting passed through three calls and their checks into the codec's block: a term's
