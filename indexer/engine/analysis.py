@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, lru_cache
+from operator import sub
+from pickle import dumps
 
 import jellyfish
 import simplemma
 import Stemmer
 from anyascii import anyascii
 from whoosh.analysis import Token, Tokenizer
-from whoosh.formats import Positions
+from whoosh.formats import Frequency, Positions
+from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
 
 # Runs of letters and digits only: "Obama.The", "U.S." and "don't" split into their words,
@@ -328,14 +332,34 @@ class NameTokenizer(Tokenizer):
             token.text = value
             yield token
             return
+        for key in self.keys_of(value):
+            token.text = key
+            yield token
+
+    @staticmethod
+    def keys_of(value: str) -> list[str]:
+        """Return the key of each name in a text, in order, as the tokens give them."""
         # The field keeps neither positions nor offsets: words alone, found in one C pass.
         words = WORD.findall(value)
         # A capitalised word the text also writes in lowercase ("Sanctions" in a heading) is no name.
         lowercase = {word for word in words if word.islower()}
-        for word in words:
+        return [
+            name_key(word)
+            for word in words
+            if word[0].isupper() and word.lower() not in lowercase and is_name(word)
+        ]
+
+    @staticmethod
+    def key_counts(value: str) -> dict[str, int]:
+        """Return how often each name key is in a text: keys_of counted, each distinct word looked at once."""
+        counts = Counter(WORD.findall(value))
+        lowercase = {word for word in counts if word.islower()}
+        keys: dict[str, int] = {}
+        for word, count in counts.items():
             if word[0].isupper() and word.lower() not in lowercase and is_name(word):
-                token.text = name_key(word)
-                yield token
+                key = name_key(word)
+                keys[key] = keys.get(key, 0) + count
+        return keys
 
 
 def name_analyzer() -> NameTokenizer:
@@ -357,6 +381,47 @@ class TermPositions(Positions):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         boost = self.field_boost
+        # Most of a document's terms are at one position, and one position's encoding is always the same.
+        encoded_one = _ONE_POSITION
         for word, places in analyzer.positions_of(value).items():
+            count = len(places)
+            if count == 1:
+                at = places[0]
+                encoded = encoded_one.get(at)
+                if encoded is None:
+                    encoded = encoded_one[at] = self.encode(places)
+            else:
+                encoded = _encode_positions(places)
             # Every token's boost is 1.0: the weight is the count.
-            yield word, len(places), len(places) * boost, self.encode(places)
+            yield word, count, count * boost, encoded
+
+
+# A position's encoding by the position, for terms found once in a text.
+_ONE_POSITION: dict[int, bytes] = {}
+
+
+def _encode_positions(places: list[int]) -> bytes:
+    """Return what Positions.encode gives for several positions: their count, then their deltas pickled."""
+    deltas = [places[0], *map(sub, places[1:], places)]
+    return pack_uint(len(deltas)) + dumps(deltas, 2)
+
+
+class TermFrequency(Frequency):
+    """Whoosh's Frequency format, written from the name keys directly: the same postings, without tokens."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        # Indexing passes mode="index" alone; anything else goes Whoosh's way.
+        if not isinstance(analyzer, NameTokenizer) or not isinstance(value, str) or set(kwargs) - {"mode"}:
+            return super().word_values(value, analyzer, **kwargs)
+        boost = self.field_boost
+        # A token's boost is 1.0, and Frequency sums them as floats: float(count) is that sum exactly.
+        return [
+            (key, count, float(count) * boost, _encoded_count(count))
+            for key, count in analyzer.key_counts(value).items()
+        ]
+
+
+@cache
+def _encoded_count(count: int) -> bytes:
+    """Return a frequency as Frequency's postings encode it."""
+    return pack_uint(count)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
-from indexer.engine.analysis import TermPositions, name_analyzer, search_analyzer
+from indexer.engine.analysis import TermFrequency, TermPositions, name_analyzer, search_analyzer
 from indexer.extract.document import Document
 
 # Bump when fields or analysis change: the next `searchapp reindex` then rebuilds in full.
@@ -39,6 +39,13 @@ def _text() -> TEXT:
     return field
 
 
+def _names() -> TEXT:
+    """Return the names field: keys without positions, whose postings are written without token objects."""
+    field = TEXT(analyzer=name_analyzer(), phrase=False)
+    field.format = TermFrequency(field_boost=field.format.field_boost)
+    return field
+
+
 SCHEMA = Schema(
     id=ID(stored=True, unique=True),
     url=ID(stored=True),
@@ -47,7 +54,7 @@ SCHEMA = Schema(
     body=_text(),
     # The names of title and text by their sound in any script (analysis.name_key): a query for a
     # name finds its other spellings, ranked below the spelling typed. No positions: no phrase reads them.
-    names=TEXT(analyzer=name_analyzer(), phrase=False),
+    names=_names(),
     source=ID(stored=True, sortable=True),
     # YYYYMMDD with 00 for an unknown month or day and 0000 for an unknown year: sorts by date.
     # Fewer precision tiers than the default 8 terms a value: each term costs index time.
