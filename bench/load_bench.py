@@ -191,7 +191,7 @@ def client_main() -> None:
     the looping and background groups after the request each client has under way.
     """
     job = json.loads(sys.stdin.readline())
-    groups, ours = job["groups"], job["engine"] == "ours"
+    groups, ours = job["groups"], job["engine"] != "datasette"
     go, stop = threading.Event(), threading.Event()
     connected = threading.Barrier(sum(group["clients"] for group in groups) + 1)
     feeds = [Feed(group["sequence"], group["loop"], stop) for group in groups]
