@@ -1,6 +1,6 @@
 """Measure how often the search puts the release people mean at the top, beside SQLite FTS5 on the same documents.
 
-Usage: python bench/relevance.py [--corpus DIR] [--index DIR] [--workdir DIR] [--queries FILE] [--json]
+Usage: python bench/relevance.py [--corpus DIR] [--index DIR] [--workdir DIR] [--backend URL] [--queries FILE] [--json]
 
 Builds an index of the corpus with the product's reindex (the one `searchapp reindex` runs), in
 --workdir (kept, and brought up to date on the next run) or in a temporary folder; --index reuses
@@ -43,7 +43,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer.engine.storage import open_view  # noqa: E402
+from indexer.engine.backends import open_view  # noqa: E402
 from indexer.index.reindex import reindex  # noqa: E402
 from searchapp.index_check import check_index_state  # noqa: E402
 from searchapp.search import SearchRequest, search  # noqa: E402
@@ -147,7 +147,7 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
 # -- the engines -----------------------------------------------------------------------------------
 
 
-def build_index(corpus: Path, index: Path) -> str:
+def build_index(corpus: Path, index: Path | str) -> str:
     """Bring an index of the corpus up to date with the product's reindex and return its summary line."""
     return reindex(corpus, index, check=check_index_state).line()
 
@@ -211,7 +211,7 @@ def fts_search(db: sqlite3.Connection, query: str) -> tuple[list[str], list[str]
 # -- the run ---------------------------------------------------------------------------------------
 
 
-def evaluate(index: Path, judged: list[Judged]) -> dict:
+def evaluate(index: Path | str, judged: list[Judged]) -> dict:
     """Run every judged query through both engines on one index and return the report."""
     with open_view(index) as view:
         docs = stored_documents(view)
@@ -307,6 +307,7 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="reuse this index as it is instead of building one")
     parser.add_argument("--workdir", type=Path, help="build the index here and keep it (default: a temporary folder)")
     parser.add_argument("--queries", type=Path, default=QUERIES, help="the judged set")
+    parser.add_argument("--backend", help="build into this PostgreSQL database (URL) and search it there")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -314,6 +315,8 @@ def main() -> None:
     workdir = None
     if args.index:
         index, build = args.index, "reused"
+    elif args.backend:
+        index, build = args.backend, build_index(args.corpus, args.backend)
     else:
         if not args.corpus.is_dir():
             sys.exit(f"No corpus at {args.corpus}: pass --corpus DIR")
