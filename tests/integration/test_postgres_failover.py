@@ -74,6 +74,8 @@ def test_reads_go_on_from_the_others_while_a_replica_dies(pg_cluster_db, pg_node
     nodes = pg_nodes(retry_seconds=1.0)
     with Readers(nodes) as readers:
         time.sleep(0.6)
+        # Reads may find the node dead before kill() returns, which waits for its processes to end.
+        killing = time.monotonic()
         cluster.kill(dying, hard=True)
         killed = time.monotonic()
         time.sleep(0.3)
@@ -83,9 +85,10 @@ def test_reads_go_on_from_the_others_while_a_replica_dies(pg_cluster_db, pg_node
             time.sleep(0.05)
     assert not readers.errors, readers.errors[0]
     assert {seen[1:] for _, _, seen in readers.reads} == {(1, 100)}
-    assert readers.ports(before=killed - 0.1) == {dying.port, surviving.port}
-    # Gone, and left alone for its back-off even once it is back; then it serves again (one death, one back-off).
-    assert readers.ports(after=killed + 0.2, before=killed + 0.9) == {surviving.port}
+    assert readers.ports(before=killing - 0.1) == {dying.port, surviving.port}
+    # Gone, and left alone for its back-off (1 s from when a read found it dead, no sooner than `killing`) even
+    # once it is back; then it serves again (one death, one back-off).
+    assert readers.ports(after=killed + 0.2, before=killing + 0.9) == {surviving.port}
     assert dying.port in readers.ports(after=killed + 0.9)
     # A read caught by the kill is read again elsewhere at once, not after a pool's timeout.
     assert max(took for _, took, _ in readers.reads) < 1.5
