@@ -22,8 +22,8 @@ import Stemmer
 from anyascii import anyascii
 from whoosh.analysis import Token, Tokenizer
 from whoosh.formats import Frequency, Positions
-from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
+from whoosh.system import pack_uint
 
 # Runs of letters and digits only: "Obama.The", "U.S." and "don't" split into their words,
 # which Whoosh's default pattern (dotted runs kept whole) hides from search.
@@ -344,9 +344,7 @@ class NameTokenizer(Tokenizer):
         # A capitalised word the text also writes in lowercase ("Sanctions" in a heading) is no name.
         lowercase = {word for word in words if word.islower()}
         return [
-            name_key(word)
-            for word in words
-            if word[0].isupper() and word.lower() not in lowercase and is_name(word)
+            name_key(word) for word in words if word[0].isupper() and word.lower() not in lowercase and is_name(word)
         ]
 
     @staticmethod

@@ -25,17 +25,17 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
 from operator import itemgetter
 
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.fields import TEXT
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import PostingPool, SegmentWriter
+
 _FIELD = itemgetter(0)
 _TERM = itemgetter(1)
 _FIELD_TERM = itemgetter(0, 1)
 _GROUP_KEY = itemgetter(0)
 _FREQUENCY = itemgetter(1)
 _VALUE = itemgetter(4)
-
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.fields import TEXT
-from whoosh.util.numeric import byte_to_length
-from whoosh.writing import PostingPool, SegmentWriter
 
 POSTINGS_PER_CHUNK = 4096
 # A stored length byte's length; 0 means no length stored, which Whoosh's reader gives as None.

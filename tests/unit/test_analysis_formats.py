@@ -1,4 +1,4 @@
-"""The text and names fields write from real text, in every language, the postings Whoosh's formats write from tokens."""
+"""The text and names fields write, from real text in every language, the postings Whoosh's formats write."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ document_postings = st.lists(
 
 
 def drained_by_document(pool_class, docs, limit: int) -> list:
-    """Add documents' postings to a pool, in document order, spilling every `limit` bytes; return what items() yields."""
+    """Add documents' postings to a pool in document order, spilling every `limit` bytes; return its items()."""
     with tempfile.TemporaryDirectory() as tmp:
         pool = pool_class(FileStorage(tmp), None, limitmb=1)
         pool.limit = limit
