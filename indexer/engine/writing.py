@@ -33,6 +33,18 @@ class WriterProcessError(Exception):
     """A writer process died or failed; the reindex published nothing."""
 
 
+def check_alive(processes, stop) -> None:
+    """Stop and raise WriterProcessError if a writer process died: the documents it held would be missing."""
+    for process in processes:
+        if process.exitcode not in (None, 0):
+            stop()
+            raise WriterProcessError(
+                f"A process writing the index stopped (exit code {process.exitcode}) before the reindex was "
+                "committed; nothing was published and the live index keeps serving. Run `searchapp reindex` "
+                "again (`--writers 1` writes in one process)."
+            )
+
+
 class GenerationWriter:
     """Add, replace and delete documents in one generation folder, then commit them at once."""
 
@@ -183,15 +195,7 @@ class WriterProcesses:
                 continue
 
     def _check_alive(self) -> None:
-        """Raise if a writer process died: the documents it held would be missing from the commit."""
-        for process in self._processes:
-            if process.exitcode not in (None, 0):
-                self.stop()
-                raise WriterProcessError(
-                    f"A process writing the index stopped (exit code {process.exitcode}) before the reindex was "
-                    "committed; nothing was published and the live index keeps serving. Run `searchapp reindex` "
-                    "again (`--writers 1` writes in one process)."
-                )
+        check_alive(self._processes, self.stop)
 
     def finish(self, writer: SegmentWriter) -> list:
         """Return the segments written, with documents deleted since they were handed over marked deleted."""

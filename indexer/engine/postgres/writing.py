@@ -15,6 +15,7 @@ from indexer.engine.postgres.encoding import DOCUMENT_COLUMNS, POSTING_COLUMNS, 
 from indexer.engine.postgres.merging import MERGE_AT, merge_segments
 from indexer.engine.postgres.nodes import Nodes
 from indexer.engine.schema import SCHEMA_VERSION
+from indexer.engine.writing import WriterProcessError, check_alive
 from indexer.processes import exit_with_parent, process_context
 
 DOCUMENTS_PER_SEGMENT = 2000
@@ -23,10 +24,6 @@ WRITER_PROCESS_NAME = "index-writer"
 BATCHES_AHEAD_PER_WRITER = 2
 COPY_DOCUMENTS = f"COPY documents ({', '.join(DOCUMENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 COPY_POSTINGS = f"COPY postings ({', '.join(POSTING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-
-
-class WriterProcessError(Exception):
-    """A writer process died or failed; the reindex published nothing."""
 
 
 def load_segment(conn, segment: Segment) -> None:
@@ -215,14 +212,7 @@ class WriterProcesses:
         return value
 
     def _check_alive(self) -> None:
-        for process in self._processes:
-            if process.exitcode not in (None, 0):
-                self.stop()
-                raise WriterProcessError(
-                    f"A process writing the index stopped (exit code {process.exitcode}) before the reindex was "
-                    "committed; nothing was published and the live index keeps serving. Run `searchapp reindex` "
-                    "again (`--writers 1` writes in one process)."
-                )
+        check_alive(self._processes, self.stop)
 
     def stop(self) -> None:
         """End the processes."""
