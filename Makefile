@@ -30,11 +30,15 @@ $(AXE): tests/package.json
 	mkdir -p $(NPM_DIR) && cp tests/package.json $(NPM_DIR)/package.json && \
 	npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error && touch $(AXE)
 
+# Test files run in parallel, each whole in one worker so that its module's servers and indexes are built once;
+# each worker starts its own PostgreSQL cluster and chromium. Two for the two cores of CI's machine.
+TEST_WORKERS ?= 2
+
 # Lint and formatting first: they take a second and say exactly what to mend (`ruff format .` mends the second).
 test: $(STAMP) $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 evaluate: $(STAMP)
 	$(BIN)/python bench/evaluate_cleaner.py --baseline

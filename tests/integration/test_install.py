@@ -16,9 +16,11 @@ from conftest import CORPUS, ROOT
 from site_fixtures import EXTRA_FOLDER, write_extra_documents
 
 # What a fresh clone does not have, or the wheel must not depend on.
+# The other test workers write .hypothesis/ and .pytest_cache/ while the copy is made.
 NOT_IN_A_CLONE = shutil.ignore_patterns(
-    ".git", ".venv", "var", "instance", "build", "dist", "*.egg-info", "__pycache__", "test-artifacts", "node_modules"
-)
+    ".git", ".venv", "var", "instance", "build", "dist", "*.egg-info", "__pycache__", "test-artifacts", "node_modules",
+    ".hypothesis", ".pytest_cache",
+)  # fmt: skip
 STEP_SECONDS = 300
 
 
