@@ -17,8 +17,9 @@ from whoosh.util.numeric import length_to_byte
 
 from indexer.engine.analysis import JOINERS, WORD, index_term, is_name, joined_term, name_key
 
-# Words joined by joiners, whole, from the start of a word: the parts are WORD's words as well.
-JOINED_ONLY = re.compile(r"(?<!\w)\w++(?:[" + re.escape(JOINERS) + r"]\w++)+")
+# A word, or words joined by joiners, whole: its parts are WORD's words.
+WHOLE = re.compile(r"\w++(?:[" + re.escape(JOINERS) + r"]\w++)*")
+_HAS_JOINER = re.compile("[" + re.escape(JOINERS) + "]")
 # Words and terms remembered between batches, up to this many of each: enough for a corpus's vocabulary.
 MEMO_LIMIT = 500_000
 # Whoosh's Positions values: the count as 4 bytes, then the deltas pickled (protocol 2) as a list.
@@ -36,6 +37,10 @@ class Vocabulary:
         # Names: a word -> (its key's number, the word in lowercase), for the words written as names.
         self.names: dict[str, tuple[int, str | None]] = {}
         self.seen: set[str] = set()
+        # Joined words' entries: each its parts' term numbers, then the whole's (entry_parts of them, then one).
+        self.entry_starts: list[int] = []
+        self.entry_parts: list[int] = []
+        self.entry_terms: list[int] = []
 
     def number(self, term: str) -> int:
         """Return the number of a term, giving it the next one when new."""
@@ -46,7 +51,7 @@ class Vocabulary:
         return found
 
     def words_of(self, language: str | None) -> dict[str, int]:
-        """Return the memo of words to term numbers of one language."""
+        """Return the memo of one language's wholes to their codes (see _whole_code)."""
         return self.words.setdefault(language, {})
 
     def trim(self) -> None:
@@ -74,44 +79,61 @@ class FieldPostings:
         return [self.values[a:b] for a, b in zip(starts, starts[1:])]
 
 
-def _joined(text: str, vocabulary: Vocabulary) -> tuple[list[int], list[int]]:
-    """Return the term numbers of a text's joined words, whole, and the position of each (its first part's)."""
-    numbers, places = [], []
-    count, end = 0, 0
-    for match in JOINED_ONLY.finditer(text):
-        whole = match.group()
-        count += len(WORD.findall(text, end, match.start()))
-        numbers.append(vocabulary.number(joined_term(whole)))
-        places.append(count)
-        count += len(WORD.findall(whole))
-        end = match.end()
-    return numbers, places
+def _whole_code(whole: str, language: str | None, memo: dict[str, int], vocabulary: Vocabulary) -> int:
+    """Return the code of a whole: a word's term number, or for joined words -1 - the number of their entry."""
+    if _HAS_JOINER.search(whole) is None:
+        return vocabulary.number(index_term(whole, language))
+    parts = WORD.findall(whole)
+    for part in parts:
+        if part not in memo:
+            memo[part] = vocabulary.number(index_term(part, language))
+    vocabulary.entry_starts.append(len(vocabulary.entry_terms))
+    vocabulary.entry_parts.append(len(parts))
+    vocabulary.entry_terms += [memo[part] for part in parts]
+    vocabulary.entry_terms.append(vocabulary.number(joined_term(whole)))
+    return -len(vocabulary.entry_parts)
 
 
 def text_postings(texts: list[str | None], languages: list[str | None], vocabulary: Vocabulary) -> FieldPostings:
     """Analyse one text field of a batch (None where a document lacks it) as analysis.TermPositions indexes it."""
-    numbers: list[int] = []
-    docs: list[int] = []
-    places: list[int] = []
-    lengths = np.zeros(len(texts), dtype=np.int64)
+    codes: list[int] = []
+    found = np.zeros(len(texts), dtype=np.int64)  # wholes in each document
     for doc, (text, language) in enumerate(zip(texts, languages)):
         if not text:
             continue
-        words = WORD.findall(text)
+        wholes = WHOLE.findall(text)
         memo = vocabulary.words_of(language)
-        for word in set(words).difference(memo):
-            memo[word] = vocabulary.number(index_term(word, language))
-        numbers += map(memo.__getitem__, words)
-        places += range(len(words))
-        found = len(words)
-        if not text.isalnum():
-            joined, at = _joined(text, vocabulary)
-            numbers += joined
-            places += at
-            found += len(joined)
-        docs += [doc] * found
-        lengths[doc] = found
-    return _grouped(numbers, docs, places, lengths, vocabulary)
+        for whole in set(wholes).difference(memo):
+            memo[whole] = _whole_code(whole, language, memo, vocabulary)
+        codes += map(memo.__getitem__, wholes)
+        found[doc] = len(wholes)
+    codes_a = np.asarray(codes, dtype=np.int64)
+    docs = np.repeat(np.arange(len(texts), dtype=np.int64), found)
+    joined = codes_a < 0
+    if not joined.any():
+        places = np.arange(len(codes_a), dtype=np.int64) - np.repeat(np.cumsum(found) - found, found)
+        return _grouped(codes_a, docs, places, found, vocabulary)
+    # A joined whole of k parts takes k positions: its parts', the whole's term at the first of them.
+    entries = -codes_a[joined] - 1
+    entry_parts = np.asarray(vocabulary.entry_parts, dtype=np.int64)
+    entry_starts = np.asarray(vocabulary.entry_starts, dtype=np.int64)
+    entry_terms = np.asarray(vocabulary.entry_terms, dtype=np.int64)
+    widths = np.ones(len(codes_a), dtype=np.int64)
+    widths[joined] = entry_parts[entries]
+    before = np.cumsum(widths) - widths
+    firsts_of_doc = np.cumsum(found) - found
+    places = before - np.repeat(before[np.minimum(firsts_of_doc, len(before) - 1)], found)
+    tokens = entry_parts[entries] + 1
+    which = np.repeat(np.arange(len(entries)), tokens)
+    within = np.arange(int(tokens.sum()), dtype=np.int64) - np.repeat(np.cumsum(tokens) - tokens, tokens)
+    plain = ~joined
+    numbers = np.concatenate((codes_a[plain], entry_terms[entry_starts[entries][which] + within]))
+    at = places[joined][which] + np.where(within < tokens[which] - 1, within, 0)
+    joined_docs = docs[joined][which]
+    lengths = np.bincount(np.concatenate((docs[plain], joined_docs)), minlength=len(texts)).astype(np.int64)
+    return _grouped(
+        numbers, np.concatenate((docs[plain], joined_docs)), np.concatenate((places[plain], at)), lengths, vocabulary
+    )
 
 
 def name_postings(texts: list[str | None], vocabulary: Vocabulary) -> FieldPostings:
