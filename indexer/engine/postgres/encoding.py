@@ -12,14 +12,13 @@ import pickle
 import struct
 import sys
 from array import array
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.fields import TEXT
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer.engine.analysis import document_language
+from indexer.engine.analysis import NameTokenizer, SearchTokenizer, TermFrequency, TermPositions
+from indexer.engine.batch_analysis import FieldPostings, Vocabulary, length_bytes, name_postings, text_postings
 from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -63,51 +62,77 @@ def _text(value: str) -> bytes:
     return _bytes(value.encode("utf-8"))
 
 
-def field_items(field, value):
-    """Yield what Whoosh's writer indexes of a field value: (term bytes, frequency, weight, value bytes)."""
-    if type(field) is TEXT and isinstance(value, str):
-        # What field.index() yields, without its token objects (as indexer.engine.segment_writer does).
-        for word, freq, weight, vbytes in field.format.word_values(value, field.analyzer, mode="index"):
-            yield word.encode("utf-8"), freq, weight, vbytes
-    else:
-        yield from field.index(value)
+# The batch's shared term numbers and word memos, kept between the batches of one process.
+_VOCABULARY = Vocabulary()
+
+
+def _analysed_fields() -> tuple[list[str], list[str]]:
+    """Return the fields analysed a batch at a time: the text fields, and the names fields."""
+    texts, names = [], []
+    for name in SCHEMA.names():
+        field = SCHEMA[name]
+        if isinstance(field.format, TermPositions) and isinstance(field.analyzer, SearchTokenizer):
+            texts.append(name)
+        elif isinstance(field.format, TermFrequency) and isinstance(field.analyzer, NameTokenizer):
+            names.append(name)
+    return texts, names
+
+
+TEXT_FIELDS, NAME_FIELDS = _analysed_fields()
+
+
+def _values_of(documents: list[dict], fieldname: str) -> list[str | None]:
+    """Return a field's text in each document (None where it has none); any other kind of value is refused."""
+    values = [fields.get(fieldname) for fields in documents]
+    if any(value is not None and not isinstance(value, str) for value in values):
+        raise TypeError(f"field {fieldname!r} takes text")
+    return values
 
 
 def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
     """Analyse documents numbered base.. into one segment's rows."""
     count = len(documents)
+    vocabulary = _VOCABULARY
+    vocabulary.trim()
+    languages = [fields.get("language") for fields in documents]
+    analysed: dict[str, FieldPostings] = {}
+    for fieldname in TEXT_FIELDS:
+        analysed[fieldname] = text_postings(_values_of(documents, fieldname), languages, vocabulary)
+    for fieldname in NAME_FIELDS:
+        analysed[fieldname] = name_postings(_values_of(documents, fieldname), vocabulary)
+    # The other fields (identifiers, numbers) give a term or a few each, through Whoosh's own field.index().
     # (field, term) -> [ids, weights, values]
     postings: dict[tuple[str, bytes], tuple[list, list, list]] = {}
-    lengths: dict[str, bytearray] = {}
-    totals: dict[str, int] = defaultdict(int)
+    lengths: dict[str, bytes] = {}
+    totals: dict[str, int] = {}
+    other_lengths: dict[str, bytearray] = {}
     doc_rows = [COPY_HEADER]
     for local, fields in enumerate(documents):
         stored = {}
-        with document_language(fields.get("language")):
-            for fieldname in sorted(fields):
-                value = fields[fieldname]
-                if value is None:
-                    continue
-                field = SCHEMA[fieldname]
+        for fieldname in sorted(fields):
+            value = fields[fieldname]
+            if value is None:
+                continue
+            field = SCHEMA[fieldname]
+            if field.indexed and fieldname not in analysed:
                 length = 0
-                if field.indexed:
-                    scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in field_items(field, value):
-                        if scorable:
-                            length += freq
-                        found = postings.get((fieldname, tbytes))
-                        if found is None:
-                            found = postings[(fieldname, tbytes)] = ([], [], [])
-                        found[0].append(local)
-                        found[1].append(weight)
-                        found[2].append(vbytes)
+                scorable = field.scorable
+                for tbytes, freq, weight, vbytes in field.index(value):
+                    if scorable:
+                        length += freq
+                    found = postings.get((fieldname, tbytes))
+                    if found is None:
+                        found = postings[(fieldname, tbytes)] = ([], [], [])
+                    found[0].append(local)
+                    found[1].append(weight)
+                    found[2].append(vbytes)
                 if length:
-                    if fieldname not in lengths:
-                        lengths[fieldname] = bytearray(count)
-                    lengths[fieldname][local] = length_to_byte(length)
-                    totals[fieldname] += length
-                if field.stored:
-                    stored[fieldname] = value
+                    if fieldname not in other_lengths:
+                        other_lengths[fieldname] = bytearray(count)
+                    other_lengths[fieldname][local] = length_to_byte(length)
+                    totals[fieldname] = totals.get(fieldname, 0) + length
+            if field.stored:
+                stored[fieldname] = value
         columns = [fields.get(name, COLUMN_DEFAULTS[name]) for name in COLUMNS]
         doc_rows.append(
             struct.pack("!h", len(DOCUMENT_COLUMNS))
@@ -123,10 +148,19 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
             + _text(columns[5])
         )
     doc_rows.append(COPY_TRAILER)
-    quantized = {name: [_LENGTH_LIST[b] for b in packed] for name, packed in lengths.items()}
-    posting_rows = [COPY_HEADER]
+    for fieldname, found in analysed.items():
+        if found.lengths.any():
+            lengths[fieldname] = length_bytes(found.lengths)
+            totals[fieldname] = int(found.lengths.sum())
+    lengths.update((name, bytes(packed)) for name, packed in other_lengths.items())
     head = struct.pack("!h", len(POSTING_COLUMNS)) + _BIGINT.pack(8, segment_id)
     fields = {name: _text(name) for name in SCHEMA.names()}
+    posting_rows = [COPY_HEADER]
+    rows = 0
+    for fieldname, found in analysed.items():
+        posting_rows.extend(_analysed_rows(head + fields[fieldname], found, lengths.get(fieldname), SCHEMA[fieldname]))
+        rows += len(found.terms)
+    quantized = {name: [_LENGTH_LIST[b] for b in packed] for name, packed in other_lengths.items()}
     for (fieldname, tbytes), (ids, weights, values) in postings.items():
         if values[0] is not None and any(values):
             vals = array("I", map(len, values)).tobytes() + b"".join(values)
@@ -135,23 +169,21 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
         of_field = quantized.get(fieldname)
         # As Whoosh's writer: the shortest and longest of the lengths stored for its documents.
         known = [length for length in map(of_field.__getitem__, ids) if length] if of_field is not None else ()
-        packed_ids = array("i", ids).tobytes()
-        packed_weights = array("f", weights).tobytes()
         posting_rows.append(
-            head
-            + fields[fieldname]
-            + _bytes(tbytes)
-            + _INT.pack(4, len(ids))
-            + _DOUBLE.pack(8, float(sum(weights)))
-            + _REAL.pack(4, float(max(weights)))
-            + (_INT.pack(4, min(known)) if known else _NULL)
-            + _INT.pack(4, max(known) if known else 0)
-            + struct.pack("!i", len(packed_ids))
-            + packed_ids
-            + struct.pack("!i", len(packed_weights))
-            + packed_weights
-            + _bytes(vals)
+            _posting_row(
+                head + fields[fieldname],
+                tbytes,
+                len(ids),
+                float(sum(weights)),
+                float(max(weights)),
+                min(known) if known else None,
+                max(known) if known else 0,
+                array("i", ids).tobytes(),
+                array("f", weights).tobytes(),
+                vals,
+            )
         )
+    rows += len(postings)
     posting_rows.append(COPY_TRAILER)
     names = sorted(lengths)
     return Segment(
@@ -159,12 +191,70 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
         base=base,
         count=count,
         fields=names,
-        lengths=[bytes(lengths[name]) for name in names],
+        lengths=[lengths[name] for name in names],
         totals=[totals[name] for name in names],
         documents=b"".join(doc_rows),
         postings=b"".join(posting_rows),
-        rows=len(postings),
+        rows=rows,
     )
+
+
+def _posting_row(head, tbytes, doc_freq, total, most, shortest, longest, ids, weights, vals) -> bytes:
+    """Return one postings row as binary COPY data."""
+    return (
+        head
+        + _bytes(tbytes)
+        + _INT.pack(4, doc_freq)
+        + _DOUBLE.pack(8, total)
+        + _REAL.pack(4, most)
+        + (_INT.pack(4, shortest) if shortest is not None else _NULL)
+        + _INT.pack(4, longest)
+        + _bytes(ids)
+        + _bytes(weights)
+        + _bytes(vals)
+    )
+
+
+def _analysed_rows(head: bytes, found: FieldPostings, packed_lengths: bytes | None, field) -> list[bytes]:
+    """Return the postings rows of a field analysed a batch at a time."""
+    if not found.terms:
+        return []
+    firsts = found.starts[:-1]
+    weights = found.counts * float(field.format.field_boost)
+    weights32 = weights.astype("<f4")
+    totals = np.add.reduceat(weights, firsts).tolist()
+    most = np.maximum.reduceat(weights32, firsts).astype(np.float64).tolist()
+    if packed_lengths is not None:
+        # As Whoosh's writer: the shortest and longest of the lengths stored for its documents (none is 0 here).
+        stored = LENGTH_OF_BYTE[np.frombuffer(packed_lengths, dtype=np.uint8)][found.docs]
+        shortest = np.minimum.reduceat(stored, firsts).tolist()
+        longest = np.maximum.reduceat(stored, firsts).tolist()
+    else:
+        shortest, longest = [None] * len(found.terms), [0] * len(found.terms)
+    ids = found.docs.astype("<i4").tobytes()
+    packed_weights = weights32.tobytes()
+    sizes = found.value_sizes.astype("<u4").tobytes()
+    values = found.values
+    starts = found.starts.tolist()
+    value_starts = found.value_starts.tolist()
+    rows = []
+    for row, term in enumerate(found.terms):
+        a, b = starts[row], starts[row + 1]
+        rows.append(
+            _posting_row(
+                head,
+                term.encode("utf-8"),
+                b - a,
+                totals[row],
+                most[row],
+                shortest[row],
+                longest[row],
+                ids[4 * a : 4 * b],
+                packed_weights[4 * a : 4 * b],
+                sizes[4 * a : 4 * b] + values[value_starts[a] : value_starts[b]],
+            )
+        )
+    return rows
 
 
 def decode_values(vals: bytes, count: int) -> list[bytes]:
