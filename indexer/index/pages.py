@@ -7,22 +7,21 @@ commit), its cleaned document from the cache, or cleaning (see cleaning.py).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
+from typing import NamedTuple
 
-from indexer.extract.clean import iter_pages
-from indexer.extract.metadata_files import SIDECAR_SUFFIX, Manifest, MetadataFiles
+from indexer.extract.clean import NOT_PAGES, PAGE_SUFFIXES
+from indexer.extract.metadata_files import MANIFEST_NAMES, MAX_MANIFEST_DEPTH, SIDECAR_SUFFIX, is_metadata_name
 from indexer.index.clean_cache import CleanCache, cache_key
+from indexer.index.manifest_digests import ManifestDigests
 
 HASH_CHUNK_BYTES = 1 << 20
-# json.dumps(row, sort_keys=True) builds an encoder per call; one kept encoder writes the same text.
-_ROW_ENCODER = json.JSONEncoder(sort_keys=True)
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """A page file: where it is, the metadata row that describes it, and its signature."""
 
     relpath: str
@@ -33,49 +32,85 @@ class Page:
     modified_ns: int
 
 
-def scan_corpus(corpus: Path) -> list[Page]:
-    """Return the corpus's page files in path order, each with its cheap signature."""
-    metadata = MetadataFiles()
-    rows = ManifestRows(metadata)
-    prefix = str(corpus).rstrip(os.sep) + os.sep
+def scan_corpus(corpus: Path, manifests: ManifestDigests | None = None, scan_started_ns: int = 0) -> list[Page]:
+    """Return the corpus's page files in path order, each with its cheap signature.
+
+    The same pages as extract.clean.iter_pages, found without pathlib: a no-op reindex of a
+    large corpus spends most of its time here. A sidecar is looked for among its folder's names
+    rather than by a stat that fails for most pages; manifests' row digests come from `manifests`.
+    """
+    manifests = manifests or ManifestDigests(None)
+    found = _ManifestFinder(manifests, scan_started_ns)
+    root = str(corpus)
+    prefix = root.rstrip(os.sep) + os.sep
     pages = []
-    for path in iter_pages(corpus, metadata):
-        digest = rows.digest(path)
-        page = str(path)
-        relpath = page[len(prefix) :] if page.startswith(prefix) else os.path.relpath(page, corpus)
-        pages.append(Page(relpath.replace(os.sep, "/"), page, digest, *signature_and_time(page, digest)))
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        collection_prefix, rows = found.collection_of(dirpath)
+        names = set(filenames)
+        folder = dirpath.rstrip(os.sep) + os.sep
+        for name in sorted(filenames):
+            # os.path.splitext's split for the names left: no leading dot, so the stem is all before the last.
+            stem, dot, extension = name.rpartition(".")
+            if (
+                not dot
+                or name.startswith(".")
+                or "." + extension.lower() not in PAGE_SUFFIXES
+                or is_metadata_name(name)
+                or stem.lower() in NOT_PAGES
+            ):
+                continue
+            page = folder + name
+            digest = ""
+            if rows is not None:
+                inside = page[len(collection_prefix) :] if page.startswith(collection_prefix) else page
+                digest = rows.get(inside.replace(os.sep, "/"))
+                if digest is None:
+                    continue
+            relpath = page[len(prefix) :] if page.startswith(prefix) else os.path.relpath(page, corpus)
+            sidecar = stem + SIDECAR_SUFFIX
+            pages.append(
+                Page(
+                    relpath.replace(os.sep, "/"),
+                    page,
+                    digest,
+                    *_signature_and_time(page, folder + sidecar if sidecar in names else None, digest),
+                )
+            )
     return pages
 
 
-class ManifestRows:
-    """Hash the manifest row of each page, finding each folder's manifest once.
+class _ManifestFinder:
+    """Find each folder's collection as MetadataFiles.collection_of_folder does, with strings and stat."""
 
-    A no-op reindex of a large corpus spends its time here: paths are compared as strings,
-    not pathlib objects, and rows are hashed on first use.
-    """
+    def __init__(self, manifests: ManifestDigests, scan_started_ns: int):
+        self.manifests, self.scan_started_ns = manifests, scan_started_ns
+        self._own: dict[str, tuple[str, dict[str, str]] | None] = {}
 
-    def __init__(self, metadata: MetadataFiles):
-        self.metadata = metadata
-        self._by_folder: dict[Path, tuple[Manifest | None, str]] = {}
-        self._digests: dict[int, str] = {}
+    def collection_of(self, folder: str) -> tuple[str, dict[str, str] | None]:
+        """Return the nearest manifest's folder (with a separator) and row digests, or ("", None)."""
+        for _ in range(MAX_MANIFEST_DEPTH + 1):
+            if folder not in self._own:
+                self._own[folder] = self._manifest_in(folder)
+            if self._own[folder] is not None:
+                return self._own[folder]
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        return "", None
 
-    def digest(self, path: Path) -> str:
-        """Return a hash of the manifest row that describes a page ("" when none does)."""
-        folder = path.parent
-        if folder not in self._by_folder:
-            manifest = self.metadata.collection_of(path)
-            self._by_folder[folder] = (manifest, str(manifest.root).rstrip(os.sep) + os.sep if manifest else "")
-        manifest, prefix = self._by_folder[folder]
-        if manifest is None:
-            return ""
-        page = str(path)
-        relpath = page[len(prefix) :] if page.startswith(prefix) else self.metadata.relpath(manifest, path)
-        row = manifest.rows.get(relpath.replace(os.sep, "/"))
-        if row is None:
-            return ""
-        if id(row) not in self._digests:
-            self._digests[id(row)] = hashlib.sha1(_ROW_ENCODER.encode(row).encode()).hexdigest()
-        return self._digests[id(row)]
+    def _manifest_in(self, folder: str) -> tuple[str, dict[str, str]] | None:
+        """Return a folder's own manifest as (folder prefix, row digests), or None when it has none."""
+        for name in MANIFEST_NAMES:
+            path = os.path.join(folder, name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            if S_ISREG(stat.st_mode):
+                return folder.rstrip(os.sep) + os.sep, self.manifests.rows(path, stat, self.scan_started_ns)
+        return None
 
 
 def page_signature(path: str, digest: str) -> str:
@@ -83,21 +118,23 @@ def page_signature(path: str, digest: str) -> str:
 
     An unreadable page gets an empty signature, which never matches, so it is looked at again.
     """
-    return signature_and_time(path, digest)[0]
+    return _signature_and_time(path, sidecar_of(path), digest)[0]
 
 
-def signature_and_time(path: str, digest: str) -> tuple[str, int]:
-    """Return a page's signature and the later modification time of the page and its sidecar."""
+def _signature_and_time(path: str, sidecar: str | None, digest: str) -> tuple[str, int]:
+    """Return a page's signature and the later modification time of the page and its sidecar (None: none)."""
     try:
         page = os.stat(path)
     except OSError:
         return "", 0
     try:
-        side = os.stat(sidecar_of(path))
-        sidecar, modified = f"{side.st_size}:{side.st_mtime_ns}", max(page.st_mtime_ns, side.st_mtime_ns)
+        if sidecar is None:
+            raise FileNotFoundError(path)
+        side = os.stat(sidecar)
+        sidecar_part, modified = f"{side.st_size}:{side.st_mtime_ns}", max(page.st_mtime_ns, side.st_mtime_ns)
     except OSError:
-        sidecar, modified = "-", page.st_mtime_ns
-    return f"{page.st_size}:{page.st_mtime_ns}:{sidecar}:{digest}", modified
+        sidecar_part, modified = "-", page.st_mtime_ns
+    return f"{page.st_size}:{page.st_mtime_ns}:{sidecar_part}:{digest}", modified
 
 
 def sidecar_of(path: str) -> str:

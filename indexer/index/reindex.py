@@ -35,6 +35,8 @@ from indexer.engine.writing import WriterProcessError as WriterProcessError  # r
 from indexer.index.clean_cache import CACHE_FILE_NAME, CleanCache, cleaner_fingerprint
 from indexer.index.cleaning import outcomes
 from indexer.index.lock import reindex_lock
+from indexer.index.manifest_digests import CACHE_FILE_NAME as MANIFEST_DIGESTS_FILE
+from indexer.index.manifest_digests import ManifestDigests
 from indexer.index.pages import Outcome, Task, scan_corpus
 from indexer.index.state import FileState, IndexState, load_state, remove_other_states, save_state
 
@@ -341,7 +343,9 @@ class _Run:
 
     def _plan(self) -> tuple[list[Task], dict[str, FileState]]:
         """Return the pages to read and the indexed files that are gone; count the rest unchanged."""
-        pages = scan_corpus(self.corpus)
+        manifests = ManifestDigests(self._cache_folder() / MANIFEST_DIGESTS_FILE, self.fingerprint, reread=self.full)
+        pages = scan_corpus(self.corpus, manifests, self.stamp)
+        manifests.save()
         present = {page.relpath for page in pages}
         deleted = {path: old for path, old in self.previous.files.items() if path not in present}
         # A page keeps its document id against newcomers while it is still there.
@@ -474,13 +478,22 @@ class _Run:
             scanned_ns=self.stamp,
         )
 
+    def _learned(self, state: IndexState) -> bool:
+        """Return True unless a run that wrote nothing found every file as the previous state records it.
+
+        Then the previous state stays, scan time included: rewriting it (megabytes at 100,000 files)
+        was most of a no-op run, and its older scan time only makes the next run trust fewer files.
+        """
+        return bool(self.pages_to_read) or state.corpus != self.previous.corpus or self.previous.scanned_ns is None
+
     def _commit(self) -> None:
         """Commit once, with the file state written first under the generation it describes."""
         now = _now()
         state = self._new_state(now)
         if self.writer is None:
             # Nothing to write; the state still learns new signatures of files found unchanged.
-            save_state(self.generation, latest_commit(self.generation), state)
+            if self._learned(state):
+                save_state(self.generation, latest_commit(self.generation), state)
             return
         state.built_at = now
         if self.full:
@@ -557,7 +570,7 @@ class _DatabaseRun(_Run):
         now = _now()
         state = self._new_state(now)
         if self.writer is None:
-            if self.state_id is not None:
+            if self.state_id is not None and self._learned(state):
                 self.database.save_file_state(self.state_id, state.to_json())
             return
         state.built_at = now

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from indexer.engine.storage import latest_commit, write_atomically
 
@@ -21,8 +22,7 @@ STATE_PATTERN = re.compile(r"^state-(\d+)\.json$")
 STATE_TEMP_PATTERN = re.compile(r"^\.state-\d+\.json\.\d+\.tmp$")
 
 
-@dataclass(frozen=True)
-class FileState:
+class FileState(NamedTuple):
     """One indexed page file: its cheap signature, its content hash and its document's id."""
 
     signature: str
@@ -39,6 +39,7 @@ class IndexState:
     corpus: str | None = None
     built_at: str | None = None
     full_built_at: str | None = None
+    # When a reindex last learned something of the files: a run that finds each as recorded writes no new state.
     checked_at: str | None = None
     # When the commit's scan of the corpus began (ns since the epoch). A file modified since shortly
     # before it may have changed again within the file system's timestamp granularity, keeping its
@@ -56,7 +57,7 @@ class IndexState:
                 "full_built_at": self.full_built_at,
                 "checked_at": self.checked_at,
                 "scanned_ns": self.scanned_ns,
-                "files": {path: [f.signature, f.source_hash, f.doc_id] for path, f in sorted(self.files.items())},
+                "files": dict(sorted(self.files.items())),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -69,7 +70,7 @@ class IndexState:
         if data.get("format") != STATE_FORMAT:
             raise ValueError(f"unknown state format {data.get('format')!r}")
         return cls(
-            files={path: FileState(*entry) for path, entry in data["files"].items()},
+            files={path: FileState._make(entry) for path, entry in data["files"].items()},
             schema_version=data.get("schema_version"),
             corpus=data.get("corpus"),
             built_at=data.get("built_at"),
