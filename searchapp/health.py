@@ -17,7 +17,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """The live index's version, document count and age, as this worker process serves it."""
+    """The live index's version, document count and age as this worker process serves it, and its servers' health."""
     live = live_index()
     try:
         status = live.status()
@@ -36,6 +36,7 @@ def healthz():
                 "generation_age_seconds": round(time.time() - published, 3) if published else None,
                 "switches": status["switches"],
                 "pid": os.getpid(),
+                "nodes": status["nodes"],
             }
         )
     # Always the state of now: never from a cache.

@@ -187,6 +187,23 @@ HEALTH = _object(
         },
         "switches": {**COUNT, "description": "How often this process has moved to a new generation."},
         "pid": {"type": "integer", "description": "The worker process that answered."},
+        "nodes": {
+            "type": ["array", "null"],
+            "description": "PostgreSQL: each server searches are read from, as last checked; null for an index folder.",
+            "items": _object(
+                {
+                    "node": {"type": "string", "description": "host:port"},
+                    "role": {"enum": ["primary", "replica"]},
+                    "up": {"type": "boolean"},
+                    "in_recovery": {"type": ["boolean", "null"]},
+                    "lag_seconds": {"type": ["number", "null"], "description": "Replay lag behind the primary."},
+                    "state": {"type": ["integer", "null"], "description": "The published index state it has."},
+                    "serves_reads": {"type": "boolean", "description": "Up, and a replica within the allowed lag."},
+                    "checked_seconds_ago": {"type": ["number", "null"]},
+                    "error": {"type": ["string", "null"], "description": "Why it was last found down."},
+                }
+            ),
+        },
     }
 )
 

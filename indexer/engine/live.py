@@ -241,7 +241,7 @@ class LiveIndex:
     # -- status --
 
     def status(self) -> dict:
-        """Return the live view's generation, version, document count, publication time, and the switches so far."""
+        """Return the live view's generation, version, document count, publication time, switches so far and nodes."""
         lease = self.acquire()
         try:
             return {
@@ -251,9 +251,14 @@ class LiveIndex:
                 "published_at": self._published_at(lease),
                 "opened_at": lease.opened_at,
                 "switches": self.switches,
+                "nodes": self._nodes_health(),
             }
         finally:
             self.release(lease)
+
+    def _nodes_health(self) -> list[dict] | None:
+        """Return the health of each server the index is read from, or None for an index in a folder."""
+        return None
 
     def close(self) -> None:
         """Close the live view (once its readers are done) and stop watching."""

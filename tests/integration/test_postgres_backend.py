@@ -148,6 +148,7 @@ def test_the_live_index_switches_to_each_published_state(corpora, pg_cluster_db,
     client = app.test_client()
     health = client.get("/healthz").get_json()
     assert health["ok"] and health["index_version"].startswith("pg.") and health["generation"] == "pg"
+    assert [(node["role"], node["up"], node["serves_reads"]) for node in health["nodes"]] == [("primary", True, True)]
     live = live_index(url)
     try:
         old = live.acquire()

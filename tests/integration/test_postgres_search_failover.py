@@ -203,6 +203,13 @@ def healthy_answers(deployment: Deployment) -> dict[str, Answer]:
     return expected
 
 
+def nodes_health(deployment: Deployment) -> list[tuple[str, bool, bool]]:
+    """Each server's role, whether it is up and whether it serves reads, as the app's /healthz reports them."""
+    answer = get(deployment.base + "/healthz")
+    assert answer.status == 200, answer.body
+    return [(node["role"], node["up"], node["serves_reads"]) for node in json.loads(answer.body)["nodes"]]
+
+
 def test_searches_answer_from_the_others_while_a_replica_dies(deployment):
     cluster = deployment.db.cluster
     dying = cluster.replicas[0]
@@ -211,9 +218,16 @@ def test_searches_answer_from_the_others_while_a_replica_dies(deployment):
         clients.wait_for(ENOUGH, after=0.0)
         # The app reads from both replicas before one dies.
         assert all(app_backends(deployment.db, replica) > 0 for replica in cluster.replicas)
+        assert nodes_health(deployment) == [("primary", True, True), ("replica", True, True), ("replica", True, True)]
         cluster.kill(dying, hard=True)
         killed = time.monotonic()
         clients.wait_for(4 * ENOUGH, after=killed)
+        # /healthz says which server is down while the searches go on.
+        deadline = time.monotonic() + 30
+        while (health := nodes_health(deployment))[1] != ("replica", False, False):
+            assert time.monotonic() < deadline, f"/healthz still reports {health} 30 s after a replica died"
+            time.sleep(0.2)
+        assert health == [("primary", True, True), ("replica", False, False), ("replica", True, True)]
     assert not clients.errors, clients.errors[:3]
     assert clients.since(killed), "no search answered after the kill"
     assert not wrong_answers(clients.answers, expected), wrong_answers(clients.answers, expected)[:3]

@@ -204,6 +204,8 @@ def test_healthz_says_how_to_build_a_missing_index_and_the_server_picks_it_up(si
         status, _, body = get(base + "/healthz")
         assert body["documents"] == 9 and body["generation"] == current_generation(index).name
         assert 0 <= body["generation_age_seconds"] < 60
+        # An index folder has no servers to report.
+        assert body["nodes"] is None
     finally:
         assert stop(process) == 0
 

@@ -31,6 +31,10 @@ class PostgresLiveIndex(LiveIndex):
     def _same_state(self, lease: _Lease) -> bool:
         return lease.view.state == self._stamp()
 
+    def _nodes_health(self) -> list[dict]:
+        """Return each node's role, health and replay lag as last checked (at most health_seconds ago)."""
+        return self.nodes.health()
+
     def _cleanup(self) -> None:
         """Nothing: the reindex deletes the states no reader needs."""
 
