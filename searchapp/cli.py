@@ -335,6 +335,7 @@ def _format_stats(data: dict) -> str:
         f"documents:  {data['documents']}",
         f"size:       {data['size_bytes'] / 1_000_000:.1f} MB",
         f"built:      {built}",
+        f"published:  {data['published_at'] or 'unknown'}",
         f"checked:    {data['checked_at'] or 'unknown'}",
         f"dates:      {dates}; {data['no_year']} without a year, {data['no_date']} without a date",
         "languages:  " + (", ".join(f"{lang} {n}" for lang, n in data["languages"].items()) or "-"),

@@ -94,10 +94,9 @@ def _file_time(view, doc_id: str) -> datetime:
 
 
 def _index_built(view) -> datetime:
-    """Return when the index a view reads was built (its folder's time when its state is unreadable)."""
-    published_at = getattr(view, "published_at", None)
-    if published_at is not None:  # a database's state: when it was published
-        return datetime.fromtimestamp(published_at, timezone.utc)
+    """Return when the state a view reads went live (else when it was built, else its folder's time)."""
+    if view.published_at is not None:
+        return datetime.fromtimestamp(view.published_at, timezone.utc)
     state = load_live_state(view.generation)
     if state and state.built_at:
         return datetime.fromisoformat(state.built_at).astimezone(timezone.utc)

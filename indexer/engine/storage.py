@@ -263,4 +263,20 @@ def view_of(generation: Path, *, mmap: bool = False, **settings) -> IndexView:
 
 def open_view(index: Path | str, *, mmap: bool = False, **settings) -> IndexView:
     """Open the live index for searching; raise IndexMissingError naming the command to run. Close it after."""
-    return _with_live_generation(Path(index), lambda generation: view_of(generation, mmap=mmap, **settings))[1]
+    generation, view = _with_live_generation(Path(index), lambda found: view_of(found, mmap=mmap, **settings))
+    view.published_at = published_time(Path(index), generation)
+    return view
+
+
+def published_time(index: Path, generation: Path) -> float | None:
+    """Return when `generation` went live: the time of the pointer naming it (replaced, never rewritten), or None."""
+    pointer = index / POINTER_NAME
+    try:
+        before = os.stat(pointer)
+        named = current_generation(index)
+        after = os.stat(pointer)
+    except OSError:
+        return None
+    # A swap in between: the time is of another generation's pointer.
+    same = (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns) and named == generation
+    return before.st_mtime_ns / 1e9 if same else None

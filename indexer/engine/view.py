@@ -138,6 +138,8 @@ class IndexView:
         self.time_budget = DEFAULT_TIME_BUDGET if time_budget is None else time_budget
         self.closed = False
         self.generation = generation
+        # When the state it reads went live (seconds since the epoch), as its opener knows it.
+        self.published_at: float | None = None
         reader = searcher.reader()
         # Changes with every reindex that commits: ETags and caches key on it.
         self.version = f"{generation.name}.{reader.generation()}"

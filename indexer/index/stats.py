@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 from indexer.engine.backends import describe, is_postgres, open_view, stored_facts
@@ -26,6 +27,7 @@ def index_stats(index: Path | str) -> dict:
             else:
                 dated.append(columns["date"][docnum])
         documents = view.doc_count()
+        published_at = view.published_at
     if is_postgres(index):
         text, size = stored_facts(index)
         state = IndexState.from_json(text) if text else None
@@ -46,9 +48,16 @@ def index_stats(index: Path | str) -> dict:
         "no_year": no_year,
         "size_bytes": size,
         "built_at": state.built_at if state else None,
+        # When searches began to see this state: the end of the reindex that built it.
+        "published_at": iso_time(published_at) if published_at is not None else None,
         "full_built_at": state.full_built_at if state else None,
         "checked_at": state.checked_at if state else None,
     }
+
+
+def iso_time(seconds: float) -> str:
+    """Return a time since the epoch as ISO 8601 in UTC, to the second."""
+    return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat()
 
 
 def date_text(number: int) -> str:

@@ -40,7 +40,7 @@ class PostgresLiveIndex(LiveIndex):
 
     @staticmethod
     def _published_at(lease: _Lease) -> float | None:
-        return getattr(lease.view, "published_at", None)
+        return lease.view.published_at
 
     def acquire(self) -> _Lease:
         lease = super().acquire()
