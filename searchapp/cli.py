@@ -10,11 +10,11 @@ import click
 
 from indexer import config
 from indexer.engine.backends import BACKEND_ENV, index_location, open_view, unavailable_errors
+from indexer.engine.interface import ReindexBusyError
 from indexer.engine.storage import IndexMissingError
 from indexer.extract.clean import clean_paths
 from indexer.extract.decode import MAX_BYTES
 from indexer.fetch.scraper import ScrapeError, Scraper
-from indexer.index.lock import IndexBusyError
 from indexer.index.reindex import CorpusMissingError, IndexCheckError, Reporter, WriterProcessError
 from indexer.index.reindex import reindex as reindex_corpus
 from indexer.index.stats import index_stats
@@ -250,14 +250,11 @@ def reindex(corpus, index, backend, full, no_wait, workers, writers):
             reporter=reporter,
             check=check_index_state,
         )
-    except (CorpusMissingError, IndexCheckError, WriterProcessError, *unavailable_errors()) as exc:
-        if type(exc).__name__ == "ReindexRunningError" and no_wait:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(EXIT_INDEX_BUSY)
-        raise click.ClickException(str(exc)) from exc
-    except IndexBusyError as exc:
+    except ReindexBusyError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_INDEX_BUSY)
+    except (CorpusMissingError, IndexCheckError, WriterProcessError, *unavailable_errors()) as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         reporter.finish()
     click.echo(summary.line())

@@ -82,9 +82,8 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
     """The errors that mean a backend's servers cannot do what was asked now (their messages say what to do)."""
     from indexer.engine.postgres.migrations import SchemaOutdatedError
     from indexer.engine.postgres.nodes import NodeUnavailableError
-    from indexer.engine.postgres.store import ReindexRunningError
 
-    return NodeUnavailableError, SchemaOutdatedError, ReindexRunningError
+    return NodeUnavailableError, SchemaOutdatedError
 
 
 def stored_facts(location) -> tuple[str | None, int]:

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+class ReindexBusyError(Exception):
+    """Another reindex holds the index, and this one was told not to wait; the message names what to do."""
+
+
 class Budget(Protocol):
     """The time one search may take; matching and ranking cut their work short to keep to it."""
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.engine.interface import ReindexBusyError
+
 LOCK_NAME = "reindex.lock"
 POLL_SECONDS = 0.2
 
@@ -47,7 +49,7 @@ class Holder:
         return self.pid is not None and self.host == socket.gethostname() and not pid_alive(self.pid)
 
 
-class IndexBusyError(Exception):
+class IndexBusyError(ReindexBusyError):
     """Another reindex holds the index; the message names it."""
 
     def __init__(self, index: Path, holder: Holder):

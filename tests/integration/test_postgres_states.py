@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.engine import backends
-from indexer.engine.postgres import writing
+from indexer.engine.postgres import store, writing
 from indexer.engine.postgres.migrations import LATEST, applied_version, migrate
-from indexer.engine.postgres.nodes import PrimaryUnavailableError
+from indexer.engine.postgres.nodes import Nodes, PrimaryUnavailableError
 from indexer.engine.storage import IndexMissingError
 from indexer.index.reindex import Reporter, reindex
 from searchapp.cli import cli
@@ -127,3 +127,22 @@ def test_a_primary_lost_during_a_reindex_fails_it_clearly_and_replicas_keep_serv
         assert answers(view) == before
     result = CliRunner().invoke(cli, ["reindex", "--corpus", str(corpus), "--backend", url, "--workers", "1"])
     assert result.exit_code == 1 and "start it or point SEARCHAPP_BACKEND at the new primary" in result.output
+
+
+def test_a_reindex_told_not_to_wait_for_another_exits_busy_and_a_waiting_one_finishes(
+    pg_cluster_db, tmp_path, primary_only
+):
+    url = pg_cluster_db.primary_url
+    corpus = write_corpus(tmp_path / "corpus")
+    args = ["reindex", "--corpus", str(corpus), "--backend", url, "--workers", "1"]
+    with Nodes(url) as nodes, store.reindex_lock(nodes):
+        busy = CliRunner().invoke(cli, [*args, "--no-wait"])
+        assert busy.exit_code == 75, busy.output
+        assert "is being rebuilt by another reindex: wait for it to finish" in busy.output
+        assert busy.exception is None or isinstance(busy.exception, SystemExit)
+        with pytest.raises(IndexMissingError):
+            backends.open_view(url).close()
+    done = CliRunner().invoke(cli, [*args, "--no-wait"])
+    assert done.exit_code == 0, done.output
+    with backends.open_view(url) as view:
+        assert view.doc_count() == len(DOCUMENTS) + 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from indexer.engine.interface import ReindexBusyError
 from indexer.engine.postgres.migrations import check_migrated, migrate
 from indexer.engine.postgres.nodes import Nodes, address_of, nodes_from_environ
 
@@ -23,7 +24,7 @@ from indexer.engine.postgres.nodes import Nodes, address_of, nodes_from_environ
 REINDEX_LOCK = 0x5EA2C4A2
 
 
-class ReindexRunningError(RuntimeError):
+class ReindexRunningError(ReindexBusyError):
     """Another reindex holds the database; the message says what to do."""
 
 
