@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from whoosh.query import Term
+
 from indexer.engine.bitmaps import from_bits, to_bits
 from indexer.engine.postings import BYTES_PER_POSTING, CachedPostings
 from indexer.engine.query import (
@@ -180,6 +182,11 @@ class IndexView:
 
     # -- documents and columns --
 
+    @_serialised
+    def copies(self, doc_ids) -> dict[str, int]:
+        """Return how many live documents have each of some ids: more than one means a broken reindex."""
+        return copies_in(self._searcher, doc_ids)
+
     def doc_count(self) -> int:
         """Return how many live documents the view holds."""
         return len(self._docnums)
@@ -342,3 +349,8 @@ def _column_values(reader, name: str, docnums: list[int], default) -> dict:
         except IndexError:
             values[d] = default
     return values
+
+
+def copies_in(searcher, doc_ids) -> dict[str, int]:
+    """Return how many live documents of a Whoosh searcher have each of some ids."""
+    return {doc_id: sum(1 for _ in searcher.docs_for_query(Term("id", doc_id))) for doc_id in doc_ids}

@@ -11,7 +11,6 @@ import queue
 from pathlib import Path
 
 from whoosh.index import LockError
-from whoosh.query import Term
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
@@ -19,6 +18,7 @@ from indexer.engine.analysis import document_language
 from indexer.engine.schema import SCHEMA, is_current
 from indexer.engine.segment_writer import IndexSegmentWriter
 from indexer.engine.storage import WRITE_LOCK_SUFFIX, create_index, latest_commit, open_generation
+from indexer.engine.view import copies_in
 from indexer.processes import exit_with_parent, process_context
 
 # Whoosh's posting pool, per writing process; more memory means fewer temporary runs to merge.
@@ -273,9 +273,7 @@ def write_segment(generation: str, jobs, results) -> None:
 def count_copies(generation: Path, doc_ids) -> tuple[int, dict[str, int]]:
     """Return how many live documents a generation holds, and how many of them have each of some ids."""
     with open_generation(generation).searcher() as searcher:
-        return searcher.doc_count(), {
-            doc_id: len(list(searcher.docs_for_query(Term("id", doc_id)))) for doc_id in doc_ids
-        }
+        return searcher.doc_count(), copies_in(searcher, doc_ids)
 
 
 def describe(generation: Path) -> tuple[int, bool]:

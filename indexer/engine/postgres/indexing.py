@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from whoosh.query import Term
-
 from indexer.engine.postgres import store
 from indexer.engine.postgres.views import view_of_state
 from indexer.engine.postgres.writing import StateWriter
@@ -25,10 +23,7 @@ class PendingState:
     def count_copies(self, doc_ids) -> tuple[int, dict[str, int]]:
         """Return how many live documents the state holds, and how many of them have each of some ids."""
         with self.view() as view:
-            searcher = view._searcher
-            return view.doc_count(), {
-                doc_id: len(list(searcher.docs_for_query(Term("id", doc_id)))) for doc_id in doc_ids
-            }
+            return view.doc_count(), view.copies(doc_ids)
 
     def __str__(self) -> str:
         return f"state {self.state} of {self.index.where}"
