@@ -233,11 +233,6 @@ class LiveIndex:
         except OSError:
             log.exception("Could not delete old generations of %s", self.index)
 
-    @staticmethod
-    def _published_at(lease: _Lease) -> float | None:
-        """When a lease's state went live: the pointer naming it was written then."""
-        return lease.stamp[2] / 1e9 if lease.stamp else None
-
     # -- status --
 
     def status(self) -> dict:
@@ -248,7 +243,7 @@ class LiveIndex:
                 "generation": lease.view.generation.name,
                 "version": lease.view.version,
                 "documents": lease.view.doc_count(),
-                "published_at": self._published_at(lease),
+                "published_at": lease.view.published_at,
                 "opened_at": lease.opened_at,
                 "switches": self.switches,
                 "nodes": self._nodes_health(),

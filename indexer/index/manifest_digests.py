@@ -19,11 +19,10 @@ import os
 from pathlib import Path
 
 from indexer.extract.metadata_files import load_manifest
+from indexer.index.state import RACY_MARGIN_NS
 
 CACHE_FILE_NAME = "manifest-digests.marshal"
 CACHE_FORMAT = 1
-# As reindex.RACY_MARGIN_NS: coarser than any file system's timestamps.
-RACY_MARGIN_NS = 3_000_000_000
 # json.dumps(row, sort_keys=True) builds an encoder per call; one kept encoder writes the same text.
 _ROW_ENCODER = json.JSONEncoder(sort_keys=True)
 

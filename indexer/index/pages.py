@@ -127,14 +127,15 @@ def _signature_and_time(path: str, sidecar: str | None, digest: str) -> tuple[st
         page = os.stat(path)
     except OSError:
         return "", 0
-    try:
-        if sidecar is None:
-            raise FileNotFoundError(path)
-        side = os.stat(sidecar)
-        sidecar_part, modified = f"{side.st_size}:{side.st_mtime_ns}", max(page.st_mtime_ns, side.st_mtime_ns)
-    except OSError:
-        sidecar_part, modified = "-", page.st_mtime_ns
-    return f"{page.st_size}:{page.st_mtime_ns}:{sidecar_part}:{digest}", modified
+    if sidecar is not None:
+        try:
+            side = os.stat(sidecar)
+        except OSError:
+            pass
+        else:
+            signature = f"{page.st_size}:{page.st_mtime_ns}:{side.st_size}:{side.st_mtime_ns}:{digest}"
+            return signature, max(page.st_mtime_ns, side.st_mtime_ns)
+    return f"{page.st_size}:{page.st_mtime_ns}:-:{digest}", page.st_mtime_ns
 
 
 def sidecar_of(path: str) -> str:

@@ -38,10 +38,8 @@ from indexer.index.lock import reindex_lock
 from indexer.index.manifest_digests import CACHE_FILE_NAME as MANIFEST_DIGESTS_FILE
 from indexer.index.manifest_digests import ManifestDigests
 from indexer.index.pages import Outcome, Task, scan_corpus
-from indexer.index.state import FileState, IndexState, load_state, remove_other_states, save_state
+from indexer.index.state import RACY_MARGIN_NS, FileState, IndexState, load_state, remove_other_states, save_state
 
-# Coarser than any file system's timestamps (FAT's are 2 s): files modified within this of a scan are hashed.
-RACY_MARGIN_NS = 3_000_000_000
 # Documents written or removed whose presence the check of a new state confirms, at most.
 CHECKED_IDS = 200
 # Why a first build is a full one: nothing to say to the user.

@@ -20,6 +20,9 @@ STATE_FORMAT = 1
 STATE_PATTERN = re.compile(r"^state-(\d+)\.json$")
 # What store.write_atomically leaves behind when killed mid-write.
 STATE_TEMP_PATTERN = re.compile(r"^\.state-\d+\.json\.\d+\.tmp$")
+# Coarser than any file system's timestamps (FAT's are 2 s): a file or manifest modified within this of a
+# scan may change again unseen, so the scan after hashes it (or reads it) again.
+RACY_MARGIN_NS = 3_000_000_000
 
 
 class FileState(NamedTuple):

@@ -38,10 +38,6 @@ class PostgresLiveIndex(LiveIndex):
     def _cleanup(self) -> None:
         """Nothing: the reindex deletes the states no reader needs."""
 
-    @staticmethod
-    def _published_at(lease: _Lease) -> float | None:
-        return lease.view.published_at
-
     def acquire(self) -> _Lease:
         lease = super().acquire()
         if lease.stamp is None:
