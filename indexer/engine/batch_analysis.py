@@ -15,7 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.util.numeric import length_to_byte
 
-from indexer.engine.analysis import JOINERS, WORD, index_term, is_name, joined_term, name_key
+from indexer.engine.analysis import (
+    JOINERS,
+    WORD,
+    NameTokenizer,
+    SearchTokenizer,
+    TermFrequency,
+    TermPositions,
+    index_term,
+    is_name,
+    joined_term,
+    name_key,
+)
+from indexer.engine.schema import SCHEMA
 
 # A word, or words joined by joiners, whole: its parts are WORD's words.
 WHOLE = re.compile(r"\w++(?:[" + re.escape(JOINERS) + r"]\w++)*")
@@ -77,6 +89,51 @@ class FieldPostings:
         """Return the encoded values of one row's postings, one each."""
         starts = self.value_starts[self.starts[row] : self.starts[row + 1] + 1].tolist()
         return [self.values[a:b] for a, b in zip(starts, starts[1:])]
+
+
+def _analysed_fields() -> tuple[list[str], list[str]]:
+    """Return the fields analysed a batch at a time: the text fields, and the names fields."""
+    texts, names = [], []
+    for name in SCHEMA.names():
+        field = SCHEMA[name]
+        if isinstance(field.format, TermPositions) and isinstance(field.analyzer, SearchTokenizer):
+            texts.append(name)
+        elif isinstance(field.format, TermFrequency) and isinstance(field.analyzer, NameTokenizer):
+            names.append(name)
+    return texts, names
+
+
+TEXT_FIELDS, NAME_FIELDS = _analysed_fields()
+# The batches' shared term numbers and word memos, kept between the batches of one process.
+_VOCABULARY = Vocabulary()
+
+
+def batch_analysable(documents: list[dict]) -> bool:
+    """Return True when analyse_batch takes every analysed field of these documents: text or nothing."""
+    return all(
+        isinstance(fields.get(name), (str, type(None))) for fields in documents for name in TEXT_FIELDS + NAME_FIELDS
+    )
+
+
+def analyse_batch(documents: list[dict]) -> dict[str, FieldPostings]:
+    """Analyse the text and names fields of documents (field dicts) at once, each in its language."""
+    vocabulary = _VOCABULARY
+    vocabulary.trim()
+    languages = [fields.get("language") for fields in documents]
+    analysed = {}
+    for fieldname in TEXT_FIELDS:
+        analysed[fieldname] = text_postings(_values_of(documents, fieldname), languages, vocabulary)
+    for fieldname in NAME_FIELDS:
+        analysed[fieldname] = name_postings(_values_of(documents, fieldname), vocabulary)
+    return analysed
+
+
+def _values_of(documents: list[dict], fieldname: str) -> list[str | None]:
+    """Return a field's text in each document (None where it has none); any other kind of value is refused."""
+    values = [fields.get(fieldname) for fields in documents]
+    if any(value is not None and not isinstance(value, str) for value in values):
+        raise TypeError(f"field {fieldname!r} takes text")
+    return values
 
 
 def _whole_code(whole: str, language: str | None, memo: dict[str, int], vocabulary: Vocabulary) -> int:

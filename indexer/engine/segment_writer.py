@@ -5,7 +5,9 @@
   its own call: 13 µs a posting here, more than half of what writing a document cost. One
   pickle call per chunk does the same in C, and the merge holds one chunk per run in memory.
 - Adding a document passes each posting to the pool with its own call, which checks it and
-  counts its size; a document's postings go in as one list, sized in one pass. Documents come
+  counts its size; a document's postings go in as one list, sized in one pass. Writer processes
+  add a batch of documents at once (add_documents), whose text and names are analysed together
+  by batch_analysis.py into the same postings, as the database backend analyses them. Documents come
   in order, so postings sorted by term and then by field, each sort stable, are in the order of
   Whoosh's sort of whole postings, at a third of its cost (tuples compared item by item). Each
   spilled run holds later documents than the one before, so the runs merge a term at a time.
@@ -22,13 +24,18 @@ from __future__ import annotations
 import heapq
 import pickle
 from collections.abc import Iterable, Iterator
-from itertools import groupby, islice
-from operator import itemgetter
+from itertools import chain, groupby, islice, repeat
+from operator import itemgetter, mul
 
+import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.fields import TEXT
+from whoosh.formats import Positions
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
+
+from indexer.engine.analysis import document_language
+from indexer.engine.batch_analysis import FieldPostings, analyse_batch, batch_analysable
 
 _FIELD = itemgetter(0)
 _TERM = itemgetter(1)
@@ -136,16 +143,66 @@ class ChunkedPostingPool(PostingPool):
                 self._in_document_order = self._ever_in_document_order = False
             self._last_docnum = docnum
         self.fieldnames.update(fieldnames)
-        # Whoosh's estimate per posting: 150 bytes of objects, the field name, twice the term, the value.
-        self.currentsize += (
-            150 * len(items)
-            + sum(map(len, map(_FIELD, items)))
-            + 2 * sum(map(len, map(_TERM, items)))
-            + sum(map(len, filter(None, map(_VALUE, items))))
-        )
+        self.currentsize += _pooled_size(items)
         self.current.extend(items)
         if self.currentsize > self.limit:
             self.save()
+
+    def add_batch_postings(self, fieldnames: set[str], items: list, size: int, first: int, last: int) -> None:
+        """Add the postings of documents first..last, each (field, term)'s in document order, `size` as add() counts."""
+        if first <= self._last_docnum:
+            self._in_document_order = self._ever_in_document_order = False
+        self._last_docnum = last
+        self.fieldnames.update(fieldnames)
+        self.currentsize += size
+        self.current.extend(items)
+        if self.currentsize > self.limit:
+            self.save()
+
+
+# Per field, the one object of each value shared: bounded by the longest text's positions and counts.
+_SHARED_VALUES: dict[str, dict[bytes, bytes]] = {}
+SHARED_VALUES_LIMIT = 200_000
+
+
+def _pooled_size(items: list) -> int:
+    """Return the size Whoosh's pool counts for postings: 150 bytes each, its field name, twice its term, its value."""
+    return (
+        150 * len(items)
+        + sum(map(len, map(_FIELD, items)))
+        + 2 * sum(map(len, map(_TERM, items)))
+        + sum(map(len, filter(None, map(_VALUE, items))))
+    )
+
+
+def _add_analysed(
+    postings: list, fieldname: str, found: FieldPostings, base: int, boost: float, of_positions: bool
+) -> int:
+    """Append a batch-analysed field's postings as pool items, documents numbered from base; return their size."""
+    if not found.terms:
+        return 0
+    terms = [term.encode("utf-8") for term in found.terms]
+    per_term = np.diff(found.starts).tolist()
+    starts = found.value_starts.tolist()
+    values = found.values
+    # Whoosh's formats hand out one object for equal values of a single position or a count (see analysis),
+    # and each block's pickle writes a repeated object once: the same objects give the same, smaller, blocks.
+    shared = _SHARED_VALUES.setdefault(fieldname, {})
+    if len(shared) > SHARED_VALUES_LIMIT:
+        shared.clear()
+    share = (found.counts == 1).tolist() if of_positions else repeat(True)
+    postings += zip(
+        repeat(fieldname),
+        chain.from_iterable(map(repeat, terms, per_term)),
+        (found.docs + base).tolist(),
+        (found.counts * boost).tolist(),
+        [
+            shared.setdefault(value, value) if one else value
+            for value, one in zip(map(values.__getitem__, map(slice, starts, starts[1:])), share)
+        ],
+    )
+    count = len(found.docs)
+    return 150 * count + len(fieldname) * count + 2 * sum(map(mul, map(len, terms), per_term)) + len(values)
 
 
 class ListedLengths:
@@ -173,13 +230,74 @@ class IndexSegmentWriter(SegmentWriter):
         # Nothing is in the pool before the first document; Whoosh offers no way to pass a pool class.
         self.pool = ChunkedPostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
 
+    def _whooshs(self, fields: dict) -> bool:
+        """Return True for a document only Whoosh's own writer takes: boosts, spelling fields, term vectors."""
+        schema = self.schema
+        return any(name.startswith("_") for name in fields) or any(
+            schema[name].separate_spelling() or schema[name].vector for name in fields if name in schema
+        )
+
+    def add_documents(self, documents: list[dict]) -> None:
+        """Add documents in order as add_document adds each, their text and names fields analysed as one batch."""
+        if not documents:
+            return
+        if any(map(self._whooshs, documents)) or not batch_analysable(documents):
+            for fields in documents:
+                with document_language(fields.get("language")):
+                    self.add_document(**fields)
+            return
+        self._check_state()
+        analysed = analyse_batch(documents)
+        lengths = {name: found.lengths.tolist() for name, found in analysed.items()}
+        schema = self.schema
+        perdocwriter = self.perdocwriter
+        base = self.docnum
+        postings: list = []
+        indexed: set[str] = set()
+        for local, fields in enumerate(documents):
+            docnum = base + local
+            fieldnames = sorted(fields)
+            self._check_fields(schema, fieldnames)
+            perdocwriter.start_doc(docnum)
+            try:
+                for fieldname in fieldnames:
+                    value = fields[fieldname]
+                    if value is None:
+                        continue
+                    field = schema[fieldname]
+                    length = 0
+                    if field.indexed:
+                        indexed.add(fieldname)
+                        if fieldname in analysed:
+                            length = lengths[fieldname][local] if field.scorable else 0
+                        else:
+                            scorable = field.scorable
+                            for tbytes, freq, weight, vbytes in field.index(value):
+                                if scorable:
+                                    length += freq
+                                postings.append((fieldname, tbytes, docnum, weight, vbytes))
+                    perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
+                    column = field.column_type
+                    if column:
+                        perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
+            except ValueError:
+                perdocwriter.cancel_doc()
+                raise
+            perdocwriter.finish_doc()
+        size = _pooled_size(postings)
+        for fieldname, found in analysed.items():
+            field_format = schema[fieldname].format
+            size += _add_analysed(
+                postings, fieldname, found, base, float(field_format.field_boost), isinstance(field_format, Positions)
+            )
+        self.pool.add_batch_postings(indexed, postings, size, base, base + len(documents) - 1)
+        self._added = True
+        self.docnum += len(documents)
+
     def add_document(self, **fields) -> None:
         """Add a document as Whoosh's writer does, its postings handed to the pool at once."""
         schema = self.schema
-        # Boosts, spelling fields and term vectors are Whoosh's to handle; this schema has none.
-        if any(name.startswith("_") for name in fields) or any(
-            schema[name].separate_spelling() or schema[name].vector for name in fields if name in schema
-        ):
+        if self._whooshs(fields):
             super().add_document(**fields)
             return
         self._check_state()

@@ -1,8 +1,8 @@
 """Writing a generation of the index: the one writer of a reindex, its documents, and its one commit.
 
-Many documents are analysed and written by writer processes, one new segment each, while this
-process deletes replaced documents from the segments already there; the commit then lists
-every segment at once.
+Many documents are analysed a batch at a time and written by writer processes, one new segment
+each, while this process deletes replaced documents from the segments already there; the commit
+then lists every segment at once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from indexer.processes import exit_with_parent, process_context
 # Whoosh's posting pool, per writing process; more memory means fewer temporary runs to merge.
 WRITER_LIMIT_MB = 256
 WRITER_PROCESS_NAME = "index-writer"
-DOCUMENTS_PER_BATCH = 64
+# A batch is analysed at once (batch_analysis.py): larger batches share more of its fixed cost.
+DOCUMENTS_PER_BATCH = 256
 # Batches handed over and not yet taken, per writer: bounds the documents held in memory.
 BATCHES_AHEAD_PER_WRITER = 4
 
@@ -256,9 +257,7 @@ def write_segment(generation: str, jobs, results) -> None:
         # The reindex's own writer holds the index's lock for every process writing into it.
         writer = IndexSegmentWriter(ix, _lk=False, limitmb=WRITER_LIMIT_MB)
         while (batch := jobs.get()) is not None:
-            for fields in batch:
-                with document_language(fields.get("language")):
-                    writer.add_document(**fields)
+            writer.add_documents(batch)
         if writer.docnum:
             results.put(("segment", writer._finalize_segment()))
         else:

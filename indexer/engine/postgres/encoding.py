@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer.engine.analysis import NameTokenizer, SearchTokenizer, TermFrequency, TermPositions
-from indexer.engine.batch_analysis import FieldPostings, Vocabulary, length_bytes, name_postings, text_postings
+from indexer.engine.batch_analysis import FieldPostings, analyse_batch, length_bytes
 from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -62,44 +61,10 @@ def _text(value: str) -> bytes:
     return _bytes(value.encode("utf-8"))
 
 
-# The batch's shared term numbers and word memos, kept between the batches of one process.
-_VOCABULARY = Vocabulary()
-
-
-def _analysed_fields() -> tuple[list[str], list[str]]:
-    """Return the fields analysed a batch at a time: the text fields, and the names fields."""
-    texts, names = [], []
-    for name in SCHEMA.names():
-        field = SCHEMA[name]
-        if isinstance(field.format, TermPositions) and isinstance(field.analyzer, SearchTokenizer):
-            texts.append(name)
-        elif isinstance(field.format, TermFrequency) and isinstance(field.analyzer, NameTokenizer):
-            names.append(name)
-    return texts, names
-
-
-TEXT_FIELDS, NAME_FIELDS = _analysed_fields()
-
-
-def _values_of(documents: list[dict], fieldname: str) -> list[str | None]:
-    """Return a field's text in each document (None where it has none); any other kind of value is refused."""
-    values = [fields.get(fieldname) for fields in documents]
-    if any(value is not None and not isinstance(value, str) for value in values):
-        raise TypeError(f"field {fieldname!r} takes text")
-    return values
-
-
 def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
     """Analyse documents numbered base.. into one segment's rows."""
     count = len(documents)
-    vocabulary = _VOCABULARY
-    vocabulary.trim()
-    languages = [fields.get("language") for fields in documents]
-    analysed: dict[str, FieldPostings] = {}
-    for fieldname in TEXT_FIELDS:
-        analysed[fieldname] = text_postings(_values_of(documents, fieldname), languages, vocabulary)
-    for fieldname in NAME_FIELDS:
-        analysed[fieldname] = name_postings(_values_of(documents, fieldname), vocabulary)
+    analysed = analyse_batch(documents)
     # The other fields (identifiers, numbers) give a term or a few each, through Whoosh's own field.index().
     # (field, term) -> [ids, weights, values]
     postings: dict[tuple[str, bytes], tuple[list, list, list]] = {}
