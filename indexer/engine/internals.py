@@ -14,6 +14,7 @@ from importlib import metadata
 from itertools import accumulate
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.mcore import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.system import _INT_SIZE
@@ -53,8 +54,34 @@ def unfiltered(m):
 
 
 def is_block_matcher(m) -> bool:
-    """Return True when a (unfiltered) matcher's decoded blocks can be read directly."""
-    return isinstance(m, W3LeafMatcher)
+    """Return True when a (unfiltered) matcher's decoded blocks can be read directly: a segment file's, or a list's."""
+    return isinstance(m, W3LeafMatcher) or _is_list(m)
+
+
+def _is_list(m) -> bool:
+    """Return True for a term's postings held in lists with a weight each and a scorer (the database's TermMatcher).
+
+    Whoosh's own list matchers, which may hold lists of values to combine, are stepped as before.
+    """
+    return (
+        isinstance(m, ListMatcher)
+        and isinstance(getattr(type(m), "scorer", None), property)
+        and m._all_weights is None
+        and m._weights is not None
+        and len(m._weights) == len(m._ids)
+    )
+
+
+def _rest_of_list(m) -> tuple[list, list, Callable[[], list]]:
+    """Return a list matcher's postings from where it stands (ids, weights, values()), and move it past them."""
+    start = m._i
+    m._i = len(m._ids)
+
+    def values():
+        # As ListMatcher.value() answers: "" for postings without values.
+        return list(m._values)[start:] if m._values else [""] * (len(m._ids) - start)
+
+    return m._ids[start:], m._weights[start:], values
 
 
 def weight_scorer(m) -> tuple[str, Callable | None] | None:
@@ -73,6 +100,11 @@ def weight_scorer(m) -> tuple[str, Callable | None] | None:
 
 def blocks(m, *, weights: bool = False, values: bool = False) -> Iterator[tuple[list, list | None, list | None]]:
     """Yield each decoded block of a block matcher as (ids, weights, values), decoding only what is asked."""
+    if _is_list(m):
+        if m.is_active():
+            ids, weights_of, values_of = _rest_of_list(m)
+            yield ids, weights_of if weights else None, values_of() if values else None
+        return
     while m.is_active():
         if m._ids is None:
             m._read_ids()
@@ -89,6 +121,11 @@ def block_spans(m) -> Iterator[tuple[int, int, Callable[[], list], Callable[[], 
 
     Blocks that hold none of the documents a caller wants need not be decoded at all.
     """
+    if _is_list(m):
+        if m.is_active():
+            ids, _, values = _rest_of_list(m)
+            yield ids[0], ids[-1], lambda: ids, values
+        return
     first = 0
     while m.is_active():
         last = m.block_max_id()

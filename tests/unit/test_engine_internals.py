@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
+from whoosh.matching import ListMatcher, ReadTooFar
 
 from indexer.engine import internals
+from indexer.engine.postgres.reading import TermMatcher
 from indexer.engine.schema import SCHEMA
 
 from conftest import ROOT
@@ -146,3 +148,45 @@ def test_term_positions_write_the_postings_whoosh_writes(text):
         field = SCHEMA[name]
         ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
         assert ours == sorted(Positions.word_values(field.format, text, field.analyzer, mode="index"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    # Few numbers, so that targets are often postings' documents themselves.
+    ids=st.lists(st.integers(0, 300), min_size=1, max_size=200, unique=True).map(sorted),
+    start=st.integers(0, 310),
+    targets=st.lists(st.integers(0, 310), max_size=20),
+)
+def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_what_stepping_gives(ids, start, targets):
+    # The database's TermMatcher is one block from where it stands; its skip_to lands where ListMatcher's does.
+    def matchers():
+        weights = [float(d % 7) + 0.5 for d in ids]
+        values = [d.to_bytes(3, "big") for d in ids]
+        return TermMatcher(ids, weights, values, Positions(), None), ListMatcher(ids, weights, values)
+
+    ours, whooshs = matchers()
+    for target in [start, *sorted(targets)]:
+        if not whooshs.is_active():
+            with pytest.raises(ReadTooFar):
+                ours.skip_to(target)
+            break
+        whooshs.skip_to(target)
+        ours.skip_to(target)
+        assert ours.is_active() == whooshs.is_active()
+        if whooshs.is_active():
+            assert ours.id() == whooshs.id()
+    rest = []
+    while whooshs.is_active():
+        rest.append((whooshs.id(), whooshs.weight(), whooshs.value()))
+        whooshs.next()
+    assert internals.is_block_matcher(ours)
+    read = [p for i, ws, vs in internals.blocks(ours, weights=True, values=True) for p in zip(i, ws, vs)]
+    assert read == rest and not ours.is_active()
+    spans_of, _ = matchers()
+    spans = list(internals.block_spans(spans_of))
+    assert [(d, v) for _, _, block, values in spans for d, v in zip(block(), values())] == [
+        (d, d.to_bytes(3, "big")) for d in ids
+    ]
+    assert all(first <= min(block()) and max(block()) <= last for first, last, block, _ in spans)
+    # Whoosh's own list matchers are stepped, as before.
+    assert not internals.is_block_matcher(ListMatcher(ids))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from whoosh.matching import ListMatcher
+from whoosh.matching import ListMatcher, ReadTooFar
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import IndexReader, TermInfo, TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -125,6 +125,13 @@ class TermMatcher(ListMatcher):
     @property
     def scorer(self):
         return self._scorer
+
+    def skip_to(self, id):
+        """Move to the first posting at or after a document, as ListMatcher does, by bisection instead of steps."""
+        if not self.is_active():
+            raise ReadTooFar
+        if id > self._ids[self._i]:
+            self._i = bisect.bisect_left(self._ids, id, self._i)
 
 
 class PostgresReader(IndexReader):
