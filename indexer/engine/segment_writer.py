@@ -137,16 +137,11 @@ class ChunkedPostingPool(PostingPool):
 
     def add_document_postings(self, fieldnames: set[str], items: list) -> None:
         """Add one document's postings, counted as Whoosh's add() counts each; spill a run past the limit."""
-        if items:
-            docnum = items[0][2]
-            if docnum <= self._last_docnum:
-                self._in_document_order = self._ever_in_document_order = False
-            self._last_docnum = docnum
-        self.fieldnames.update(fieldnames)
-        self.currentsize += _pooled_size(items)
-        self.current.extend(items)
-        if self.currentsize > self.limit:
-            self.save()
+        if not items:
+            self.fieldnames.update(fieldnames)
+            return
+        docnum = items[0][2]
+        self.add_batch_postings(fieldnames, items, _pooled_size(items), docnum, docnum)
 
     def add_batch_postings(self, fieldnames: set[str], items: list, size: int, first: int, last: int) -> None:
         """Add the postings of documents first..last, each (field, term)'s in document order, `size` as add() counts."""
@@ -249,44 +244,14 @@ class IndexSegmentWriter(SegmentWriter):
         self._check_state()
         analysed = analyse_batch(documents)
         lengths = {name: found.lengths.tolist() for name, found in analysed.items()}
-        schema = self.schema
-        perdocwriter = self.perdocwriter
         base = self.docnum
         postings: list = []
         indexed: set[str] = set()
         for local, fields in enumerate(documents):
-            docnum = base + local
-            fieldnames = sorted(fields)
-            self._check_fields(schema, fieldnames)
-            perdocwriter.start_doc(docnum)
-            try:
-                for fieldname in fieldnames:
-                    value = fields[fieldname]
-                    if value is None:
-                        continue
-                    field = schema[fieldname]
-                    length = 0
-                    if field.indexed:
-                        indexed.add(fieldname)
-                        if fieldname in analysed:
-                            length = lengths[fieldname][local] if field.scorable else 0
-                        else:
-                            scorable = field.scorable
-                            for tbytes, freq, weight, vbytes in field.index(value):
-                                if scorable:
-                                    length += freq
-                                postings.append((fieldname, tbytes, docnum, weight, vbytes))
-                    perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
-                    column = field.column_type
-                    if column:
-                        perdocwriter.add_column_value(fieldname, column, field.to_column_value(value))
-            except ValueError:
-                perdocwriter.cancel_doc()
-                raise
-            perdocwriter.finish_doc()
+            self._add_fields(base + local, fields, postings, indexed, {name: of[local] for name, of in lengths.items()})
         size = _pooled_size(postings)
         for fieldname, found in analysed.items():
-            field_format = schema[fieldname].format
+            field_format = self.schema[fieldname].format
             size += _add_analysed(
                 postings, fieldname, found, base, float(field_format.field_boost), isinstance(field_format, Positions)
             )
@@ -296,17 +261,26 @@ class IndexSegmentWriter(SegmentWriter):
 
     def add_document(self, **fields) -> None:
         """Add a document as Whoosh's writer does, its postings handed to the pool at once."""
-        schema = self.schema
         if self._whooshs(fields):
             super().add_document(**fields)
             return
         self._check_state()
-        perdocwriter = self.perdocwriter
-        docnum = self.docnum
-        fieldnames = sorted(fields)
-        self._check_fields(schema, fieldnames)
         postings: list = []
         indexed: set[str] = set()
+        self._add_fields(self.docnum, fields, postings, indexed)
+        self.pool.add_document_postings(indexed, postings)
+        self._added = True
+        self.docnum += 1
+
+    def _add_fields(self, docnum: int, fields: dict, postings: list, indexed: set, analysed: dict | None = None):
+        """Write a document's stored fields, lengths and columns; append its postings and add its indexed fields.
+
+        `analysed` holds the lengths of the fields a batch's analysis gave the postings of (add_documents).
+        """
+        schema = self.schema
+        perdocwriter = self.perdocwriter
+        fieldnames = sorted(fields)
+        self._check_fields(schema, fieldnames)
         perdocwriter.start_doc(docnum)
         try:
             for fieldname in fieldnames:
@@ -317,8 +291,10 @@ class IndexSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     indexed.add(fieldname)
+                    if analysed is not None and fieldname in analysed:
+                        length = analysed[fieldname] if field.scorable else 0
                     # A text field's words straight from its format: what field.index() yields, encoded here.
-                    if type(field) is TEXT and isinstance(value, str):
+                    elif type(field) is TEXT and isinstance(value, str):
                         words = list(field.format.word_values(value, field.analyzer, mode="index"))
                         if field.scorable:
                             length = sum(map(_FREQUENCY, words))
@@ -337,9 +313,6 @@ class IndexSegmentWriter(SegmentWriter):
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
-        self.pool.add_document_postings(indexed, postings)
-        self._added = True
-        self.docnum += 1
 
     def _flush_segment(self) -> None:
         """Write the pooled postings into the new segment (Whoosh's own steps, with listed lengths)."""
