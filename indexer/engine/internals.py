@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from importlib import metadata
 from itertools import accumulate
 
+import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.mcore import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -63,13 +64,11 @@ def _is_list(m) -> bool:
 
     Whoosh's own list matchers, which may hold lists of values to combine, are stepped as before.
     """
-    return (
-        isinstance(m, ListMatcher)
-        and isinstance(getattr(type(m), "scorer", None), property)
-        and m._all_weights is None
-        and m._weights is not None
-        and len(m._weights) == len(m._ids)
-    )
+    if not isinstance(m, ListMatcher) or m._all_weights is not None:
+        return False
+    if not isinstance(getattr(type(m), "scorer", None), property):
+        return False
+    return getattr(m, "arrays", None) is not None or (m._weights is not None and len(m._weights) == len(m._ids))
 
 
 def _rest_of_list(m) -> tuple[list, list, Callable[[], list]]:
@@ -82,6 +81,37 @@ def _rest_of_list(m) -> tuple[list, list, Callable[[], list]]:
         return list(m._values)[start:] if m._values else [""] * (len(m._ids) - start)
 
     return m._ids[start:], m._weights[start:], values
+
+
+def list_arrays(m) -> tuple[np.ndarray, np.ndarray, Callable[[], list]] | None:
+    """Return a list matcher's numpy postings from where it stands (ids, weights, values()), and move it past them.
+
+    None when the matcher holds no arrays: read it by `blocks` instead.
+    """
+    arrays = getattr(m, "arrays", None) if _is_list(m) else None
+    if arrays is None:
+        return None
+    start = m._i
+    ids, weights = arrays[0][start:], arrays[1][start:]
+    m._i = len(arrays[0])
+
+    def values():
+        return list(m._values)[start:] if m._values else [""] * len(ids)
+
+    return ids, weights, values
+
+
+def bm25_parameters(m) -> tuple[float, float, float, float]:
+    """Return (idf, average field length, B, K1) of a matcher's BM25F scorer, as its `_score` reads them."""
+    scorer = m.scorer
+    return scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+
+
+def bm25_scores(weights, lengths, idf: float, avgfl: float, b: float, k1: float) -> np.ndarray:
+    """Return Whoosh's `bm25()` of each (weight, field length) pair, its operations in its order: the same floats."""
+    tf = np.asarray(weights, dtype=np.float64)
+    fl = np.asarray(lengths, dtype=np.float64)
+    return idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
 
 
 def weight_scorer(m) -> tuple[str, Callable | None] | None:

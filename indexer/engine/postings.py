@@ -145,6 +145,18 @@ class CachedPostings:
             # Block by block: decoding a block costs less than stepping the matcher posting by
             # posting, and a score from (weight, length) is what `scorer.score(matcher)` computes.
             kind, bm25 = scoring
+            whole = internals.list_arrays(m)
+            if whole is not None:
+                # A list held in numpy arrays (the database's): scored in one pass, no Python object per posting.
+                ids, weights, values_of = whole
+                if kind == "bm25":
+                    lengths = self._length_array(sub, offset, fieldname)[ids]
+                    weights = internals.bm25_scores(weights, lengths, *internals.bm25_parameters(m))
+                docs.frombytes((ids + offset).astype(np.intc).tobytes())
+                scores.frombytes(np.asarray(weights, dtype=np.float64).tobytes())
+                if values is not None:
+                    values.extend(values_of())
+                return
             lengths = self._lengths(sub, offset, fieldname) if kind == "bm25" else None
             # Few (weight, length) pairs recur: score each once.
             score = lru_cache(maxsize=None)(bm25) if bm25 is not None else None
@@ -169,6 +181,20 @@ class CachedPostings:
         key = (offset, fieldname)
         if key not in self._field_lengths:
             self._field_lengths[key] = [sub.doc_field_length(d, fieldname, 1) for d in range(sub.doc_count_all())]
+        return self._field_lengths[key]
+
+    def _length_array(self, sub, offset: int, fieldname: str) -> np.ndarray:
+        """Return a segment's field length per document as its scorer reads them, as an array (read once)."""
+        key = (offset, fieldname, "array")
+        if key not in self._field_lengths:
+            reader = sub.reader()
+            if hasattr(reader, "field_length_array"):
+                self._field_lengths[key] = reader.field_length_array(fieldname, 1)
+            else:
+                lengths = self._field_lengths.get((offset, fieldname))
+                if lengths is None:
+                    lengths = [sub.doc_field_length(d, fieldname, 1) for d in range(sub.doc_count_all())]
+                self._field_lengths[key] = np.array(lengths, dtype=np.int64)
         return self._field_lengths[key]
 
     # -- the matched set --

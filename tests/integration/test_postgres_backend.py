@@ -11,6 +11,7 @@ from dataclasses import asdict
 import pytest
 from click.testing import CliRunner
 
+from indexer.engine import internals
 from indexer.engine.backends import live_index, open_view
 from indexer.engine.storage import IndexMissingError
 from indexer.index.reindex import reindex
@@ -102,6 +103,31 @@ def test_every_search_answers_the_same_on_both_backends(corpora, corpus_name, pg
         for docnum in range(whoosh.size):
             doc_id = whoosh.stored(docnum)["id"]
             assert document(pg, doc_id) == document(whoosh, doc_id)
+
+
+def test_the_databases_postings_are_cached_with_the_scores_whooshs_matchers_give(corpora, pg_cluster_db):
+    # The postings cache reads a database term whole, in numpy, and scores it in one pass: each document and
+    # score must be what stepping the reader's matcher through Whoosh's BM25F scorer gives, float for float.
+    reindex(corpora["site"], pg_cluster_db.primary_url, workers=1, check=check_index_state)
+    with open_view(pg_cluster_db.primary_url) as view:
+        searcher = view.postings.searcher
+        checked = 0
+        for fieldname in ("body", "title"):
+            terms = list(searcher.reader().lexicon(fieldname))
+            for btext in terms[:: max(1, len(terms) // 150)]:
+                stepped_docs, stepped_scores = [], []
+                for sub, offset in searcher.leaf_searchers():
+                    m = internals.unfiltered(sub.postings(fieldname, btext))
+                    assert internals.list_arrays(m) is not None
+                    m = internals.unfiltered(sub.postings(fieldname, btext))
+                    while m.is_active():
+                        stepped_docs.append(m.id() + offset)
+                        stepped_scores.append(m.score())
+                        m.next()
+                cached = view.postings.term(fieldname, btext.decode())
+                assert (list(cached.docs), list(cached.scores)) == (stepped_docs, stepped_scores), (fieldname, btext)
+                checked += 1
+        assert checked > 200
 
 
 def test_a_database_without_tables_says_to_reindex(pg_cluster_db):

@@ -6,6 +6,7 @@ import pickle
 import re
 from importlib import metadata
 
+import numpy as np
 import pytest
 import tomllib
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.matching import ListMatcher, ReadTooFar
+from whoosh.scoring import bm25
 
 from indexer.engine import internals
 from indexer.engine.postgres.reading import TermMatcher
@@ -156,13 +158,22 @@ def test_term_positions_write_the_postings_whoosh_writes(text):
     ids=st.lists(st.integers(0, 300), min_size=1, max_size=200, unique=True).map(sorted),
     start=st.integers(0, 310),
     targets=st.lists(st.integers(0, 310), max_size=20),
+    held=st.sampled_from(["lists", "arrays"]),
 )
-def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_what_stepping_gives(ids, start, targets):
+def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_what_stepping_gives(
+    ids, start, targets, held
+):
     # The database's TermMatcher is one block from where it stands; its skip_to lands where ListMatcher's does.
+    # Held in numpy arrays, as the database's reader makes it, it is read whole as arrays too.
     def matchers():
         weights = [float(d % 7) + 0.5 for d in ids]
         values = [d.to_bytes(3, "big") for d in ids]
-        return TermMatcher(ids, weights, values, Positions(), None), ListMatcher(ids, weights, values)
+        if held == "arrays":
+            arrays = (np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+            ours = TermMatcher(None, None, values, Positions(), None, arrays=arrays)
+        else:
+            ours = TermMatcher(ids, weights, values, Positions(), None)
+        return ours, ListMatcher(ids, weights, values)
 
     ours, whooshs = matchers()
     for target in [start, *sorted(targets)]:
@@ -180,8 +191,18 @@ def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_wha
         rest.append((whooshs.id(), whooshs.weight(), whooshs.value()))
         whooshs.next()
     assert internals.is_block_matcher(ours)
-    read = [p for i, ws, vs in internals.blocks(ours, weights=True, values=True) for p in zip(i, ws, vs)]
-    assert read == rest and not ours.is_active()
+    whole = internals.list_arrays(ours)
+    if held == "arrays":
+        ids_of, weights_of, values_of = whole
+        assert list(zip(ids_of.tolist(), weights_of.tolist(), values_of())) == rest and not ours.is_active()
+        ours, _ = matchers()
+        assert internals.list_arrays(ours)[0].tolist() == ids
+    else:
+        assert whole is None
+        read = [p for i, ws, vs in internals.blocks(ours, weights=True, values=True) for p in zip(i, ws, vs)]
+        assert read == rest and not ours.is_active()
+    read = [p for i, ws, vs in internals.blocks(matchers()[0], weights=True, values=True) for p in zip(i, ws, vs)]
+    assert read == [(d, float(d % 7) + 0.5, d.to_bytes(3, "big")) for d in ids]
     spans_of, _ = matchers()
     spans = list(internals.block_spans(spans_of))
     assert [(d, v) for _, _, block, values in spans for d, v in zip(block(), values())] == [
@@ -190,3 +211,19 @@ def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_wha
     assert all(first <= min(block()) and max(block()) <= last for first, last, block, _ in spans)
     # Whoosh's own list matchers are stepped, as before.
     assert not internals.is_block_matcher(ListMatcher(ids))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    postings=st.lists(st.tuples(st.floats(0.5, 1e4, width=32), st.integers(1, 1 << 20)), min_size=1, max_size=50),
+    idf=st.floats(1e-6, 30),
+    avgfl=st.floats(0.5, 1e5),
+    b=st.floats(0, 1),
+    k1=st.floats(0, 3),
+)
+def test_bm25_of_arrays_gives_whooshs_floats_exactly(postings, idf, avgfl, b, k1):
+    # The postings cache scores a database term's postings in one numpy pass: each score must be Whoosh's own float.
+    weights = np.array([w for w, _ in postings], dtype=np.float32)
+    lengths = np.array([n for _, n in postings], dtype=np.int64)
+    ours = internals.bm25_scores(weights, lengths, idf, avgfl, b, k1).tolist()
+    assert ours == [bm25(idf, float(w), n, avgfl, b, k1) for w, n in postings]

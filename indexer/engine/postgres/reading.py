@@ -116,7 +116,39 @@ def load_columns(conn, data: StateData) -> dict[str, list]:
 
 
 class TermMatcher(ListMatcher):
-    """A term's postings in a list, with the `format` and `scorer` Whoosh's leaf matchers expose."""
+    """A term's postings in a list, with the `format` and `scorer` Whoosh's leaf matchers expose.
+
+    Given `arrays` (numpy ids and weights), the postings cache reads them whole; the lists a step
+    through the matcher needs are made from them when first asked for.
+    """
+
+    def __init__(self, *args, arrays: tuple[np.ndarray, np.ndarray] | None = None, **kwargs):
+        self.arrays = arrays
+        self._id_list = self._weight_list = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def _ids(self):
+        if self._id_list is None and self.arrays is not None:
+            self._id_list = self.arrays[0].tolist()
+        return self._id_list
+
+    @_ids.setter
+    def _ids(self, ids):
+        self._id_list = ids
+
+    @property
+    def _weights(self):
+        if self._weight_list is None and self.arrays is not None:
+            self._weight_list = self.arrays[1].tolist()
+        return self._weight_list
+
+    @_weights.setter
+    def _weights(self, weights):
+        self._weight_list = weights
+
+    def is_active(self):
+        return self._i < (len(self.arrays[0]) if self._id_list is None else len(self._id_list))
 
     @property
     def format(self):
@@ -229,6 +261,14 @@ class PostgresReader(IndexReader):
             return default
         return lengths[docnum] or default
 
+    def field_length_array(self, fieldname: str, default: int = 0) -> np.ndarray:
+        """Return every document's length of a field, as `doc_field_length` gives each (int64)."""
+        packed = self.data.lengths.get(fieldname)
+        if packed is None:
+            return np.full(self.data.size, default, dtype=np.int64)
+        lengths = LENGTH_OF_BYTE[packed].astype(np.int64)
+        return np.where(lengths == 0, default, lengths) if default else lengths
+
     def min_field_length(self, fieldname: str) -> int:
         packed = self.data.lengths.get(fieldname)
         return 0 if packed is None or not len(packed) else int(LENGTH_OF_BYTE[packed.min()])
@@ -312,16 +352,16 @@ class PostgresReader(IndexReader):
         if info is None:
             raise TermNotFound(f"{fieldname}:{btext!r}")
         rows = self._term_rows(fieldname, btext)
-        ids, weights, values = [], [], []
         format_ = self.schema[fieldname].format
         with_values = bool(format_.supports("positions") or format_.supports("characters"))
         where = {s: o for (s, _, _), o in zip(self.data.segments, self.data.offsets)}
-        for segment, *_, packed_ids, packed_weights in rows:
-            local = np.frombuffer(packed_ids, dtype="<i4").astype(np.int64) + where[segment]
-            ids.extend(local.tolist())
-            weights.extend(np.frombuffer(packed_weights, dtype="<f4").tolist())
-        values = _Values(len(ids), lambda: self._values(fieldname, btext)) if with_values else None
-        matcher = TermMatcher(ids, weights, values, format_, scorer, term=(fieldname, btext), terminfo=info)
+        ids = [np.frombuffer(packed, dtype="<i4").astype(np.int64) + where[segment] for segment, *_, packed, _ in rows]
+        weights = [np.frombuffer(packed, dtype="<f4") for *_, packed in rows]
+        arrays = (np.concatenate(ids), np.concatenate(weights).astype(np.float64))
+        values = _Values(len(arrays[0]), lambda: self._values(fieldname, btext)) if with_values else None
+        matcher = TermMatcher(
+            None, None, values, format_, scorer, term=(fieldname, btext), terminfo=info, arrays=arrays
+        )
         if self.data.deleted:
             matcher = FilterMatcher(matcher, self.data.deleted, exclude=True)
         return matcher
