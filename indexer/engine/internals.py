@@ -78,7 +78,7 @@ def _rest_of_list(m) -> tuple[list, list, Callable[[], list]]:
 
     def values():
         # As ListMatcher.value() answers: "" for postings without values.
-        return list(m._values)[start:] if m._values else [""] * (len(m._ids) - start)
+        return m._values[start:] if m._values else [""] * (len(m._ids) - start)
 
     return m._ids[start:], m._weights[start:], values
 
@@ -96,7 +96,7 @@ def list_arrays(m) -> tuple[np.ndarray, np.ndarray, Callable[[], list]] | None:
     m._i = len(arrays[0])
 
     def values():
-        return list(m._values)[start:] if m._values else [""] * len(ids)
+        return m._values[start:] if m._values else [""] * len(ids)
 
     return ids, weights, values
 

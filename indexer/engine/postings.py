@@ -81,6 +81,28 @@ class _TermPostings:
 EMPTY_POSTINGS = _TermPostings(array("i"), array("d"))
 
 
+class HeldValues:
+    """Raw posting values gathered from several reads, in document order, indexed as one list but not copied."""
+
+    def __init__(self):
+        self._parts: list = []
+        self._ends: list[int] = []
+
+    def extend(self, part) -> None:
+        if len(part):
+            self._parts.append(part)
+            self._ends.append(len(self) + len(part))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = bisect.bisect_right(self._ends, i)
+        return self._parts[k][i - (self._ends[k - 1] if k else 0)]
+
+
 class CachedPostings:
     """Matched sets and top hits of queries, from term postings read once per searcher."""
 
@@ -108,10 +130,10 @@ class CachedPostings:
             while self.held_bytes > self.budget_bytes and len(other) > 1:
                 self.held_bytes -= other.popitem(last=False)[1].nbytes
 
-    def term(self, fieldname: str, text, values: list | None = None) -> _TermPostings:
+    def term(self, fieldname: str, text, values: HeldValues | None = None) -> _TermPostings:
         """Return the postings of a term as `Term(fieldname, text)` matches them (none when absent).
 
-        When the postings are read now (not kept from before) and `values` is a list, it receives
+        When the postings are read now (not kept from before) and `values` is given, it receives
         the raw posting values (positions), one per document.
         """
         schema = self.searcher.schema
@@ -136,7 +158,7 @@ class CachedPostings:
         return found
 
     def _read_postings(
-        self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array, values: list | None
+        self, sub, offset: int, fieldname: str, btext: bytes, docs: array, scores: array, values: HeldValues | None
     ) -> None:
         """Append a segment's postings of a term and Whoosh's score for each (and their values, if asked)."""
         m = internals.unfiltered(sub.postings(fieldname, btext))
@@ -169,12 +191,15 @@ class CachedPostings:
                 if values is not None:
                     values.extend(block_values)
             return
+        stepped = []
         while m.is_active():
             docs.append(m.id() + offset)
             scores.append(m.score())
             if values is not None:
-                values.append(m.value())
+                stepped.append(m.value())
             m.next()
+        if values is not None:
+            values.extend(stepped)
 
     def _lengths(self, sub, offset: int, fieldname: str) -> list:
         """Return a segment's field length per document, as its scorer reads them (read once)."""
@@ -284,7 +309,7 @@ class CachedPostings:
         words, fresh = [], {}
         for word in q.words:
             # A word read now brings its positions along: no second pass over its postings.
-            values: list = []
+            values = HeldValues()
             words.append(self.term(q.fieldname, word, values))
             if values:
                 fresh[word] = (words[-1].docs, values)
@@ -322,6 +347,13 @@ class CachedPostings:
         """
         docnums = from_bits(candidates)
         done, found = self._partial_phrases.pop(key, (0, []))
+        fresh = dict(fresh)
+        for word in words:
+            if word not in fresh:
+                # Held once for every slice of this search, where each slice would read the word's postings again.
+                held = self._held_values(fieldname, word)
+                if held is not None:
+                    fresh[word] = held
         step = self.phrase_step
         start = done
         while done < len(docnums):
@@ -342,7 +374,10 @@ class CachedPostings:
         for word in words:
             if word in fresh:
                 docs, values = fresh[word]
-                positions.append({d: internals.decode_positions(values[bisect.bisect_left(docs, d)]) for d in docnums})
+                where = np.searchsorted(
+                    np.frombuffer(docs, dtype=np.intc) if isinstance(docs, array) else docs, docnums
+                )
+                positions.append({d: internals.decode_positions(values[i]) for d, i in zip(docnums, where.tolist())})
             else:
                 positions.append(self._positions(fieldname, word, docnums))
         found = []
@@ -356,6 +391,24 @@ class CachedPostings:
             if starts:
                 found.append(d)
         return found
+
+    def _held_values(self, fieldname: str, word: str) -> tuple[np.ndarray, HeldValues] | None:
+        """Return a word's documents and raw values when every segment holds them in arrays (the database's), else None.
+
+        Whoosh's files are read block by block where a slice needs them instead: their values are decoded per block.
+        """
+        btext = self.searcher.schema[fieldname].to_bytes(word)
+        docs, values = [], HeldValues()
+        for sub, offset in self.searcher.leaf_searchers():
+            if (fieldname, btext) not in sub.reader():
+                continue
+            whole = internals.list_arrays(internals.unfiltered(sub.reader().postings(fieldname, btext)))
+            if whole is None:
+                return None
+            ids, _, values_of = whole
+            docs.append(ids + offset)
+            values.extend(values_of())
+        return (np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)), values
 
     def _positions(self, fieldname: str, word: str, docnums: list[int]) -> dict[int, list[int]]:
         """Return the positions of a word in some documents (ascending), reading its postings again."""

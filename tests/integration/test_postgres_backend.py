@@ -130,6 +130,38 @@ def test_the_databases_postings_are_cached_with_the_scores_whooshs_matchers_give
         assert checked > 200
 
 
+def test_a_phrase_checked_over_several_searches_gives_whooshs_answer(pg_cluster_db, tmp_path):
+    # A phrase of common words is checked a slice at a time, and later searches go on where one stopped. On the
+    # database, the words' values are then held once per search from the reader's arrays, not read per slice.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):
+        order = "common ground" if i % 3 else "ground common"
+        (corpus / f"phrase{i:02d}.txt").write_text(
+            f"Talks {i}\n\nThe delegations looked for {order} in the talks, common to all {i}.\n", encoding="utf-8"
+        )
+    reindex(corpus, tmp_path / "index", workers=1)
+    reindex(corpus, pg_cluster_db.primary_url, workers=1)
+    request = SearchRequest(q='"common ground"', per_page=100)
+    with open_view(tmp_path / "index") as exact:
+        expected = answer(exact, request)
+        assert exact.postings._held_values("body", "common") is None
+    assert expected["total"] == 26
+    with open_view(pg_cluster_db.primary_url, time_budget=0.0) as hurried:
+        hurried.postings.phrase_step = 4
+        docs, values = hurried.postings._held_values("body", "common")
+        assert len(docs) == len(values) == 40
+        totals = []
+        for _ in range(20):
+            got = answer(hurried, request)
+            totals.append(got["total"])
+            if got["complete"]:
+                break
+            assert "occurs in too many releases to check every one in the time allowed" in got["notice"]
+        assert totals == sorted(totals) and len(totals) > 2
+        assert got == expected
+
+
 def test_a_database_without_tables_says_to_reindex(pg_cluster_db):
     with pytest.raises(IndexMissingError, match=r"run `searchapp reindex --backend URL`"):
         open_view(pg_cluster_db.primary_url)

@@ -22,12 +22,14 @@ from whoosh.reading import IndexReader, TermInfo, TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.engine.bitmaps import positions
-from indexer.engine.postgres.encoding import COLUMNS, LENGTH_OF_BYTE, decode_values
+from indexer.engine.postgres.encoding import COLUMNS, LENGTH_OF_BYTE
 from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
 
 # Terms whose rows a reader keeps: a query asks for a term's statistics, then for its postings.
 ROWS_KEPT = 256
 STORED_KEPT = 1024
+# Bytes of posting values (positions) a reader keeps: a phrase over common words is checked over several searches.
+VALUES_KEPT_BYTES = 64 << 20
 
 
 def _quantized(length: int | None) -> int | None:
@@ -179,6 +181,8 @@ class PostgresReader(IndexReader):
         self._stored: OrderedDict[int, dict] = OrderedDict()
         self._lexicons: dict[str, tuple[list[bytes], list[TermInfo]]] = {}
         self._length_lists: dict[str, list] = {}
+        self._packed: OrderedDict[tuple, PackedValues] = OrderedDict()
+        self._packed_bytes = 0
         self._segment_ids = [s[0] for s in data.segments]
         self.closed = False
 
@@ -366,8 +370,14 @@ class PostgresReader(IndexReader):
             matcher = FilterMatcher(matcher, self.data.deleted, exclude=True)
         return matcher
 
-    def _values(self, fieldname: str, btext: bytes) -> list[bytes]:
+    def _values(self, fieldname: str, btext: bytes) -> PackedValues:
         """Read a term's posting values (positions) in document order: only phrases and snippets need them."""
+        key = (fieldname, btext)
+        with self._lock:
+            found = self._packed.get(key)
+            if found is not None:
+                self._packed.move_to_end(key)
+                return found
         rows = self._read(
             lambda conn: conn.execute(
                 "SELECT segment, doc_freq, vals FROM postings WHERE field = %s AND term = %s AND segment = ANY(%s)",
@@ -375,10 +385,17 @@ class PostgresReader(IndexReader):
             ).fetchall()
         )
         order = {s: i for i, s in enumerate(self._segment_ids)}
-        values = []
-        for _, doc_freq, vals in sorted(rows, key=lambda r: order[r[0]]):
-            values.extend(decode_values(bytes(vals), doc_freq))
-        return values
+        found = PackedValues.from_rows(
+            [(doc_freq, vals) for _, doc_freq, vals in sorted(rows, key=lambda r: order[r[0]])]
+        )
+        with self._lock:
+            if key not in self._packed:
+                self._packed[key] = found
+                self._packed_bytes += found.nbytes
+            # The values just read stay, whatever their size: the query asking for them is running.
+            while self._packed_bytes > VALUES_KEPT_BYTES and len(self._packed) > 1:
+                self._packed_bytes -= self._packed.popitem(last=False)[1].nbytes
+        return found
 
     def has_vector(self, docnum: int, fieldname: str) -> bool:
         return False
@@ -448,27 +465,76 @@ class PostgresReader(IndexReader):
                 yield (fieldname, term), info
 
 
+class PackedValues:
+    """A term's posting values in one buffer, cut into one value per posting only where one is asked for.
+
+    A common word has hundreds of thousands of postings, and a phrase looks at the values of a
+    few thousand of them per search: slicing every one out up front cost more than the check.
+    """
+
+    def __init__(self, buffer: bytes, starts: np.ndarray, ends: np.ndarray):
+        self._buffer, self._starts, self._ends = buffer, starts, ends
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, bytes]]) -> PackedValues:
+        """Join rows of (posting count, packed values as encoding.pack writes them) in document order."""
+        parts, starts, ends, base = [], [], [], 0
+        for count, vals in rows:
+            vals = bytes(vals)
+            if not vals:
+                # Postings without values: each one's value is b"" (any empty slice of the buffer).
+                starts.append(np.zeros(count, dtype=np.int64))
+                ends.append(np.zeros(count, dtype=np.int64))
+                continue
+            sizes = np.frombuffer(vals, dtype="<u4", count=count).astype(np.int64)
+            row_ends = np.cumsum(sizes) + (base + 4 * count)
+            starts.append(row_ends - sizes)
+            ends.append(row_ends)
+            parts.append(vals)
+            base += len(vals)
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(
+            b"".join(parts),
+            np.concatenate(starts) if starts else empty,
+            np.concatenate(ends) if ends else empty,
+        )
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._buffer) + self._starts.nbytes + self._ends.nbytes
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return PackedValues(self._buffer, self._starts[i], self._ends[i])
+        return self._buffer[int(self._starts[i]) : int(self._ends[i])]
+
+    def __iter__(self) -> Iterator[bytes]:
+        buffer = self._buffer
+        return (buffer[s:e] for s, e in zip(self._starts.tolist(), self._ends.tolist()))
+
+
 class _Values:
     """A term's posting values, read from the database the first time one is asked for."""
 
-    def __init__(self, count: int, read: Callable[[], list[bytes]]):
+    def __init__(self, count: int, read: Callable[[], PackedValues]):
         self._count, self._read, self._values = count, read, None
 
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, i):
+    def _packed(self) -> PackedValues:
         if self._values is None:
             self._values = self._read()
-        return self._values[i]
+        return self._values
 
-    def __setitem__(self, i, value) -> None:
-        self[0]
-        self._values[i] = value
+    def __getitem__(self, i):
+        return self._packed()[i]
 
     def __iter__(self):
-        self[0]
-        return iter(self._values)
+        return iter(self._packed())
 
 
 def _info(rows: list, data: StateData, order: dict) -> TermInfo:
