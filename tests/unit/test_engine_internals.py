@@ -17,8 +17,8 @@ from whoosh.matching import ListMatcher, ReadTooFar
 from whoosh.scoring import bm25
 
 from indexer.engine import internals
-from indexer.engine.postgres.encoding import decode_values
-from indexer.engine.postgres.reading import PackedValues, TermMatcher
+from indexer.engine.postgres.encoding import PackedValues, pack_values
+from indexer.engine.postgres.reading import TermMatcher
 from indexer.engine.postings import HeldValues
 from indexer.engine.schema import SCHEMA
 
@@ -231,26 +231,21 @@ def test_bm25_of_arrays_gives_whooshs_floats_exactly(postings, idf, avgfl, b, k1
     assert ours == [bm25(idf, float(w), n, avgfl, b, k1) for w, n in postings]
 
 
-def _packed_row(values: list[bytes]) -> bytes:
-    """A row's values as the database's segments write them: each value's size, then the values."""
-    return np.array([len(v) for v in values], dtype="<u4").tobytes() + b"".join(values) if any(values) else b""
-
-
 ROWS = st.lists(st.lists(st.binary(max_size=6), max_size=8), max_size=6)
 
 
 @given(rows=ROWS, cut=st.integers(0, 50))
 @settings(max_examples=200, deadline=None)
 def test_packed_values_are_the_rows_values_one_by_one(rows, cut):
-    # Values held in one buffer and cut out where asked must be what decoding every row gives.
-    packed = PackedValues.from_rows([(len(values), _packed_row(values)) for values in rows])
-    decoded = [v for values in rows for v in decode_values(_packed_row(values), len(values))]
-    assert len(packed) == len(decoded) and list(packed) == decoded
-    assert [packed[i] for i in range(len(decoded))] == decoded
-    assert list(packed[cut:]) == decoded[cut:]
+    # The database's rows of values, held in one buffer and cut out where asked, give back the values written.
+    packed = PackedValues.from_rows([(len(values), pack_values(values)) for values in rows])
+    written = [v for values in rows for v in values]
+    assert len(packed) == len(written) and list(packed) == written
+    assert [packed[i] for i in range(len(written))] == written
+    assert list(packed[cut:]) == written[cut:]
     held = HeldValues()
-    for part in (packed[:cut], decoded[cut : cut + 3], packed[cut + 3 :]):
+    for part in (packed[:cut], written[cut : cut + 3], packed[cut + 3 :]):
         held.extend(part)
-    assert len(held) == len(decoded) and [held[i] for i in range(len(decoded))] == decoded
+    assert len(held) == len(written) and [held[i] for i in range(len(written))] == written
     with pytest.raises(IndexError):
-        held[len(decoded)]
+        held[len(written)]

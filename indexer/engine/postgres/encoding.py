@@ -12,6 +12,7 @@ import pickle
 import struct
 import sys
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,10 +128,7 @@ def build_segment(segment_id: int, base: int, documents: list[dict]) -> Segment:
         rows += len(found.terms)
     quantized = {name: [_LENGTH_LIST[b] for b in packed] for name, packed in other_lengths.items()}
     for (fieldname, tbytes), (ids, weights, values) in postings.items():
-        if values[0] is not None and any(values):
-            vals = array("I", map(len, values)).tobytes() + b"".join(values)
-        else:
-            vals = b""
+        vals = pack_values(values) if values[0] is not None else b""
         of_field = quantized.get(fieldname)
         # As Whoosh's writer: the shortest and longest of the lengths stored for its documents.
         known = [length for length in map(of_field.__getitem__, ids) if length] if of_field is not None else ()
@@ -222,11 +220,57 @@ def _analysed_rows(head: bytes, found: FieldPostings, packed_lengths: bytes | No
     return rows
 
 
-def decode_values(vals: bytes, count: int) -> list[bytes]:
-    """Return the posting values of a row, one per posting."""
-    if not vals:
-        return [b""] * count
-    sizes = np.frombuffer(vals, dtype="<u4", count=count)
-    ends = np.cumsum(sizes) + 4 * count
-    starts = ends - sizes
-    return [vals[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+def pack_values(values: list[bytes]) -> bytes:
+    """A row's posting values: each one's size (uint32), then the values, or nothing when every one is empty."""
+    return array("I", map(len, values)).tobytes() + b"".join(values) if any(values) else b""
+
+
+class PackedValues:
+    """A term's posting values in one buffer, cut into one value per posting only where one is asked for.
+
+    A common word has hundreds of thousands of postings, and a phrase looks at the values of a
+    few thousand of them per search: slicing every one out up front cost more than the check.
+    """
+
+    def __init__(self, buffer: bytes, starts: np.ndarray, ends: np.ndarray):
+        self._buffer, self._starts, self._ends = buffer, starts, ends
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, bytes]]) -> PackedValues:
+        """Join rows of (posting count, values as pack_values writes them) in document order."""
+        parts, starts, ends, base = [], [], [], 0
+        for count, vals in rows:
+            vals = bytes(vals)
+            if not vals:
+                # Postings without values: each one's value is b"" (any empty slice of the buffer).
+                starts.append(np.zeros(count, dtype=np.int64))
+                ends.append(np.zeros(count, dtype=np.int64))
+                continue
+            sizes = np.frombuffer(vals, dtype="<u4", count=count).astype(np.int64)
+            row_ends = np.cumsum(sizes) + (base + 4 * count)
+            starts.append(row_ends - sizes)
+            ends.append(row_ends)
+            parts.append(vals)
+            base += len(vals)
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(
+            b"".join(parts),
+            np.concatenate(starts) if starts else empty,
+            np.concatenate(ends) if ends else empty,
+        )
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._buffer) + self._starts.nbytes + self._ends.nbytes
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return PackedValues(self._buffer, self._starts[i], self._ends[i])
+        return self._buffer[int(self._starts[i]) : int(self._ends[i])]
+
+    def __iter__(self) -> Iterator[bytes]:
+        buffer = self._buffer
+        return (buffer[s:e] for s, e in zip(self._starts.tolist(), self._ends.tolist()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from itertools import groupby
+from itertools import compress, groupby
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from indexer.engine.postgres.encoding import (
     DOCUMENT_COLUMNS,
     LENGTH_OF_BYTE,
     POSTING_COLUMNS,
-    decode_values,
+    PackedValues,
+    pack_values,
 )
 
 # A state with this many segments of fewer documents than a full batch has them merged.
@@ -105,11 +106,10 @@ def _merged_row(rows: list, remaps: dict, lengths: list | None) -> bytes | None:
         weights.extend(np.frombuffer(packed_weights, dtype="<f4")[keep].tolist())
         if vals:
             with_values = True
-            decoded = decode_values(bytes(vals), doc_freq)
-            values.extend(v for v, k in zip(decoded, keep.tolist()) if k)
+            values.extend(compress(PackedValues.from_rows([(doc_freq, vals)]), keep.tolist()))
     if not ids:
         return None
-    vals = array("I", map(len, values)).tobytes() + b"".join(values) if with_values else b""
+    vals = pack_values(values) if with_values else b""
     known = [length for length in map(lengths.__getitem__, ids) if length] if lengths is not None else ()
     return (
         _INT.pack(4, len(ids))

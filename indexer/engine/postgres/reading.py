@@ -22,7 +22,7 @@ from whoosh.reading import IndexReader, TermInfo, TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.engine.bitmaps import positions
-from indexer.engine.postgres.encoding import COLUMNS, LENGTH_OF_BYTE
+from indexer.engine.postgres.encoding import COLUMNS, LENGTH_OF_BYTE, PackedValues
 from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
 
 # Terms whose rows a reader keeps: a query asks for a term's statistics, then for its postings.
@@ -463,57 +463,6 @@ class PostgresReader(IndexReader):
             terms, infos = self._lexicon(fieldname)
             for term, info in zip(terms, infos):
                 yield (fieldname, term), info
-
-
-class PackedValues:
-    """A term's posting values in one buffer, cut into one value per posting only where one is asked for.
-
-    A common word has hundreds of thousands of postings, and a phrase looks at the values of a
-    few thousand of them per search: slicing every one out up front cost more than the check.
-    """
-
-    def __init__(self, buffer: bytes, starts: np.ndarray, ends: np.ndarray):
-        self._buffer, self._starts, self._ends = buffer, starts, ends
-
-    @classmethod
-    def from_rows(cls, rows: list[tuple[int, bytes]]) -> PackedValues:
-        """Join rows of (posting count, packed values as encoding.pack writes them) in document order."""
-        parts, starts, ends, base = [], [], [], 0
-        for count, vals in rows:
-            vals = bytes(vals)
-            if not vals:
-                # Postings without values: each one's value is b"" (any empty slice of the buffer).
-                starts.append(np.zeros(count, dtype=np.int64))
-                ends.append(np.zeros(count, dtype=np.int64))
-                continue
-            sizes = np.frombuffer(vals, dtype="<u4", count=count).astype(np.int64)
-            row_ends = np.cumsum(sizes) + (base + 4 * count)
-            starts.append(row_ends - sizes)
-            ends.append(row_ends)
-            parts.append(vals)
-            base += len(vals)
-        empty = np.zeros(0, dtype=np.int64)
-        return cls(
-            b"".join(parts),
-            np.concatenate(starts) if starts else empty,
-            np.concatenate(ends) if ends else empty,
-        )
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._starts.nbytes + self._ends.nbytes
-
-    def __len__(self) -> int:
-        return len(self._starts)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return PackedValues(self._buffer, self._starts[i], self._ends[i])
-        return self._buffer[int(self._starts[i]) : int(self._ends[i])]
-
-    def __iter__(self) -> Iterator[bytes]:
-        buffer = self._buffer
-        return (buffer[s:e] for s, e in zip(self._starts.tolist(), self._ends.tolist()))
 
 
 class _Values:
