@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexer.extract.clean import clean_file, clean_paths, iter_pages
-from indexer.extract.metadata_files import MetadataFiles
+from indexer.extract.metadata_files import MetadataFiles, load_manifest, normalise_row
 
 from conftest import CORPUS, FIXTURES, SEED
 
@@ -146,6 +146,25 @@ def test_manifest_wins_over_the_page(tmp_path):
     )
     assert doc.provenance["title"] == doc.provenance["date"] == "manifest"
     assert doc.date.source == "manifest"
+
+
+def test_a_manifests_rows_are_its_normalised_rows_with_recurring_values_held_once(tmp_path):
+    lines = ["doc_id,text_file,source_org,title,date,lang,url,notes"]
+    for i in range(50):
+        date = "" if i % 7 == 0 else f"2022-0{1 + i % 3}-1{i % 5}"
+        source = "NA" if i % 11 == 0 else f"Org {i % 2}"
+        lines.append(f'd{i},t/{i}.txt,{source}," Title \r\n {i} ",{date},en,u/{i},x')
+    (tmp_path / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(tmp_path / "manifest.csv", newline="", encoding="utf-8") as f:
+        expected = {row["text_file"]: normalise_row(row) for row in csv.DictReader(f)}
+    rows = load_manifest(tmp_path).rows
+    assert dict(rows) == expected and list(rows) == list(expected) and len(rows) == 50
+    assert [list(rows[relpath]) for relpath in rows] == [list(row) for row in expected.values()]
+    assert "t/0.txt" in rows and "t/50.txt" not in rows and rows["t/0.txt"]["title"] == "Title 0"
+    # Sources, dates and languages repeat across a large manifest: the same value is one object.
+    assert rows["t/1.txt"]["source"] is rows["t/3.txt"]["source"]
+    assert rows["t/1.txt"]["date"] is rows["t/16.txt"]["date"]
+    assert rows["t/2.txt"]["language"] is rows["t/5.txt"]["language"]
 
 
 def test_sidecar_wins_over_manifest(tmp_path):
