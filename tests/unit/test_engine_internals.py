@@ -11,9 +11,11 @@ import pytest
 import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh import scoring
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.matching import ListMatcher, ReadTooFar
+from whoosh.reading import TermInfo
 from whoosh.scoring import bm25
 
 from indexer.engine import internals
@@ -249,3 +251,41 @@ def test_packed_values_are_the_rows_values_one_by_one(rows, cut):
     assert len(held) == len(written) and [held[i] for i in range(len(written))] == written
     with pytest.raises(IndexError):
         held[len(written)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.5, 20, width=32), min_size=1, max_size=60),
+    start=st.integers(0, 70),
+    minquality=st.floats(0, 30),
+    held=st.sampled_from(["lists", "arrays"]),
+)
+def test_the_databases_list_quality_is_what_whooshs_list_matcher_gives(searcher, weights, start, minquality, held):
+    # TermMatcher works out the largest weight once and skips a low-quality list at once, where ListMatcher
+    # takes max() at every call and steps a posting at a time: the qualities and where it stops must agree.
+    ids = list(range(0, 3 * len(weights), 3))
+
+    def matchers():
+        scorers = [scoring.BM25F().scorer(searcher, "body", "council") for _ in range(2)]
+        info = TermInfo(sum(weights), len(ids), 1, 13, max(weights))
+        stored = [float(np.float32(w)) for w in weights]
+        if held == "arrays":
+            arrays = (np.array(ids, dtype=np.int64), np.array(stored, dtype=np.float64))
+            ours = TermMatcher(None, None, None, Positions(), scorers[0], terminfo=info, arrays=arrays)
+        else:
+            ours = TermMatcher(ids, stored, None, Positions(), scorers[0], terminfo=info)
+        whooshs = ListMatcher(ids, stored, None, Positions(), scorers[1], terminfo=info)
+        return ours, whooshs
+
+    ours, whooshs = matchers()
+    for m in (ours, whooshs):
+        m._i = min(start, len(ids))
+    assert ours.is_active() == whooshs.is_active()
+    if not whooshs.is_active():
+        return
+    assert ours.block_max_weight() == whooshs.block_max_weight()
+    assert ours.max_quality() == whooshs.max_quality() and ours.block_quality() == whooshs.block_quality()
+    assert ours.skip_to_quality(minquality) == whooshs.skip_to_quality(minquality)
+    assert ours.is_active() == whooshs.is_active()
+    if whooshs.is_active():
+        assert ours.id() == whooshs.id() and ours.score() == whooshs.score()

@@ -127,6 +127,7 @@ class TermMatcher(ListMatcher):
     def __init__(self, *args, arrays: tuple[np.ndarray, np.ndarray] | None = None, **kwargs):
         self.arrays = arrays
         self._id_list = self._weight_list = None
+        self._max_weight = None
         super().__init__(*args, **kwargs)
 
     @property
@@ -159,6 +160,26 @@ class TermMatcher(ListMatcher):
     @property
     def scorer(self):
         return self._scorer
+
+    def block_max_weight(self):
+        """The largest weight of the list, as ListMatcher gives it, worked out once.
+
+        ListMatcher takes max() of every weight at each call, and Whoosh's collector asks at each
+        of its quality checks: a search of a term of a million postings did not end.
+        """
+        if self._max_weight is None:
+            weights = self.arrays[1] if self.arrays is not None and self._weight_list is None else None
+            if weights is not None and len(weights):
+                self._max_weight = float(weights.max())
+            else:
+                self._max_weight = super().block_max_weight()
+        return self._max_weight
+
+    def skip_to_quality(self, minquality):
+        """Skip the postings of too low a quality, as ListMatcher does: the list is one block, so all or none."""
+        if self.is_active() and self.block_quality() <= minquality:
+            self._i = len(self.arrays[0]) if self._id_list is None else len(self._id_list)
+        return 0
 
     def skip_to(self, id):
         """Move to the first posting at or after a document, as ListMatcher does, by bisection instead of steps."""
@@ -316,7 +337,7 @@ class PostgresReader(IndexReader):
             self._rows[key] = rows
             while len(self._rows) > ROWS_KEPT:
                 self._rows.popitem(last=False)
-            self._infos[key] = _info(rows, self.data, order) if rows else None
+            self._infos[key] = _info(rows) if rows else None
         return rows
 
     def _info(self, fieldname: str, text) -> TermInfo | None:
@@ -327,8 +348,34 @@ class PostgresReader(IndexReader):
         with self._lock:
             if key in self._infos:
                 return self._infos[key]
-        self._term_rows(fieldname, btext)
+        self.prefetch_infos(fieldname, [btext])
         return self._infos[key]
+
+    def prefetch_infos(self, fieldname: str, btexts: Iterable[bytes]) -> None:
+        """Read the statistics of terms not known yet, without their postings, in one query.
+
+        Whoosh asks whether a term is there and how common it is before it reads postings, and
+        "more like this" asks for every word of a release: the rows' arrays stay in the database.
+        """
+        with self._lock:
+            wanted = sorted({t for t in btexts if (fieldname, t) not in self._infos})
+        if not wanted:
+            return
+        rows = self._read(
+            lambda conn: conn.execute(
+                "SELECT segment, doc_freq, total_weight, max_weight, min_length, max_length, term"
+                " FROM postings WHERE field = %s AND term = ANY(%s) AND segment = ANY(%s)",
+                [fieldname, wanted, self._segment_ids],
+            ).fetchall()
+        )
+        order = {s: i for i, s in enumerate(self._segment_ids)}
+        by_term: dict[bytes, list] = {}
+        for row in rows:
+            by_term.setdefault(bytes(row[6]), []).append(row)
+        with self._lock:
+            for btext in wanted:
+                found = by_term.get(btext)
+                self._infos[(fieldname, btext)] = _info(sorted(found, key=lambda r: order[r[0]])) if found else None
 
     def __contains__(self, term) -> bool:
         fieldname, text = term
@@ -352,10 +399,10 @@ class PostgresReader(IndexReader):
         if fieldname not in self.schema:
             raise TermNotFound(f"No field {fieldname!r}")
         btext = self._text_to_bytes(fieldname, text)
+        rows = self._term_rows(fieldname, btext)
         info = self._info(fieldname, btext)
         if info is None:
             raise TermNotFound(f"{fieldname}:{btext!r}")
-        rows = self._term_rows(fieldname, btext)
         format_ = self.schema[fieldname].format
         with_values = bool(format_.supports("positions") or format_.supports("characters"))
         where = {s: o for (s, _, _), o in zip(self.data.segments, self.data.offsets)}
@@ -486,22 +533,19 @@ class _Values:
         return iter(self._packed())
 
 
-def _info(rows: list, data: StateData, order: dict) -> TermInfo:
-    """A term's statistics over its rows in a state, as Whoosh's readers sum them over segments."""
+def _info(rows: list) -> TermInfo:
+    """A term's statistics over its rows in a state (in the state's order), as Whoosh's readers sum them over segments.
+
+    Rows begin (segment, doc_freq, total_weight, max_weight, min_length, max_length). The first
+    and last document numbers are left out: nothing reads them, and they are in the arrays.
+    """
     weight = sum(float(np.float32(r[2])) for r in rows)
     df = sum(r[1] for r in rows)
     min_lengths = [r[4] for r in rows if r[4] is not None]
-    where = {s: o for (s, _, _), o in zip(data.segments, data.offsets)}
-    first = rows[0]
-    last = rows[-1]
-    min_id = int(np.frombuffer(first[6], dtype="<i4", count=1)[0]) + where[first[0]]
-    max_id = int(np.frombuffer(last[6], dtype="<i4")[-1]) + where[last[0]]
     return TermInfo(
         weight,
         df,
         _quantized(min(min_lengths)) if min_lengths else None,
         _quantized(max(r[5] for r in rows)),
         max(r[3] for r in rows),
-        min_id,
-        max_id,
     )
