@@ -16,7 +16,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
-from itertools import compress, islice
+from itertools import islice
 
 import numpy as np
 from whoosh import query as Q
@@ -59,17 +59,20 @@ class _TermPostings:
             # Asked for more than sorted so far: sort well beyond it, not one step at a time.
             if self._by_score is not None:
                 count = max(count, 4 * len(self._by_score))
+            scores = np.frombuffer(self.scores, dtype=np.float64)
             if count * 16 < n:
                 # Sorting a common word's postings costs more than ranking: sort only those above
                 # a cutoff estimated from every 16th score, when that gives enough.
-                sample = sorted(self.scores[::16], reverse=True)
+                sample = np.sort(scores[::16])[::-1]
                 cutoff = sample[min(len(sample) - 1, count // 16 + 1)]
-                order = list(compress(range(n), map(cutoff.__le__, self.scores)))
+                order = np.flatnonzero(scores >= cutoff)
                 if len(order) < count:
                     order = None
             if order is None:
-                order = range(n)
-            self._by_score = array("i", sorted(order, key=self.scores.__getitem__, reverse=True))
+                order = np.arange(n)
+            # Best first, equal scores in document order (a stable sort of the negated scores).
+            ranked = order[np.argsort(-scores[order], kind="stable")]
+            self._by_score = array("i", ranked.astype(np.intc).tobytes())
         return self._by_score
 
     def score(self, docnum: int) -> float:
@@ -77,8 +80,28 @@ class _TermPostings:
         i = bisect.bisect_left(self.docs, docnum)
         return self.scores[i] if i < len(self.docs) and self.docs[i] == docnum else 0.0
 
+    def scores_of(self, docnums: np.ndarray) -> np.ndarray:
+        """Return the term's score in each of some documents, 0.0 where a document does not contain it."""
+        if not len(self.docs):
+            return np.zeros(len(docnums))
+        docs = np.frombuffer(self.docs, dtype=np.intc)
+        i = np.minimum(np.searchsorted(docs, docnums), len(docs) - 1)
+        return np.where(docs[i] == docnums, np.frombuffer(self.scores, dtype=np.float64)[i], 0.0)
+
 
 EMPTY_POSTINGS = _TermPostings(array("i"), array("d"))
+
+
+def _bounds(parts, constant: float, docnums: np.ndarray) -> np.ndarray:
+    """Return each document's bound: `constant` plus its parts' scores times their factors.
+
+    Added part by part, from 0, as `constant + sum(f * p.score(d) for p, f in parts)` adds them:
+    the same floats.
+    """
+    total = np.zeros(len(docnums))
+    for p, factor in parts:
+        total = total + factor * p.scores_of(docnums)
+    return constant + total
 
 
 class HeldValues:
@@ -564,10 +587,10 @@ class CachedPostings:
         """
         postings = sum(len(p.docs) for p, _ in parts)
         if selected.bit_count() * len(parts) * 4 <= postings or not parts:
-            bounds = [(-(constant + sum(f * p.score(d) for p, f in parts)), d) for d in from_bits(selected)]
-            bounds.sort()
-            for negative, d in bounds:
-                yield -negative, d
+            docs = positions(selected)
+            bounds = _bounds(parts, constant, docs)
+            for k in np.lexsort((docs, -bounds)).tolist():
+                yield float(bounds[k]), int(docs[k])
             return
         if len(parts) > BEST_FIRST_PARTS:
             yield from self._by_sum(parts, constant, selected, budget, want)
@@ -588,12 +611,16 @@ class CachedPostings:
                     negative, d = heapq.heappop(heap)
                     yield -negative, d
                 return
+            fresh = []
             for docs, _, order, _ in orders:
                 for i in order[depth : depth + RANKING_STEP]:
                     d = docs[i]
                     if d not in seen and wanted[d >> 3] >> (d & 7) & 1:
                         seen.add(d)
-                        heapq.heappush(heap, (-(constant + sum(f * p.score(d) for p, f in parts)), d))
+                        fresh.append(d)
+            if fresh:
+                for bound, d in zip(_bounds(parts, constant, np.array(fresh)).tolist(), fresh):
+                    heapq.heappush(heap, (-bound, d))
             depth += RANKING_STEP
 
     def _by_sum(self, parts, constant: float, selected: int, budget=None, want: int = 64):

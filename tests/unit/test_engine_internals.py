@@ -189,7 +189,7 @@ def test_the_databases_list_postings_read_whole_and_skipped_by_bisection_are_wha
         ours.skip_to(target)
         assert ours.is_active() == whooshs.is_active()
         if whooshs.is_active():
-            assert ours.id() == whooshs.id()
+            assert ours.id() == whooshs.id() and ours.weight() == whooshs.weight()
     rest = []
     while whooshs.is_active():
         rest.append((whooshs.id(), whooshs.weight(), whooshs.value()))

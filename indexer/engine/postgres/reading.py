@@ -181,11 +181,24 @@ class TermMatcher(ListMatcher):
             self._i = len(self.arrays[0]) if self._id_list is None else len(self._id_list)
         return 0
 
+    def id(self):
+        # Read from the array while no list is made: scoring a few documents should not list a million.
+        return int(self.arrays[0][self._i]) if self._id_list is None else self._id_list[self._i]
+
+    def weight(self):
+        if self._weight_list is None and self.arrays is not None:
+            return float(self.arrays[1][self._i])
+        return super().weight()
+
     def skip_to(self, id):
         """Move to the first posting at or after a document, as ListMatcher does, by bisection instead of steps."""
         if not self.is_active():
             raise ReadTooFar
-        if id > self._ids[self._i]:
+        if self._id_list is None and self.arrays is not None:
+            ids = self.arrays[0]
+            if id > ids[self._i]:
+                self._i = int(np.searchsorted(ids, id))
+        elif id > self._ids[self._i]:
             self._i = bisect.bisect_left(self._ids, id, self._i)
 
 
