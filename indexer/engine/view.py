@@ -82,6 +82,10 @@ class Budget:
         """Return True when a word was left out of this search for time."""
         return fieldname in self._skipped.get(text, ())
 
+    def left_out_words(self) -> bool:
+        """Return True when any word was left out of this search for time."""
+        return bool(self._skipped)
+
     @property
     def was_cut(self) -> bool:
         """Return True when the search did less than all its work (its answer is not to be kept)."""
@@ -272,6 +276,10 @@ class IndexView:
         if excluded is not None:
             allowed &= ~self.postings.matched(excluded, parsed.budget)
         matched = [self.postings.matched(part, parsed.budget) & allowed for part in parts]
+        if parsed.budget.left_out_words():
+            # A part left out for time is not a part no release has: releases with most of the words cannot be
+            # told from the others until every word is read (searching again reads more).
+            return None
         any_part = replace(parsed, query=any_of(parts, others, excluded), everything=False)
         typed = typed_words(text)
         return QueryParts([part_label(part, typed) for part in parts], matched, any_part)

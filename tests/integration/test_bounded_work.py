@@ -121,6 +121,16 @@ def test_a_search_out_of_time_reads_one_word_and_names_those_it_left_out(index):
         assert "Some words were left out for lack of time" in result.notice
         # The first word was read: the releases are those about the council, never every release.
         assert 0 < result.total <= PATTERN_WORDS
+        # Words left out are not words no release has, and the releases found have every word read.
+        assert "No release has" not in result.notice and "every word" not in result.notice
+        assert all(not hit.get("missing") for hit in result.hits)
+    with view_of(current_generation(index), time_budget=0.0) as hurried:
+        # A rare first word finds fewer than a page, where releases with most of the words would follow: not
+        # while words are left out for time, which are never reported as words no release has.
+        result = search(hurried, SearchRequest(q="zeta07 discussed matters"))
+        assert "Some words were left out for lack of time" in result.notice
+        assert "No release has" not in result.notice and "every word" not in result.notice
+        assert result.total == 1 and [hit["missing"] for hit in result.hits] == [[]]
         # Once read, words cost nothing: the same search is whole.
         again = search(hurried, SearchRequest(q="council"))
         assert again.complete and again.total == PATTERN_WORDS
