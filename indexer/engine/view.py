@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from whoosh.classify import Expander
 from whoosh.query import Or, Term
 
 from indexer.engine.bitmaps import from_bits, to_bits
@@ -230,12 +231,15 @@ class IndexView:
         them stepped through every posting, seconds a release at 1,000,000.
         """
         reader = self._searcher.reader()
-        if hasattr(reader, "prefetch_infos"):
-            # Whoosh looks up the body's words one at a time: on the database, one query for them all.
-            body = self.stored(docnum).get("body") or ""
-            reader.prefetch_infos("body", {text for text, *_ in self._searcher.schema["body"].index(body)})
         try:
-            key_terms = self._searcher.key_terms([docnum], "body", numterms=MORE_LIKE_TERMS, normalize=False)
+            # Searcher.key_terms, in its steps: the body is analysed once, and its words are known before
+            # Whoosh looks each one up (on the database, one query for them all).
+            expander = Expander(reader, "body")
+            expander.add_document(docnum)
+            if hasattr(reader, "prefetch_infos"):
+                to_bytes = self._searcher.schema["body"].to_bytes
+                reader.prefetch_infos("body", [to_bytes(word) for word in expander.topN_weight])
+            key_terms = expander.expanded_terms(MORE_LIKE_TERMS, normalize=False)
         except Exception:  # a document too short to have key terms has no similar ones
             return []
         if not key_terms:
