@@ -23,14 +23,14 @@ from whoosh import query as Q
 from whoosh.formats import Positions
 
 from indexer.engine import internals
-from indexer.engine.bitmaps import from_bits, membership, positions, to_bits
+from indexer.engine.bitmaps import membership, positions, to_bits
 
 # Bytes a term's postings hold per document (number, score, place in the best-first order), besides
 # the bitmap of its documents. Least recently used terms and phrases go beyond the view's budget.
 BYTES_PER_POSTING = 16
 MAX_CACHED_PHRASES = 256
 # Documents whose positions a phrase check reads between looks at the clock.
-PHRASE_STEP = 1024
+PHRASE_STEP = 8192
 # Floating-point slack between a sum of cached scores and Whoosh's sum of the same scores.
 SCORE_SLACK = 1e-9
 # Postings read per term and round before checking whether the top hits are settled.
@@ -124,6 +124,37 @@ class HeldValues:
             raise IndexError(i)
         k = bisect.bisect_right(self._ends, i)
         return self._parts[k][i - (self._ends[k - 1] if k else 0)]
+
+    def positions(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (count, positions) of the Positions values at some ascending indices, decoded a part at a time."""
+        counts, places = [], []
+        bounds = np.searchsorted(indices, self._ends)
+        a = 0
+        for k, b in enumerate(bounds.tolist()):
+            if b > a:
+                part, local = self._parts[k], indices[a:b] - (self._ends[k - 1] if k else 0)
+                if hasattr(part, "positions"):
+                    found = part.positions(local)
+                else:
+                    found = _position_arrays({i: internals.decode_positions(part[i]) for i in local.tolist()}, local)
+                counts.append(found[0])
+                places.append(found[1])
+            a = b
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(counts), np.concatenate(places)
+
+
+def _position_arrays(found: dict[int, list[int]], docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (count, positions) per document of some documents' positions, none for a document not in `found`."""
+    of = [found.get(d, ()) for d in docnums.tolist()]
+    counts = np.fromiter(map(len, of), dtype=np.int64, count=len(of))
+    return counts, np.fromiter((p for ps in of for p in ps), dtype=np.int64, count=int(counts.sum()))
+
+
+def _joined_bits(parts: list[np.ndarray]) -> int:
+    """Return the bitmap of the documents in some arrays."""
+    return to_bits(np.concatenate(parts)) if parts else 0
 
 
 class CachedPostings:
@@ -346,8 +377,12 @@ class CachedPostings:
             found, complete = self._adjacent(q.fieldname, q.words, every_word, fresh, key, budget)
         else:
             found = to_bits(self.searcher.docs_for_query(q))
-        docs = array("i", from_bits(found))
-        postings = _TermPostings(docs, array("d", (sum(w.score(d) for w in words) for d in docs)))
+        numbers = positions(found)
+        # Summed word by word from 0, as sum() adds them: the same floats.
+        scores = np.zeros(len(numbers))
+        for word in words:
+            scores = scores + word.scores_of(numbers)
+        postings = _TermPostings(array("i", numbers.astype(np.intc).tobytes()), array("d", scores.tobytes()))
         if not complete:
             budget.cut(
                 f'"{" ".join(q.words)}" occurs in too many releases to check every one in the time allowed: '
@@ -368,7 +403,7 @@ class CachedPostings:
         documents until done or out of budget; returns (found, complete). An incomplete check
         is kept under `key`, and the next call goes on from there.
         """
-        docnums = from_bits(candidates)
+        docnums = positions(candidates)
         done, found = self._partial_phrases.pop(key, (0, []))
         fresh = dict(fresh)
         for word in words:
@@ -385,35 +420,33 @@ class CachedPostings:
                 self._partial_phrases[key] = (done, found)
                 while len(self._partial_phrases) > MAX_CACHED_PHRASES:
                     self._partial_phrases.popitem(last=False)
-                return to_bits(found), False
+                return _joined_bits(found), False
             chunk = docnums[done : done + step]
-            found.extend(self._adjacent_in(fieldname, words, chunk, fresh))
+            found.append(self._adjacent_in(fieldname, words, chunk, fresh))
             done += len(chunk)
-        return to_bits(found), True
+        return _joined_bits(found), True
 
-    def _adjacent_in(self, fieldname: str, words: list, docnums: list[int], fresh: dict) -> list[int]:
-        """Return those of some documents in which the words occur one after the other."""
-        positions = []
-        for word in words:
+    def _adjacent_in(self, fieldname: str, words: list, docnums: np.ndarray, fresh: dict) -> np.ndarray:
+        """Return those of some documents (ascending) in which the words occur one after the other.
+
+        Every word's positions in the documents are decoded at once, as keys (document, where the
+        phrase would start): word i at p says the phrase may start at p - i. The documents left
+        with a key common to every word hold the phrase.
+        """
+        keys = None
+        for i, word in enumerate(words):
             if word in fresh:
                 docs, values = fresh[word]
-                where = np.searchsorted(
-                    np.frombuffer(docs, dtype=np.intc) if isinstance(docs, array) else docs, docnums
-                )
-                positions.append({d: internals.decode_positions(values[i]) for d, i in zip(docnums, where.tolist())})
+                docs = np.frombuffer(docs, dtype=np.intc) if isinstance(docs, array) else docs
+                counts, places = values.positions(np.searchsorted(docs, docnums))
             else:
-                positions.append(self._positions(fieldname, word, docnums))
-        found = []
-        for d in docnums:
-            # Where the phrase could start: word i must be at start + i.
-            starts = set(positions[0].get(d, ()))
-            for i, word_positions in enumerate(positions[1:], 1):
-                starts &= {p - i for p in word_positions.get(d, ())}
-                if not starts:
-                    break
-            if starts:
-                found.append(d)
-        return found
+                counts, places = _position_arrays(self._positions(fieldname, word, docnums.tolist()), docnums)
+            # The document's index in the high bits; the start, shifted past 0 (p - i >= -i), in the low.
+            word_keys = np.repeat(np.arange(len(docnums), dtype=np.int64) << 32, counts) + (places + (len(words) - i))
+            keys = word_keys if keys is None else np.intersect1d(keys, word_keys, assume_unique=True)
+            if not len(keys):
+                return docnums[:0]
+        return docnums[np.unique(keys >> 32)]
 
     def _held_values(self, fieldname: str, word: str) -> tuple[np.ndarray, HeldValues] | None:
         """Return a word's documents and raw values when every segment holds them in arrays (the database's), else None.

@@ -253,6 +253,51 @@ def test_packed_values_are_the_rows_values_one_by_one(rows, cut):
         held[len(written)]
 
 
+# Positions as documents hold them: mostly near one another, some far apart (M and J in the pickle), some many.
+POSITIONS = st.one_of(
+    st.lists(st.integers(0, 400), min_size=1, max_size=30, unique=True),
+    st.lists(st.one_of(st.integers(0, 300), st.integers(0, 70_000), st.integers(0, 2**31 - 1)), min_size=1,
+             max_size=20, unique=True),
+    st.integers(995, 2005).map(lambda n: list(range(0, 2 * n, 2))),
+).map(sorted)  # fmt: skip
+
+
+@given(
+    values=st.lists(POSITIONS, min_size=1, max_size=10),
+    picks=st.lists(st.booleans(), min_size=10, max_size=10),
+    cut=st.integers(0, 10),
+)
+@settings(max_examples=150, deadline=None)
+def test_positions_decoded_at_once_are_whooshs_positions(values, picks, cut):
+    # Whoosh's Positions format decodes each value by itself; the engine decodes many at once, from the
+    # database's packed rows and from Whoosh's lists of values alike.
+    fmt = Positions()
+    encoded = [fmt.encode(p) for p in values]
+    wanted = np.array([i for i in range(len(values)) if picks[i]], dtype=np.int64)
+    expected = [fmt.decode_positions(encoded[i]) for i in wanted.tolist()]
+    packed = PackedValues.from_rows([(len(encoded), pack_values(encoded))])
+    held = HeldValues()
+    for part in (packed[:cut], encoded[cut : cut + 2], packed[cut + 2 :]):
+        held.extend(part)
+    for source in (packed, held):
+        counts, places = source.positions(wanted)
+        assert counts.tolist() == [len(p) for p in expected]
+        assert places.tolist() == [p for ps in expected for p in ps]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [b"", b"\x00\x00\x00\x01\x80\x02]q\x00K\x05", b"\x00\x00\x00\x02\x80\x02]q\x00K\x05a.",
+     b"\x00\x00\x00\x01\x80\x02]q\x00X\x05a.", b"\x00\x00\x00\x01\x80\x03]q\x00K\x05a.",
+     b"\x00\x00\x00\x02\x80\x02]q\x00(K\x05M\x01", b"\x00\x00\x00\x01\x80\x02]q\x00(K\x05K\x06e."],
+)  # fmt: skip
+def test_a_value_that_is_not_a_positions_pickle_is_refused(broken):
+    # Cut short, a count that is not the deltas', an opcode Positions never writes, another protocol.
+    buffer = np.frombuffer(broken + b"K\x01a.", dtype=np.uint8)
+    with pytest.raises(ValueError):
+        internals.decode_positions_many(buffer, np.array([0]), np.array([len(broken)]))
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     weights=st.lists(st.floats(0.5, 20, width=32), min_size=1, max_size=60),

@@ -19,6 +19,7 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.engine.batch_analysis import FieldPostings, analyse_batch, length_bytes
+from indexer.engine.internals import decode_positions_many
 from indexer.engine.schema import COLUMN_DEFAULTS, SCHEMA
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
@@ -274,3 +275,9 @@ class PackedValues:
     def __iter__(self) -> Iterator[bytes]:
         buffer = self._buffer
         return (buffer[s:e] for s, e in zip(self._starts.tolist(), self._ends.tolist()))
+
+    def positions(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (count, positions) of the Positions values at some indices, decoded all at once."""
+        return decode_positions_many(
+            np.frombuffer(self._buffer, dtype=np.uint8), self._starts[indices], self._ends[indices]
+        )
