@@ -5,7 +5,9 @@ from __future__ import annotations
 import bisect
 from datetime import date as Date
 
-from indexer.engine.bitmaps import from_bits, membership, to_bits
+import numpy as np
+
+from indexer.engine.bitmaps import from_bits, membership, positions, to_bits
 from indexer.engine.schema import UNKNOWN_LANGUAGE, UNKNOWN_SOURCE, UNKNOWN_YEAR
 from searchapp.languages import own_name
 
@@ -50,6 +52,12 @@ class FacetColumns:
         self.newest_order = self._dated_docs[::-1] + [d for d in live if self.year_of[d] == UNKNOWN_YEAR]
         self.oldest_order = self._dated_docs + self.newest_order[len(self._dated_docs) :]
         self._ranges: dict[tuple, int] = {}
+        # Per facet's bitmaps: its values, and each document's value as an index into them (-1: none).
+        self._codes = {id(b): _codes(b, self.size) for b in (self.source_docs, self.language_docs, self.year_docs,
+                                                               self.month_docs)}  # fmt: skip
+        self._totals: dict[int, dict] = {}
+        # The last matched set counted, as document numbers: a search counts its facets over the same sets.
+        self._last_counted: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
 
     # -- filters: bitmaps, or None for "no filter" --
 
@@ -177,12 +185,19 @@ class FacetColumns:
 
     def _counts(self, bitmaps: dict, docs) -> dict:
         """Return how many of docs (None: all) each value's bitmap holds, leaving out zeros."""
-        counts = {}
-        for value, bits in bitmaps.items():
-            n = bits.bit_count() if docs is None else (bits & docs).bit_count()
-            if n:
-                counts[value] = n
-        return counts
+        if docs is None:
+            if id(bitmaps) not in self._totals:
+                self._totals[id(bitmaps)] = {v: n for v, bits in bitmaps.items() if (n := bits.bit_count())}
+            return dict(self._totals[id(bitmaps)])
+        # One pass over the matched documents' values, where ANDing every value's bitmap with them costs
+        # a pass over the whole index per value: hundreds of years and sources at a million releases.
+        values, codes = self._codes[id(bitmaps)]
+        last, docnums = self._last_counted
+        if docs is not last and docs != last:
+            docnums = positions(docs)
+            self._last_counted = (docs, docnums)
+        counts = np.bincount(codes[docnums] + 1, minlength=len(values) + 1)[1:]
+        return {values[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()}
 
 
 def _key(day: Date) -> int:
@@ -204,6 +219,15 @@ def _bitmaps(values_of: dict, key=lambda value: value) -> dict:
     for d, value in values_of.items():
         docs.setdefault(key(value), []).append(d)
     return {value: to_bits(ds) for value, ds in docs.items()}
+
+
+def _codes(bitmaps: dict, size: int) -> tuple[list, np.ndarray]:
+    """Return a facet's values, and each document's value as an index into them (-1 for none), from its bitmaps."""
+    values = list(bitmaps)
+    codes = np.full(size, -1, dtype=np.int16 if len(values) < 1 << 15 else np.int32)
+    for i, bits in enumerate(bitmaps.values()):
+        codes[positions(bits)] = i
+    return values, codes
 
 
 def facet_columns(view) -> FacetColumns:

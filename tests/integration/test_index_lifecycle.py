@@ -244,6 +244,14 @@ class IndexLifecycle(RuleBasedStateMachine):
             for text, meaning in model_queries():
                 found = {h["id"] for h in all_hits(s, q=text)}
                 assert found == matching(docs, meaning), text
+            marked = matching(docs, ("word", MARKERS[0]))
+            if marked:
+                # Counted over a query's matches, not the whole index.
+                answer = search(s, SearchRequest(q=MARKERS[0]))
+                sources_of, years_of, undated_of = facet_counts({d: docs[d] for d in marked})
+                assert {v["value"]: v["count"] for v in answer.facets["source"]} == sources_of
+                assert {v["value"]: v["count"] for v in answer.facets["year"]} == years_of
+                assert answer.undated == undated_of
             for source in sources:
                 found = {h["id"] for h in all_hits(s, q=MARKERS[0], sources=(source,))}
                 assert found == {
