@@ -3,7 +3,7 @@
 Usage: python bench/load_bench.py [--sizes 10000,100000] [--workdir DIR] [--source DIR] [--clients 1,8,32]
                                   [--workers N] [--threads T] [--queries 300] [--passes 3] [--client-procs 1]
                                   [--no-peer] [--no-heavy] [--no-reindex]
-                                  [--backend postgresql://... [--replicas URL,...]]
+                                  [--backend postgresql://... [--replicas URL,...]] [--cache-mb MB]
 
 For each size, takes bench/search_bench.py's corpus, Whoosh index and FTS5 database (building what is
 missing, reusing what --workdir holds) and its queries of 12 kinds, then:
@@ -482,10 +482,19 @@ class OurServer(Served):
 
     name = "ours"
 
-    def __init__(self, index: Path | str, workers: int | None, threads: int, logdir: Path, env: dict | None = None):
+    def __init__(
+        self,
+        index: Path | str,
+        workers: int | None,
+        threads: int,
+        logdir: Path,
+        env: dict | None = None,
+        cache_mb: int | None = None,
+    ):
         self.workers = workers or len(os.sched_getaffinity(0))
         command = [sys.executable, "-m", "searchapp", "serve", "--index", str(index), "--bind", f"{HOST}:{{port}}"]
         command += ["--workers", str(self.workers), "--threads", str(threads), "--access-log", ""]
+        command += ["--cache-mb", str(cache_mb)] if cache_mb else []
         # An empty instance folder: the defaults apply, whatever config.py this checkout keeps.
         instance = logdir / "instance"
         instance.mkdir(exist_ok=True)
@@ -962,7 +971,7 @@ def bench_size(size: int, prepared: tuple, args, logdir: Path) -> dict:
         flush=True,
     )
     out = {"size": size, "runs": {}, "heavy": {}, "reindex": []}
-    with OurServer(index, args.workers, args.threads, logdir) as ours:
+    with OurServer(index, args.workers, args.threads, logdir, cache_mb=args.cache_mb) as ours:
         print(f"ours: searchapp serve, {ours.workers} workers x {args.threads} threads", flush=True)
         out["runs"]["ours"] = bench_engine(ours, "ours", map_paths(queries), map_paths(warmup), args)
         if not args.no_heavy:
@@ -1019,9 +1028,11 @@ def bench_postgres(
     done = "built" if full else "brought up to date (a reindex without --full)"
     print(f"postgresql: {size:,} documents {done} in {built:.1f} s ({size / built:.0f} documents/s)", flush=True)
     env = {"SEARCHAPP_REPLICAS": args.replicas or ""}
-    with OurServer(args.backend, args.workers, args.threads, logdir, env) as server:
+    with OurServer(args.backend, args.workers, args.threads, logdir, env, args.cache_mb) as server:
         replicas = len([url for url in (args.replicas or "").split(",") if url])
-        print(f"postgresql: searchapp serve, {server.workers} workers x {args.threads} threads, {replicas} replica(s)")
+        cache = f", {args.cache_mb} MB of postings each" if args.cache_mb else ""
+        shape = f"{server.workers} workers x {args.threads} threads{cache}"
+        print(f"postgresql: searchapp serve, {shape}, {replicas} replica(s)")
         return bench_engine(server, "postgresql", paths, warmup, args)
 
 
@@ -1141,7 +1152,7 @@ def bench_reindexes(size: int, corpus: Path, index: Path, queries, vocabulary, a
             "logdir": logdir,
         }
         results = []
-        with OurServer(var_copy / "index", args.workers, args.threads, logdir) as server:
+        with OurServer(var_copy / "index", args.workers, args.threads, logdir, cache_mb=args.cache_mb) as server:
             run_load(server, "ours", [client_group(paths, list(range(min(len(paths), 20))), 1)], 1)
             results.append(
                 bench_reindex("incremental", server, corpus_copy, var_copy / "index", size, CHANGED_SHARE, load)
@@ -1310,6 +1321,7 @@ def main() -> None:
         action="store_true",
         help="Measure only --backend, brought up to date by a plain reindex (no Whoosh index, peer or reindex load).",
     )
+    parser.add_argument("--cache-mb", type=int, help="Postings each worker of ours keeps, in MB (default: serve's).")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
