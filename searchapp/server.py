@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from contextlib import contextmanager
 
 from gunicorn.app.base import BaseApplication
 
@@ -43,6 +45,24 @@ class SearchServer(BaseApplication):
         return self.application
 
 
+@contextmanager
+def heartbeat(worker, every: float):
+    """Tell gunicorn's master every `every` seconds that the worker lives, while the block runs."""
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(every):
+            worker.notify()
+
+    thread = threading.Thread(target=beat, name="searchapp-warm-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def warm_worker(worker) -> None:
     """Open and warm the index in a new worker before it accepts requests, so no visitor pays for it."""
     from searchapp.index_access import live_index
@@ -56,7 +76,10 @@ def warm_worker(worker) -> None:
         logger.propagate = False
     live = live_index(app)
     try:
-        live.refresh()
+        # The master's timeout runs from the worker's start, and it is meant for stuck requests: opening a
+        # large index (15 s and more at a million releases on PostgreSQL) would be killed and restarted forever.
+        with heartbeat(worker, worker.timeout / 2):
+            live.refresh()
         status = live.status()
         worker.log.info("Worker %s serves %s (%s documents)", worker.pid, status["generation"], status["documents"])
     except (IndexMissingError, *unavailable_errors()) as error:
