@@ -41,10 +41,13 @@ class FacetColumns:
         self.year_of = view.column("year")
         self.month_of = view.column("month")
         self.date_of = view.column("date")
-        self.source_docs = _bitmaps(self.source_of, lambda source: source or UNKNOWN_SOURCE)
-        self.language_docs = _bitmaps(self.language_of, lambda language: language or UNKNOWN_LANGUAGE)
-        self.year_docs = _bitmaps(self.year_of)
-        self.month_docs = _bitmaps(self.month_of)
+        # Per facet: a bitmap of documents per value, and (by the bitmaps' id) its values and each
+        # document's value as an index into them (-1: none).
+        self._codes: dict[int, tuple[list, np.ndarray]] = {}
+        self.source_docs = self._facet(self.source_of, lambda source: source or UNKNOWN_SOURCE)
+        self.language_docs = self._facet(self.language_of, lambda language: language or UNKNOWN_LANGUAGE)
+        self.year_docs = self._facet(self.year_of)
+        self.month_docs = self._facet(self.month_of)
         dated = sorted((self.date_of[d], d) for d in live if self.year_of[d] != UNKNOWN_YEAR)
         self._dated_keys = [key for key, _ in dated]
         self._dated_docs = [d for _, d in dated]
@@ -52,12 +55,21 @@ class FacetColumns:
         self.newest_order = self._dated_docs[::-1] + [d for d in live if self.year_of[d] == UNKNOWN_YEAR]
         self.oldest_order = self._dated_docs + self.newest_order[len(self._dated_docs) :]
         self._ranges: dict[tuple, int] = {}
-        # Per facet's bitmaps: its values, and each document's value as an index into them (-1: none).
-        self._codes = {id(b): _codes(b, self.size) for b in (self.source_docs, self.language_docs, self.year_docs,
-                                                               self.month_docs)}  # fmt: skip
         self._totals: dict[int, dict] = {}
         # The last matched set counted, as document numbers: a search counts its facets over the same sets.
         self._last_counted: tuple[int, np.ndarray] = (0, np.zeros(0, dtype=np.int64))
+
+    def _facet(self, values_of: dict, key=lambda value: value) -> dict:
+        """Return a bitmap of documents per value, from a dict of document -> value, noting each document's value."""
+        docs: dict = {}
+        for d, value in values_of.items():
+            docs.setdefault(key(value), []).append(d)
+        codes = np.full(self.size, -1, dtype=np.int16 if len(docs) < 1 << 15 else np.int32)
+        for i, ds in enumerate(docs.values()):
+            codes[ds] = i
+        bitmaps = {value: to_bits(ds) for value, ds in docs.items()}
+        self._codes[id(bitmaps)] = (list(bitmaps), codes)
+        return bitmaps
 
     # -- filters: bitmaps, or None for "no filter" --
 
@@ -211,23 +223,6 @@ def _overlaps(key: int, low: int, high: int) -> bool:
     start = year * 10_000 + (month or 1) * 100 + (day or 1)
     end = year * 10_000 + (month or 12) * 100 + (day or 31)
     return end >= low and start <= high
-
-
-def _bitmaps(values_of: dict, key=lambda value: value) -> dict:
-    """Return a bitmap of documents per value, from a dict of document -> value."""
-    docs: dict = {}
-    for d, value in values_of.items():
-        docs.setdefault(key(value), []).append(d)
-    return {value: to_bits(ds) for value, ds in docs.items()}
-
-
-def _codes(bitmaps: dict, size: int) -> tuple[list, np.ndarray]:
-    """Return a facet's values, and each document's value as an index into them (-1 for none), from its bitmaps."""
-    values = list(bitmaps)
-    codes = np.full(size, -1, dtype=np.int16 if len(values) < 1 << 15 else np.int32)
-    for i, bits in enumerate(bitmaps.values()):
-        codes[positions(bits)] = i
-    return values, codes
 
 
 def facet_columns(view) -> FacetColumns:
