@@ -1027,6 +1027,9 @@ def bench_postgres(
     built = time.perf_counter() - started
     done = "built" if full else "brought up to date (a reindex without --full)"
     print(f"postgresql: {size:,} documents {done} in {built:.1f} s ({size / built:.0f} documents/s)", flush=True)
+    waited = wait_for_replicas(args.backend, args.replicas)
+    if waited is not None:
+        print(f"postgresql: the replicas had replayed the published state {waited:.1f} s later", flush=True)
     env = {"SEARCHAPP_REPLICAS": args.replicas or ""}
     with OurServer(args.backend, args.workers, args.threads, logdir, env, args.cache_mb) as server:
         replicas = len([url for url in (args.replicas or "").split(",") if url])
@@ -1034,6 +1037,30 @@ def bench_postgres(
         shape = f"{server.workers} workers x {args.threads} threads{cache}"
         print(f"postgresql: searchapp serve, {shape}, {replicas} replica(s)")
         return bench_engine(server, "postgresql", paths, warmup, args)
+
+
+def wait_for_replicas(primary: str, replicas: str | None, timeout: float = 900.0) -> float | None:
+    """Wait until every replica has replayed the primary's published state; return the seconds waited.
+
+    A replica behind it would have the server search the primary instead, and the run measure that.
+    """
+    import psycopg
+
+    from indexer.engine.postgres.nodes import DEFAULT_STATE_QUERY
+
+    urls = [url for url in (replicas or "").split(",") if url]
+    if not urls:
+        return None
+    with psycopg.connect(primary, autocommit=True) as conn:
+        wanted = conn.execute(DEFAULT_STATE_QUERY).fetchone()[0]
+    started = time.perf_counter()
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while conn.execute(DEFAULT_STATE_QUERY).fetchone()[0] != wanted:
+                if time.perf_counter() - started > timeout:
+                    raise SystemExit(f"The replica {url} has not replayed state {wanted} in {timeout:.0f} s")
+                time.sleep(0.5)
+    return time.perf_counter() - started
 
 
 def heavy_queries(vocabulary: dict) -> dict[str, list[dict]]:
