@@ -1056,7 +1056,12 @@ def wait_for_replicas(primary: str, replicas: str | None, timeout: float = 900.0
     started = time.perf_counter()
     for url in urls:
         with psycopg.connect(url, autocommit=True) as conn:
-            while conn.execute(DEFAULT_STATE_QUERY).fetchone()[0] != wanted:
+            while True:
+                try:
+                    if conn.execute(DEFAULT_STATE_QUERY).fetchone()[0] == wanted:
+                        break
+                except psycopg.errors.UndefinedTable:
+                    pass  # the replica has not replayed the schema yet
                 if time.perf_counter() - started > timeout:
                     raise SystemExit(f"The replica {url} has not replayed state {wanted} in {timeout:.0f} s")
                 time.sleep(0.5)
