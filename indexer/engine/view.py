@@ -345,7 +345,7 @@ class IndexView:
 
     @_serialised
     def prefetch(self, max_bytes: int) -> int:
-        """Read the postings of the commonest words into the cache, up to max_bytes; return how many words.
+        """Read the commonest words' postings into the cache (up to max_bytes) and the names; return how many words.
 
         Those are the words whose first read costs most, and that most searches contain.
         """
@@ -358,6 +358,9 @@ class IndexView:
             for word in words:
                 self.postings.term(fieldname, word)
                 count += 1
+        # A name's other spellings are looked for in the names field's whole vocabulary: read here, not by the first
+        # visitor who types a name (4.3 s on PostgreSQL at 1,000,000 releases).
+        self.vocabulary.words("names")
         return count
 
     @_serialised

@@ -23,6 +23,10 @@ class Vocabulary:
         """Return a field's words, sorted."""
         return self._field(fieldname)[0]
 
+    def held(self, fieldname: str) -> bool:
+        """Return True when a field's words are in memory."""
+        return fieldname in self._fields
+
     def _field(self, fieldname: str) -> tuple[list[str], array]:
         if fieldname not in self._fields:
             frequency: dict[bytes, int] = {}

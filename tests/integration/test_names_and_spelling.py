@@ -62,6 +62,15 @@ def test_a_name_finds_its_spellings_in_every_script(run, names, found):
         assert set(titles(run(q=name))) == found, name
 
 
+def test_a_warmed_view_holds_the_names_so_no_visitor_reads_them(index):
+    """Warming reads the names' vocabulary, which the first name a visitor types would otherwise read."""
+    with open_view(index) as view:
+        assert not view.vocabulary.held("names")
+        view.prefetch(1 << 20)
+        assert view.vocabulary.held("names")
+        assert set(titles(search(view, SearchRequest(q="Lukashenka")))) == LUKASHENKA
+
+
 def test_the_spelling_typed_ranks_first(run):
     """Cross-script and other spellings rank below the spelling as typed."""
     assert titles(run(q="Lukashenko"))[0] == "Lukashenko met"
