@@ -84,15 +84,19 @@ def _words(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def partial_notice(partial: Partial, full: int, listed: int) -> str | None:
-    """Return what to tell the user: the words no release has, and what follows the full matches."""
+def partial_notice(partial: Partial, full: int, listed: int, *, read: bool = False) -> str | None:
+    """Return what to tell the user: the words no release has, and what follows the full matches.
+
+    `read`: some words were left out for time, and the tiers count the words read.
+    """
     notes = []
     unmatched = partial.unmatched()
     if unmatched:
         notes.append(f"No release has {_words(unmatched)}.")
     if listed:
         every = "No release has" if not full else f"Only {full:,} {'release has' if full == 1 else 'releases have'}"
+        of = " read" if read else ""
         notes.append(
-            f"{every} every word: {listed:,} more with most of the words follow, each with the words it lacks."
+            f"{every} every word{of}: {listed:,} more with most of the words{of} follow, each with the words it lacks."
         )
     return " ".join(notes) or None

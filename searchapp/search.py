@@ -253,7 +253,8 @@ def search(view: SearchIndex, request: SearchRequest) -> SearchResult:
         if partial is not None and len(hits) < request.per_page:
             hits += _partial_hits(view, partial, selected & ~full, start - full.bit_count(), request, terms)
     if partial is not None:
-        notices.append(partial_notice(partial, full.bit_count(), selected.bit_count() - full.bit_count()))
+        listed = selected.bit_count() - full.bit_count()
+        notices.append(partial_notice(partial, full.bit_count(), listed, read=parsed.budget.left_out_words()))
     notices.append(parsed.budget.notice())
     notice = " ".join(n for n in notices if n) or None
     # Offered whenever a word is unknown, even if its spelling variants found something.

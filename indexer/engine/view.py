@@ -280,10 +280,18 @@ class IndexView:
         if excluded is not None:
             allowed &= ~self.postings.matched(excluded, parsed.budget)
         matched = [self.postings.matched(part, parsed.budget) & allowed for part in parts]
-        if parsed.budget.left_out_words():
-            # A part left out for time is not a part no release has: releases with most of the words cannot be
-            # told from the others until every word is read (searching again reads more).
-            return None
+        budget = parsed.budget
+        if budget.left_out_words():
+            # A part with a word left out for time is not a part no release has: the releases with most of
+            # the words are told apart by the parts read whole alone (searching again reads more).
+            read = [
+                i
+                for i, part in enumerate(parts)
+                if not any(isinstance(t, Term) and budget.skipped(t.fieldname, t.text) for t in part.leaves())
+            ]
+            if len(read) < 2:
+                return None
+            parts, matched = [parts[i] for i in read], [matched[i] for i in read]
         any_part = replace(parsed, query=any_of(parts, others, excluded), everything=False)
         typed = typed_words(text)
         return QueryParts([part_label(part, typed) for part in parts], matched, any_part)

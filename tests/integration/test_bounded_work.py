@@ -136,6 +136,22 @@ def test_a_search_out_of_time_reads_one_word_and_names_those_it_left_out(index):
         assert again.complete and again.total == PATTERN_WORDS
 
 
+def test_releases_with_most_of_the_words_read_follow_when_others_are_left_out(index):
+    with view_of(current_generation(index), time_budget=0.0) as hurried:
+        # Words in memory cost nothing: these two are read, "delegations" is left out for time.
+        for word in ("zeta07", "council"):
+            search(hurried, SearchRequest(q=word))
+        result = search(hurried, SearchRequest(q="zeta07 council delegations", per_page=50))
+        assert result.notice == (
+            "Only 1 release has every word read: 39 more with most of the words read follow, each with the words it"
+            " lacks. Some words were left out for lack of time (searching again includes them): deleg."
+        )
+        # The release with both words read, then those with one of them, each lacking only a word that was read.
+        assert result.total == PATTERN_WORDS
+        assert result.hits[0]["title"] == "Statement 7 on zeta07" and result.hits[0]["missing"] == []
+        assert all(hit["missing"] == ["zeta07"] for hit in result.hits[1:])
+
+
 def test_the_api_says_what_a_budget_cut_and_is_not_cached(index):
     app = create_app({"TESTING": True, "INDEX": str(index), "SEARCH_SECONDS": 0.0})
     client = app.test_client()
