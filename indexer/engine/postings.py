@@ -136,7 +136,12 @@ class HeldValues:
                 if hasattr(part, "positions"):
                     found = part.positions(local)
                 else:
-                    found = _position_arrays({i: internals.decode_positions(part[i]) for i in local.tolist()}, local)
+                    # Whoosh's decoded block: its values joined, then decoded at once as the database's are.
+                    values = [part[i] for i in local.tolist()]
+                    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+                    ends = np.cumsum(sizes)
+                    buffer = np.frombuffer(b"".join(values), dtype=np.uint8)
+                    found = internals.decode_positions_many(buffer, ends - sizes, ends)
                 counts.append(found[0])
                 places.append(found[1])
             a = b
